@@ -1,0 +1,235 @@
+//! The broadcaster: the one place that knows who is in the chat.
+//!
+//! As in the book, it selects over three channels: `entering`, `leaving` and
+//! `messages`. The book's channels are unbuffered, which keeps each
+//! connection's events in program order for free; ours are buffered, so the
+//! order is restored explicitly:
+//!
+//! - a membership change is a barrier: before applying it, every message
+//!   already queued at that moment is delivered, so a newcomer never gets the
+//!   lines sent before it arrived, and a leaver's last lines precede its
+//!   `has left`;
+//! - membership changes are taken before messages, so a flood of messages
+//!   never starves them, and the barrier keeps messages from starving in turn;
+//! - a newcomer's connection starts reading only once told it has joined, so
+//!   its first line always reaches itself.
+//!
+//! The broadcaster never waits for a client: it pushes to each client's
+//! bounded queue and disconnects any client whose queue is full.
+
+use std::collections::HashMap;
+use std::net::Shutdown;
+use std::sync::Arc;
+
+use async_channel::{Receiver, Sender};
+use async_net::TcpStream;
+use futures_lite::future;
+
+use crate::log;
+use crate::queue::{Line, QueueSender};
+
+/// A connection asking to join the audience.
+pub struct Entering {
+    /// Tells this client apart from every other, past or present.
+    pub id: u64,
+    /// The client's address as the others see it (`127.0.0.1:54321`).
+    pub name: Arc<str>,
+    /// Where the broadcaster puts the lines this client must receive.
+    pub queue: QueueSender,
+    /// Lets the broadcaster cut off a client that stopped reading, even while
+    /// its writer is blocked on a full socket.
+    pub stream: TcpStream,
+    /// Receives one `()` once the client is in the audience.
+    pub joined: Sender<()>,
+}
+
+/// A connection whose input has ended, for whatever reason.
+pub struct Leaving {
+    /// The client leaving; unknown ids (clients already cut off) are ignored.
+    pub id: u64,
+    /// A last line for this client alone (an `error: ...`), sent after
+    /// everything already queued for it.
+    pub farewell: Option<Line>,
+}
+
+/// The broadcaster's three inputs, plus the signal to stop.
+pub struct Inputs {
+    /// Connections asking to join.
+    pub entering: Receiver<Entering>,
+    /// Connections whose input ended.
+    pub leaving: Receiver<Leaving>,
+    /// Lines to send to everyone, already formatted as `ADDR: TEXT\n`.
+    pub messages: Receiver<Line>,
+    /// Closed when the server shuts down.
+    pub stop: Receiver<()>,
+}
+
+/// One client in the audience.
+struct Member {
+    /// Identity, to find the member when it leaves.
+    id: u64,
+    /// Address, for its `has left` line and for logs.
+    name: Arc<str>,
+    /// Its outgoing queue.
+    queue: QueueSender,
+    /// Its socket, to cut it off if it stops reading.
+    stream: TcpStream,
+}
+
+/// Everything the broadcaster can be woken by.
+enum Event {
+    Enter(Entering),
+    Leave(Leaving),
+    Message(Line),
+    Stop,
+}
+
+/// Runs the broadcaster until the server stops; then delivers the messages
+/// still queued and lets go of every client queue, so that each writer
+/// flushes and closes its connection.
+pub async fn run(inputs: Inputs) {
+    let mut audience = Audience::default();
+    loop {
+        match next_event(&inputs).await {
+            Event::Message(line) => audience.broadcast(line),
+            Event::Enter(entering) => {
+                deliver_queued(&inputs.messages, &mut audience);
+                audience.broadcast(format_line(&entering.name, " has arrived"));
+                audience.join(entering);
+            }
+            Event::Leave(leaving) => {
+                deliver_queued(&inputs.messages, &mut audience);
+                audience.leave(leaving.id, leaving.farewell);
+            }
+            Event::Stop => {
+                deliver_queued(&inputs.messages, &mut audience);
+                return;
+            }
+        }
+    }
+}
+
+/// Waits for the next event, membership first (see the module doc).
+async fn next_event(inputs: &Inputs) -> Event {
+    let stop = async {
+        let _ = inputs.stop.recv().await;
+        Event::Stop
+    };
+    let membership = future::race(
+        async {
+            inputs
+                .entering
+                .recv()
+                .await
+                .map_or(Event::Stop, Event::Enter)
+        },
+        async {
+            inputs
+                .leaving
+                .recv()
+                .await
+                .map_or(Event::Stop, Event::Leave)
+        },
+    );
+    let message = async {
+        inputs
+            .messages
+            .recv()
+            .await
+            .map_or(Event::Stop, Event::Message)
+    };
+    future::or(stop, future::or(membership, message)).await
+}
+
+/// Delivers the messages queued right now, and no more: the barrier before a
+/// membership change. New messages arriving meanwhile wait for the next turn.
+fn deliver_queued(messages: &Receiver<Line>, audience: &mut Audience) {
+    for _ in 0..messages.len() {
+        match messages.try_recv() {
+            Ok(line) => audience.broadcast(line),
+            Err(_) => break,
+        }
+    }
+}
+
+/// `NAME` followed by `what` and a newline, as one shared line.
+fn format_line(name: &str, what: &str) -> Line {
+    let mut line = Vec::with_capacity(name.len() + what.len() + 1);
+    line.extend_from_slice(name.as_bytes());
+    line.extend_from_slice(what.as_bytes());
+    line.push(b'\n');
+    Line::from(line)
+}
+
+/// The set of clients receiving broadcasts.
+#[derive(Default)]
+struct Audience {
+    /// Members in a vector: a broadcast is one pass over contiguous memory.
+    members: Vec<Member>,
+    /// Where each member's id sits in `members`.
+    index: HashMap<u64, usize>,
+    /// Members whose queue overflowed during the current broadcast.
+    lagging: Vec<u64>,
+}
+
+impl Audience {
+    /// Queues `line` for every member, then cuts off those that are full.
+    fn broadcast(&mut self, line: Line) {
+        self.push_to_all(line);
+        while let Some(id) = self.lagging.pop() {
+            if let Some(member) = self.remove(id) {
+                log::always(format_args!(
+                    "{} disconnected: send queue full (not reading)",
+                    member.name
+                ));
+                // Wakes its writer (blocked on a full socket) and its reader.
+                let _ = member.stream.shutdown(Shutdown::Both);
+                self.push_to_all(format_line(&member.name, " has left"));
+            }
+        }
+    }
+
+    /// Queues `line` for every member, noting those that are full.
+    fn push_to_all(&mut self, line: Line) {
+        for member in &self.members {
+            if member.queue.push(line.clone()).is_err() {
+                self.lagging.push(member.id);
+            }
+        }
+    }
+
+    /// Adds a newcomer and tells its connection it may start reading.
+    fn join(&mut self, entering: Entering) {
+        self.index.insert(entering.id, self.members.len());
+        self.members.push(Member {
+            id: entering.id,
+            name: entering.name,
+            queue: entering.queue,
+            stream: entering.stream,
+        });
+        let _ = entering.joined.try_send(());
+    }
+
+    /// Removes a member whose input ended; its queue is closed after the
+    /// farewell, so its writer flushes and ends. Then the others hear of it.
+    fn leave(&mut self, id: u64, farewell: Option<Line>) {
+        if let Some(member) = self.remove(id) {
+            if let Some(farewell) = farewell {
+                let _ = member.queue.push(farewell);
+            }
+            let left = format_line(&member.name, " has left");
+            drop(member);
+            self.broadcast(left);
+        }
+    }
+
+    /// Takes a member out of the audience, if it is still in.
+    fn remove(&mut self, id: u64) -> Option<Member> {
+        let position = self.index.remove(&id)?;
+        let member = self.members.swap_remove(position);
+        if let Some(moved) = self.members.get(position) {
+            self.index.insert(moved.id, position);
+        }
+        Some(member)
+    }
+}

@@ -1,0 +1,59 @@
+//! `chat`: the chat server of *The Go Programming Language*, chapter 8, on
+//! smol, byte-compatible with the book and safe to run for real.
+//!
+//! Every client gets `You are ADDR`; the others get `ADDR has arrived`; each
+//! line a client sends goes to everyone as `ADDR: TEXT`; and when a client's
+//! input ends the others get `ADDR has left`.
+//!
+//! # Layout
+//!
+//! The data flows one way: socket -> lines -> reader -> broadcaster ->
+//! per-client queue -> writer -> socket.
+//!
+//! - [`config`]: the limits and their defaults.
+//! - `server`: the accept loop, start-up and graceful shutdown ([`serve`]).
+//! - `broadcaster`: the set of clients; selects over entering, leaving and
+//!   messages, and keeps every client's view in one order.
+//! - `conn`: one connection's reader and writer.
+//! - `lines`: bounded line framing.
+//! - `queue`: a client's outgoing queue, bounded in bytes.
+//! - [`log`]: log lines on stderr.
+//!
+//! # Example
+//!
+//! Serve on a free loopback port until a client-side check is done:
+//!
+//! ```
+//! use std::io::{BufRead, BufReader};
+//!
+//! let listener = smol::block_on(async_net::TcpListener::bind("127.0.0.1:0")).unwrap();
+//! let addr = listener.local_addr().unwrap();
+//! let (stop, stopped) = async_channel::bounded::<()>(1);
+//! let server = std::thread::spawn(move || {
+//!     smol::block_on(chat::serve(listener, chat::Config::default(), async move {
+//!         let _ = stopped.recv().await;
+//!     }))
+//! });
+//!
+//! let socket = std::net::TcpStream::connect(addr).unwrap();
+//! let mut greeting = String::new();
+//! BufReader::new(socket).read_line(&mut greeting).unwrap();
+//! assert!(greeting.starts_with("You are 127.0.0.1:"));
+//!
+//! drop(stop);
+//! server.join().unwrap().unwrap();
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod broadcaster;
+pub mod config;
+mod conn;
+mod lines;
+pub mod log;
+mod queue;
+mod server;
+
+pub use config::Config;
+pub use server::serve;

@@ -1,0 +1,187 @@
+//! Bounded line framing: bytes in, lines out.
+//!
+//! Go's `bufio.Scanner` (the book's reader) splits at `\n`, drops one `\r`
+//! before it, delivers a last line that has no `\n`, passes any bytes through
+//! and gives up on a line longer than its buffer. [`LineReader`] does the same
+//! but says *why* it stopped, and never holds more than the limit plus one
+//! byte of a line. Between lines it holds no buffer at all, so an idle
+//! connection costs next to nothing.
+
+use std::io;
+
+use futures_lite::{AsyncRead, AsyncReadExt};
+
+/// How much is asked of the socket per read while a line is incomplete.
+const READ_CHUNK: usize = 4096;
+
+/// Why [`LineReader::next_line`] could not return a line.
+#[derive(Debug)]
+pub enum LineError {
+    /// The peer sent more than the limit without a `\n`.
+    TooLong,
+    /// The connection failed (a reset, for example).
+    Io(io::Error),
+}
+
+impl From<io::Error> for LineError {
+    fn from(error: io::Error) -> Self {
+        LineError::Io(error)
+    }
+}
+
+/// Splits a byte stream into lines of at most `max_line` bytes.
+pub struct LineReader<R> {
+    /// Where the bytes come from.
+    source: R,
+    /// Bytes read but not yet returned; `buf[start..]` is pending.
+    buf: Vec<u8>,
+    /// Start of the first byte not yet returned as part of a line.
+    start: usize,
+    /// `buf[start..scanned]` is known to hold no `\n`: never scan it twice.
+    scanned: usize,
+    /// The source reported end of input.
+    eof: bool,
+    /// The longest line accepted, `\r` included, `\n` excluded.
+    max_line: usize,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    /// Reads lines from `source`, refusing any longer than `max_line` bytes.
+    pub fn new(source: R, max_line: usize) -> Self {
+        LineReader {
+            source,
+            buf: Vec::new(),
+            start: 0,
+            scanned: 0,
+            eof: false,
+            max_line,
+        }
+    }
+
+    /// The next line without its `\n` and one `\r` before it, or `None` at
+    /// the end of input. A last line with no `\n` is still returned.
+    pub async fn next_line(&mut self) -> Result<Option<&[u8]>, LineError> {
+        loop {
+            if let Some(offset) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+                let line_start = self.start;
+                let line_end = self.scanned + offset;
+                self.start = line_end + 1;
+                self.scanned = self.start;
+                if line_end - line_start > self.max_line {
+                    return Err(LineError::TooLong);
+                }
+                return Ok(Some(strip_cr(&self.buf[line_start..line_end])));
+            }
+            self.scanned = self.buf.len();
+            let pending = self.buf.len() - self.start;
+            if pending > self.max_line {
+                return Err(LineError::TooLong);
+            }
+            if self.eof {
+                if pending == 0 {
+                    return Ok(None);
+                }
+                let line_start = self.start;
+                self.start = self.buf.len();
+                return Ok(Some(strip_cr(&self.buf[line_start..])));
+            }
+            self.fill(pending).await?;
+        }
+    }
+
+    /// Reads more bytes after dropping the lines already returned. Reads at
+    /// most one byte past the limit: enough to tell a line is too long.
+    async fn fill(&mut self, pending: usize) -> io::Result<()> {
+        if pending == 0 {
+            // Nothing pending: let go of the buffer so an idle peer costs
+            // nothing. A chatty peer pays one allocation per read.
+            self.buf = Vec::new();
+        } else if self.start > 0 {
+            self.buf.drain(..self.start);
+        }
+        self.start = 0;
+        self.scanned = self.buf.len();
+        let want = READ_CHUNK.min(self.max_line + 1 - pending);
+        let filled = self.buf.len();
+        self.buf.resize(filled + want, 0);
+        let read = self.source.read(&mut self.buf[filled..]).await;
+        let count = *read.as_ref().unwrap_or(&0);
+        self.buf.truncate(filled + count);
+        if count == 0 {
+            self.eof = true;
+        }
+        read.map(|_| ())
+    }
+}
+
+/// Drops one trailing `\r`, as Go's `bufio.ScanLines` does.
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// All lines of `input`, and how the reading ended.
+    fn lines(input: &[u8], max_line: usize) -> (Vec<Vec<u8>>, Option<String>) {
+        smol::block_on(async {
+            let mut reader = LineReader::new(input, max_line);
+            let mut out = Vec::new();
+            loop {
+                match reader.next_line().await {
+                    Ok(Some(line)) => out.push(line.to_vec()),
+                    Ok(None) => return (out, None),
+                    Err(error) => return (out, Some(format!("{error:?}"))),
+                }
+            }
+        })
+    }
+
+    fn owned(lines: &[&[u8]]) -> Vec<Vec<u8>> {
+        lines.iter().map(|line| line.to_vec()).collect()
+    }
+
+    #[test]
+    fn splits_at_newline_and_strips_one_cr() {
+        let (got, end) = lines(b"a\r\nb\n\r\r\n\nc\rd\n", 100);
+        assert_eq!(got, owned(&[b"a", b"b", b"\r", b"", b"c\rd"]));
+        assert!(end.is_none());
+    }
+
+    #[test]
+    fn last_line_without_newline_is_delivered_without_cr() {
+        assert_eq!(lines(b"a\nlast", 100).0, owned(&[b"a", b"last"]));
+        assert_eq!(lines(b"last\r", 100).0, owned(&[b"last"]));
+        assert_eq!(lines(b"", 100).0, owned(&[]));
+    }
+
+    #[test]
+    fn bytes_pass_through() {
+        assert_eq!(lines(b"\xff\0\t\x1b\n", 100).0, owned(&[b"\xff\0\t\x1b"]));
+    }
+
+    #[test]
+    fn limit_counts_cr_and_not_newline() {
+        assert_eq!(lines(b"abcd\n", 4).0, owned(&[b"abcd"]));
+        assert_eq!(lines(b"abc\r\n", 4).0, owned(&[b"abc"]));
+        let (got, end) = lines(b"ok\nabcde\nnever\n", 4);
+        assert_eq!(got, owned(&[b"ok"]));
+        assert_eq!(end.as_deref(), Some("TooLong"));
+        assert_eq!(lines(b"abcde", 4).1.as_deref(), Some("TooLong"));
+    }
+
+    #[test]
+    fn long_lines_across_many_reads() {
+        let long = vec![b'x'; 3 * READ_CHUNK + 7];
+        let mut input = long.clone();
+        input.extend_from_slice(b"\r\nshort\n");
+        // The `\r` counts against the limit.
+        let (got, end) = lines(&input, long.len() + 1);
+        assert!(end.is_none());
+        assert_eq!(got.len(), 2);
+        assert!(got[0] == long, "the long line came back changed");
+        assert_eq!(got[1], b"short");
+        assert_eq!(lines(&input, long.len()).1.as_deref(), Some("TooLong"));
+    }
+}

@@ -1,0 +1,114 @@
+//! The accept loop: the book's `main` goroutine.
+//!
+//! It starts the broadcaster, accepts connections and gives each its own task
+//! until the shutdown future completes. Then it stops accepting, lets the
+//! broadcaster deliver what is queued and release every client, and waits, for
+//! a bounded grace period, for the connections to flush and close.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_net::TcpListener;
+use futures_lite::future;
+use smol::{LocalExecutor, Timer};
+
+use crate::broadcaster::{self, Inputs};
+use crate::conn::{self, Hub};
+use crate::log;
+use crate::Config;
+
+/// Lines that may wait for the broadcaster before readers must wait too.
+const MESSAGES_BACKLOG: usize = 1024;
+
+/// Joins and leaves that may wait for the broadcaster.
+const MEMBERSHIP_BACKLOG: usize = 256;
+
+/// How long the accept loop rests after a failed accept (out of file
+/// descriptors, say) instead of spinning on the same error.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves chat clients on `listener` until `shutdown` completes, then closes
+/// every connection gracefully and returns.
+///
+/// Everything runs on one thread, the caller's: a chat server's work is
+/// moving bytes between sockets, and one thread does that without any
+/// locking. Tests bind port 0 and pass the listener in.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let config = Arc::new(config);
+    let executor = LocalExecutor::new();
+    executor
+        .run(async {
+            let (entering, entering_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
+            let (leaving, leaving_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
+            let (messages, messages_rx) = async_channel::bounded(MESSAGES_BACKLOG);
+            let (stop, stop_rx) = async_channel::bounded::<()>(1);
+            let broadcaster = executor.spawn(broadcaster::run(Inputs {
+                entering: entering_rx,
+                leaving: leaving_rx,
+                messages: messages_rx,
+                stop: stop_rx,
+            }));
+            let hub = Hub {
+                entering,
+                leaving,
+                messages,
+            };
+            // Every connection task holds a clone; when the last is dropped,
+            // `all_done` reports it: completion by drop, no counting.
+            let (done, all_done) = async_channel::bounded::<()>(1);
+
+            let accept_loop = async {
+                let mut next_id = 0u64;
+                let mut failing = false;
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, addr)) => {
+                            failing = false;
+                            next_id += 1;
+                            let task =
+                                conn::serve(stream, addr, next_id, hub.clone(), config.clone());
+                            let done = done.clone();
+                            executor
+                                .spawn(async move {
+                                    task.await;
+                                    drop(done);
+                                })
+                                .detach();
+                        }
+                        Err(error) => {
+                            if !failing {
+                                log::always(format_args!("accept failed: {error}; retrying"));
+                                failing = true;
+                            }
+                            Timer::after(ACCEPT_BACKOFF).await;
+                        }
+                    }
+                }
+            };
+            future::or(accept_loop, shutdown).await;
+
+            log::verbose(format_args!("shutting down"));
+            drop(listener);
+            drop(stop);
+            broadcaster.await;
+            drop(hub);
+            drop(done);
+            future::or(
+                async {
+                    let _ = all_done.recv().await;
+                },
+                async {
+                    Timer::after(config.shutdown_grace).await;
+                },
+            )
+            .await;
+            Ok(())
+        })
+        .await
+}

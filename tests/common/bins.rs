@@ -1,0 +1,80 @@
+//! The built `chat` and `client` binaries, run as processes.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::OnceLock;
+
+/// The `chat` binary cargo built for these tests.
+pub fn chat_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chat"))
+}
+
+/// The `client` binary of the workspace, next to `chat`. `cargo test
+/// --workspace` has built it already; a narrower `cargo test` builds it here.
+pub fn client_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let path = chat_bin().with_file_name("client");
+            if !path.exists() {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+                let mut build = Command::new(cargo);
+                build.args(["build", "--package", "client", "--bin", "client"]);
+                if !cfg!(debug_assertions) {
+                    build.arg("--release");
+                }
+                let status = build.status().expect("run cargo build");
+                assert!(status.success(), "cargo build --package client failed");
+            }
+            path
+        })
+        .clone()
+}
+
+/// The `chat` binary serving on a free loopback port, killed when dropped.
+pub struct ChatProcess {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The process.
+    pub child: Child,
+    /// Its log, after the `listening on` line.
+    pub stderr: BufReader<ChildStderr>,
+}
+
+impl ChatProcess {
+    /// Starts `chat 127.0.0.1:0` with `extra` flags, and learns its port
+    /// from its first log line.
+    pub fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(chat_bin())
+            .args(extra)
+            .arg("127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chat");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        stderr.read_line(&mut first).expect("read chat's log");
+        let addr = first
+            .trim_end()
+            .strip_prefix("chat: listening on ")
+            .unwrap_or_else(|| panic!("unexpected first log line: {first:?}"))
+            .parse()
+            .expect("an address in the log line");
+        ChatProcess {
+            addr,
+            child,
+            stderr,
+        }
+    }
+}
+
+impl Drop for ChatProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

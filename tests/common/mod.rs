@@ -1,0 +1,177 @@
+//! Shared test helpers: a server on a free loopback port, and blocking
+//! clients that wait for what must arrive instead of sleeping.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long a client waits for a line that must arrive. Generous: a loaded CI
+/// machine can be slow, and a pass never waits this long.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A server running in-process on its own thread, stopped when dropped.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Dropping it starts the graceful shutdown.
+    stop: Option<async_channel::Sender<()>>,
+    /// The server thread.
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// A server with the default limits.
+    pub fn start() -> Self {
+        Self::start_with(chat::Config::default())
+    }
+
+    /// A server with the given limits, on a free port of 127.0.0.1.
+    pub fn start_with(config: chat::Config) -> Self {
+        Self::start_on("127.0.0.1:0", config)
+    }
+
+    /// A server with the given limits, listening on `addr`.
+    pub fn start_on(addr: &str, config: chat::Config) -> Self {
+        let listener =
+            smol::block_on(async_net::TcpListener::bind(addr)).expect("bind a free loopback port");
+        let addr = listener.local_addr().expect("listener address");
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let thread = std::thread::spawn(move || {
+            smol::block_on(chat::serve(listener, config, async move {
+                let _ = stopped.recv().await;
+            }))
+        });
+        TestServer {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Shuts the server down and waits until `serve` has returned.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let result = thread.join().expect("server thread panicked");
+            result.expect("serve returned an error");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.shutdown();
+        }
+    }
+}
+
+/// A blocking chat client over a real socket.
+pub struct Peer {
+    /// The address the server sees for us: `ADDR` in every line about us.
+    pub name: String,
+    /// Write side.
+    stream: TcpStream,
+    /// Read side, buffered.
+    reader: BufReader<TcpStream>,
+}
+
+impl Peer {
+    /// Connects and checks the greeting.
+    pub fn connect(addr: SocketAddr) -> Self {
+        let mut peer = Self::connect_quiet(addr);
+        peer.expect(&format!("You are {}", peer.name));
+        peer
+    }
+
+    /// Connects without reading anything.
+    pub fn connect_quiet(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).expect("connect to the server");
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let name = stream.local_addr().unwrap().to_string();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        Peer {
+            name,
+            stream,
+            reader,
+        }
+    }
+
+    /// Sends `text` and a newline.
+    pub fn say(&mut self, text: &str) {
+        self.send(format!("{text}\n").as_bytes());
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send to the server");
+    }
+
+    /// Ends our input; we can still read.
+    pub fn half_close(&self) {
+        self.stream.shutdown(Shutdown::Write).unwrap();
+    }
+
+    /// Resets the connection (RST) instead of closing it.
+    pub fn reset(self) {
+        let socket = socket2::Socket::from(self.stream);
+        socket.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(socket);
+    }
+
+    /// The next line, `\n` included; fails after [`PATIENCE`] or at EOF.
+    pub fn line(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(_) if line.ends_with(b"\n") => line,
+            Ok(_) => panic!(
+                "{}: connection ended, expected a line; got {:?}",
+                self.name,
+                line.escape_ascii().to_string()
+            ),
+            Err(error) => panic!("{}: no line within {PATIENCE:?}: {error}", self.name),
+        }
+    }
+
+    /// The next line, as text without its `\n`.
+    pub fn text(&mut self) -> String {
+        let line = self.line();
+        String::from_utf8_lossy(&line[..line.len() - 1]).into_owned()
+    }
+
+    /// Checks that the next line is exactly `text` and a `\n`.
+    pub fn expect(&mut self, text: &str) {
+        self.expect_bytes(format!("{text}\n").as_bytes());
+    }
+
+    /// Checks that the next line is exactly `bytes` (with its `\n`).
+    pub fn expect_bytes(&mut self, bytes: &[u8]) {
+        let line = self.line();
+        assert_eq!(
+            line.escape_ascii().to_string(),
+            bytes.escape_ascii().to_string(),
+            "{}: unexpected line",
+            self.name
+        );
+    }
+
+    /// Checks that the server closes the connection with nothing more sent.
+    pub fn expect_end(&mut self) {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => assert!(
+                rest.is_empty(),
+                "{}: unexpected bytes before the close: {:?}",
+                self.name,
+                rest.escape_ascii().to_string()
+            ),
+            Err(error) => panic!("{}: no close within {PATIENCE:?}: {error}", self.name),
+        }
+    }
+}
