@@ -1,4 +1,5 @@
 //! The built `chat` and `client` binaries, run as processes.
+#![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -1,0 +1,59 @@
+//! The transcript tester: scripts of multi-client sessions played against a
+//! real server over loopback, rendered as text for insta snapshots.
+
+pub mod render;
+pub mod run;
+pub mod script;
+
+use std::time::Duration;
+
+use crate::bins::ChatProcess;
+use crate::common::TestServer;
+
+/// Plays `text` (a script) against a fresh server and returns its
+/// transcript, after checking the protocol's invariants.
+pub fn transcript(text: &str) -> Result<String, String> {
+    let script = script::parse(text)?;
+    let settings = &script.settings;
+    let max_line = settings
+        .max_line
+        .unwrap_or(chat::config::DEFAULT_MAX_LINE_BYTES);
+    let played = if settings.binary {
+        let mut flags = Vec::new();
+        if let Some(max_line) = settings.max_line {
+            flags.push(format!("--max-line={max_line}"));
+        }
+        if let Some(bytes) = settings.send_queue {
+            flags.push(format!("--send-queue={bytes}"));
+        }
+        if let Some(timeout) = settings.idle_timeout {
+            flags.push(format!("--idle-timeout={}ms", timeout.as_millis()));
+        }
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let server = ChatProcess::start(&flags);
+        run::play(&script, server.addr, max_line)?
+    } else {
+        let server = TestServer::start_with(config(settings)?);
+        let played = run::play(&script, server.addr, max_line)?;
+        server.stop();
+        played
+    };
+    render::check(&played)?;
+    Ok(render::render(&played))
+}
+
+/// The server configuration a script's header asks for.
+fn config(settings: &script::Settings) -> Result<chat::Config, String> {
+    let mut config = chat::Config::default();
+    if let Some(max_line) = settings.max_line {
+        config.max_line_bytes = max_line;
+    }
+    if let Some(bytes) = settings.send_queue {
+        config.send_queue_bytes = bytes;
+    }
+    if let Some(timeout) = settings.idle_timeout {
+        let _: Duration = timeout;
+        return Err("idle-timeout is not supported by this server yet".into());
+    }
+    Ok(config)
+}

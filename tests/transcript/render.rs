@@ -1,0 +1,198 @@
+//! Turns a played script into snapshot text, and checks the invariants that
+//! must hold whatever the script: one greeting, one arrival and one leave
+//! per client, one global order, nothing lost or duplicated.
+
+use super::run::Played;
+
+/// The transcript: every step with what each client received because of
+/// it (the global order of events), then each client's whole transcript.
+pub fn render(played: &Played) -> String {
+    let width = played
+        .clients
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    let mut per_client: Vec<Vec<String>> = vec![Vec::new(); played.clients.len()];
+    for step in &played.steps {
+        out.push_str(&step.source);
+        out.push('\n');
+        for (index, lines) in grouped(step).into_iter().enumerate() {
+            for line in collapse(&lines, step.flood) {
+                let name = &played.clients[index].name;
+                out.push_str(&format!("  {name:width$} < {line}\n"));
+                per_client[index].push(line);
+            }
+        }
+    }
+    for (client, lines) in played.clients.iter().zip(per_client) {
+        out.push_str(&format!("\n--- {} ({}) ---\n", client.name, client.ending));
+        for line in lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A step's lines, per client, in the order each client read them.
+fn grouped(step: &super::run::StepRecord) -> Vec<Vec<String>> {
+    let count = step
+        .received
+        .iter()
+        .map(|(index, _)| index + 1)
+        .max()
+        .unwrap_or(0);
+    let mut lines = vec![Vec::new(); count];
+    for (index, line) in &step.received {
+        lines[*index].push(line.clone());
+    }
+    lines
+}
+
+/// In a flood, how often a line repeats depends on the machine: show a run
+/// of equal lines once, marked.
+fn collapse(lines: &[String], flood: bool) -> Vec<String> {
+    if !flood {
+        return lines.to_vec();
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut previous: Option<&String> = None;
+    for line in lines {
+        if previous == Some(line) {
+            if let Some(last) = out.last_mut() {
+                if !last.ends_with(" [repeated]") {
+                    last.push_str(" [repeated]");
+                }
+            }
+        } else {
+            out.push(line.clone());
+        }
+        previous = Some(line);
+    }
+    // A run of one is still a run of the flood: mark it the same way, so the
+    // snapshot does not depend on where the victim was cut off.
+    let flooded = lines
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0].clone())
+        .collect::<std::collections::HashSet<_>>();
+    for line in &mut out {
+        if flooded.contains(line.as_str()) && !line.ends_with(" [repeated]") {
+            line.push_str(" [repeated]");
+        }
+    }
+    out
+}
+
+/// Checks the protocol's invariants on everything every client received.
+pub fn check(played: &Played) -> Result<(), String> {
+    for client in &played.clients {
+        let name = &client.name;
+        let greeting = format!("You are {name}");
+        if client.lines.first() != Some(&greeting) {
+            return Err(format!("{name}'s first line is not {greeting:?}"));
+        }
+        if client
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("You are "))
+            .count()
+            != 1
+        {
+            return Err(format!("{name} was greeted more than once"));
+        }
+        for other in &played.clients {
+            let arrived = format!("{} has arrived", other.name);
+            let left = format!("{} has left", other.name);
+            let arrivals: Vec<usize> = positions(&client.lines, &arrived);
+            let leaves: Vec<usize> = positions(&client.lines, &left);
+            if other.name == *name && !(arrivals.is_empty() && leaves.is_empty()) {
+                return Err(format!("{name} saw its own arrival or leave"));
+            }
+            if arrivals.len() > 1 || leaves.len() > 1 {
+                return Err(format!("{name} saw {} arrive or leave twice", other.name));
+            }
+            if let (Some(a), Some(l)) = (arrivals.first(), leaves.first()) {
+                if l < a {
+                    return Err(format!("{name} saw {} leave before it arrived", other.name));
+                }
+            }
+        }
+        check_messages(played, client)?;
+    }
+    check_order(played)
+}
+
+/// Every sender's lines reach each client in order, without loss or
+/// duplicates within the time it was there; the sender gets all of them.
+fn check_messages(played: &Played, receiver: &super::run::ClientRecord) -> Result<(), String> {
+    for sender in &played.clients {
+        let prefix = format!("{}: ", sender.name);
+        let got: Vec<&str> = receiver
+            .lines
+            .iter()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .collect();
+        let sent: Vec<&str> = sender.sent.iter().map(String::as_str).collect();
+        let ok = if std::ptr::eq(sender, receiver)
+            && !receiver.cut_off
+            && receiver.ending == "closed by the server"
+        {
+            got == sent
+        } else {
+            got.is_empty()
+                || sent
+                    .windows(got.len())
+                    .any(|window| window == got.as_slice())
+        };
+        if !ok {
+            return Err(format!(
+                "{} received {}'s lines out of order, lost or twice: got {got:?}, sent {sent:?}",
+                receiver.name, sender.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Within each step, every client's broadcast lines are in one order: each
+/// is a subsequence of the longest.
+fn check_order(played: &Played) -> Result<(), String> {
+    for step in &played.steps {
+        let lists: Vec<Vec<String>> = grouped(step)
+            .into_iter()
+            .map(|lines| {
+                lines
+                    .into_iter()
+                    .filter(|l| !l.starts_with("You are ") && !l.starts_with("error: "))
+                    .collect()
+            })
+            .collect();
+        let longest = lists
+            .iter()
+            .max_by_key(|l| l.len())
+            .cloned()
+            .unwrap_or_default();
+        for (index, list) in lists.iter().enumerate() {
+            let mut rest = longest.iter();
+            if !list.iter().all(|line| rest.any(|l| l == line)) {
+                return Err(format!(
+                    "step {:?}: {} saw another order: {list:?} against {longest:?}",
+                    step.source, played.clients[index].name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn positions(lines: &[String], wanted: &str) -> Vec<usize> {
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| *line == wanted)
+        .map(|(index, _)| index)
+        .collect()
+}

@@ -1,0 +1,598 @@
+//! Plays a script against a real server and records what every client got.
+//!
+//! The runner keeps a model of what the protocol makes each step send to
+//! whom: an arrival is one line at every member and the greeting at the
+//! newcomer, a line is one line at every member, a leave one line at every
+//! remaining member, a line over the limit one error line at its sender and
+//! a leave. After each step it waits until every reading client has received
+//! exactly what it is owed, never by sleeping; a client that was told to
+//! leave must then see the server close its connection with nothing more.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use super::script::{Action, Script, Step};
+
+/// How long a client waits for a line it is owed.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The most lines a `flood` step sends before giving up on its victim.
+const FLOOD_LIMIT: usize = 200_000;
+
+/// Small receive buffers make a client that stops reading fill up sooner.
+const CLIENT_RECV_BUFFER: usize = 32 * 1024;
+
+/// What a step made each client receive.
+pub struct StepRecord {
+    /// The step as written (or as the runner added it at the end).
+    pub source: String,
+    /// `(client index, line as displayed)`, in the order they were read.
+    pub received: Vec<(usize, String)>,
+    /// The step repeats one line an unpredictable number of times.
+    pub flood: bool,
+}
+
+/// One client's whole session.
+pub struct ClientRecord {
+    /// Its name in the script.
+    pub name: String,
+    /// Every line it received, as displayed.
+    pub lines: Vec<String>,
+    /// The texts of its lines the server was to broadcast, in order.
+    pub sent: Vec<String>,
+    /// How its connection ended.
+    pub ending: String,
+    /// The server cut it off: what it received after it stopped reading is
+    /// unknown.
+    pub cut_off: bool,
+}
+
+/// The whole record of a played script.
+pub struct Played {
+    pub steps: Vec<StepRecord>,
+    pub clients: Vec<ClientRecord>,
+}
+
+/// A client of the script and the model's view of it.
+struct Client {
+    name: String,
+    /// The address the server sees, `ADDR` in its lines.
+    addr: String,
+    /// Write side; `None` once closed or reset.
+    writer: Option<TcpStream>,
+    /// Read side; `None` once the connection ended.
+    reader: Option<BufReader<TcpStream>>,
+    /// Lines are read only while this holds.
+    reading: bool,
+    /// The server still reads this client's input.
+    input_open: bool,
+    /// In the audience, as far as the model knows.
+    member: bool,
+    /// An unfinished line the server holds for this client.
+    pending: Vec<u8>,
+    /// Lines the client must still receive.
+    owed: usize,
+    /// The server will close the connection once `owed` lines are read.
+    closing: bool,
+    record: ClientRecord,
+}
+
+/// Plays `script` against the server at `addr`, which applies `max_line`.
+pub fn play(script: &Script, addr: SocketAddr, max_line: usize) -> Result<Played, String> {
+    let mut runner = Runner {
+        addr,
+        max_line,
+        clients: Vec::new(),
+        by_name: HashMap::new(),
+        steps: Vec::new(),
+    };
+    for (index, step) in script.steps.iter().enumerate() {
+        let settle = !script.steps.get(index + 1).is_some_and(|next| next.chained);
+        runner
+            .step(step, settle)
+            .map_err(|why| format!("line {} ({}): {why}", step.line, step.source))?;
+    }
+    runner
+        .finish()
+        .map_err(|why| format!("at the end of the script: {why}"))?;
+    Ok(Played {
+        steps: runner.steps,
+        clients: runner.clients.into_iter().map(|c| c.record).collect(),
+    })
+}
+
+struct Runner {
+    addr: SocketAddr,
+    max_line: usize,
+    clients: Vec<Client>,
+    by_name: HashMap<String, usize>,
+    steps: Vec<StepRecord>,
+}
+
+impl Runner {
+    /// Performs a step; with `settle`, waits for its effect (and that of the
+    /// chained steps before it).
+    fn step(&mut self, step: &Step, settle: bool) -> Result<(), String> {
+        let mut record = StepRecord {
+            source: step.source.clone(),
+            received: Vec::new(),
+            flood: false,
+        };
+        if let Action::Connect = step.action {
+            self.connect(&step.client)?;
+            return self.finish_step(record, settle);
+        }
+        let who = *self
+            .by_name
+            .get(&step.client)
+            .ok_or_else(|| format!("{} has not connected", step.client))?;
+        match &step.action {
+            Action::Connect => unreachable!(),
+            Action::Send(bytes) => self.send(who, bytes)?,
+            Action::HalfClose => {
+                self.open_input(who)?;
+                self.writer(who)?
+                    .shutdown(Shutdown::Write)
+                    .map_err(|e| e.to_string())?;
+                self.end_input(who);
+            }
+            Action::Close => {
+                self.open_input(who)?;
+                let client = &mut self.clients[who];
+                client.writer = None;
+                client.reader = None;
+                client.owed = 0;
+                client.record.ending = "closed its connection".into();
+                self.end_input(who);
+                self.clients[who].closing = false;
+            }
+            Action::Reset => {
+                self.open_input(who)?;
+                if !self.clients[who].pending.is_empty() {
+                    return Err("a reset may lose a pending partial line: send \\n first".into());
+                }
+                let client = &mut self.clients[who];
+                client.reader = None;
+                let socket = socket2::Socket::from(client.writer.take().unwrap());
+                socket
+                    .set_linger(Some(Duration::ZERO))
+                    .map_err(|e| e.to_string())?;
+                drop(socket);
+                client.owed = 0;
+                client.input_open = false;
+                client.record.ending = "reset its connection".into();
+                self.leave(who);
+                self.clients[who].closing = false;
+            }
+            Action::StopReading => self.clients[who].reading = false,
+            Action::ResumeReading => self.clients[who].reading = true,
+            Action::Flood { text, victim } => {
+                record.flood = true;
+                self.settle(&mut record)?;
+                self.flood(who, text, victim, &mut record)?;
+            }
+            Action::Expect(line) => {
+                if !settle {
+                    return Err("an expect step cannot be followed by a chained step".into());
+                }
+                self.clients[who].owed += 1;
+                self.settle(&mut record)?;
+                let want = display(line);
+                let got = self.clients[who]
+                    .record
+                    .lines
+                    .last()
+                    .cloned()
+                    .unwrap_or_default();
+                if got != want {
+                    return Err(format!("{} expected {want:?}, got {got:?}", step.client));
+                }
+                self.steps.push(record);
+                return Ok(());
+            }
+            Action::WaitClosed => {
+                self.drain_to_end(who, &mut record, true)?;
+                let client = &mut self.clients[who];
+                client.input_open = false;
+                client.pending.clear();
+                client.record.ending = "closed by the server".into();
+                self.leave(who);
+                self.clients[who].closing = false;
+            }
+        }
+        self.finish_step(record, settle)
+    }
+
+    /// Records a step, after waiting for its effect if `settle`.
+    fn finish_step(&mut self, mut record: StepRecord, settle: bool) -> Result<(), String> {
+        if settle {
+            self.settle(&mut record)?;
+        }
+        self.steps.push(record);
+        Ok(())
+    }
+
+    /// Connects a new client: it is owed its greeting, the members its
+    /// arrival; then it is a member.
+    fn connect(&mut self, name: &str) -> Result<(), String> {
+        if self.by_name.contains_key(name) {
+            return Err(format!("{name} is already connected"));
+        }
+        let stream = connect_socket(self.addr)?;
+        let addr = stream.local_addr().map_err(|e| e.to_string())?.to_string();
+        let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
+        self.broadcast();
+        self.by_name.insert(name.to_string(), self.clients.len());
+        self.clients.push(Client {
+            name: name.to_string(),
+            addr,
+            writer: Some(stream),
+            reader: Some(reader),
+            reading: true,
+            input_open: true,
+            member: true,
+            pending: Vec::new(),
+            owed: 1,
+            closing: false,
+            record: ClientRecord {
+                name: name.to_string(),
+                lines: Vec::new(),
+                sent: Vec::new(),
+                ending: String::new(),
+                cut_off: false,
+            },
+        });
+        Ok(())
+    }
+
+    fn open_input(&self, who: usize) -> Result<(), String> {
+        if self.clients[who].input_open {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}'s input has already ended",
+                self.clients[who].name
+            ))
+        }
+    }
+
+    fn writer(&mut self, who: usize) -> Result<&mut TcpStream, String> {
+        let name = &self.clients[who].name;
+        let message = format!("{name} is no longer connected");
+        self.clients[who].writer.as_mut().ok_or(message)
+    }
+
+    /// Sends raw bytes and works out, as the server frames them, which lines
+    /// they complete.
+    fn send(&mut self, who: usize, bytes: &[u8]) -> Result<(), String> {
+        self.open_input(who)?;
+        self.writer(who)?
+            .write_all(bytes)
+            .map_err(|e| e.to_string())?;
+        for &byte in bytes {
+            let client = &mut self.clients[who];
+            if byte == b'\n' {
+                let text = std::mem::take(&mut client.pending);
+                if text.len() > self.max_line {
+                    self.too_long(who);
+                    break;
+                }
+                let text = text.strip_suffix(b"\r").unwrap_or(&text);
+                client.record.sent.push(display(text));
+                self.broadcast();
+            } else {
+                client.pending.push(byte);
+                if client.pending.len() > self.max_line {
+                    self.too_long(who);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A line over the limit: one error line for the sender, then it leaves.
+    fn too_long(&mut self, who: usize) {
+        let client = &mut self.clients[who];
+        client.pending.clear();
+        client.input_open = false;
+        client.owed += 1;
+        self.leave(who);
+    }
+
+    /// The end of a client's input: a pending partial line still counts.
+    fn end_input(&mut self, who: usize) {
+        let client = &mut self.clients[who];
+        client.input_open = false;
+        if !client.pending.is_empty() {
+            let text = std::mem::take(&mut client.pending);
+            let text = text.strip_suffix(b"\r").unwrap_or(&text);
+            client.record.sent.push(display(text));
+            self.broadcast();
+        }
+        self.leave(who);
+    }
+
+    /// One line for every member.
+    fn broadcast(&mut self) {
+        for client in self.clients.iter_mut().filter(|c| c.member) {
+            client.owed += 1;
+        }
+    }
+
+    /// The client leaves the audience; the rest are owed its `has left`,
+    /// and the server closes its connection after what it is owed.
+    fn leave(&mut self, who: usize) {
+        if !self.clients[who].member {
+            return;
+        }
+        self.clients[who].member = false;
+        self.clients[who].closing = true;
+        self.broadcast();
+    }
+
+    /// `who` says `text` again and again until the server cuts `victim` off.
+    fn flood(
+        &mut self,
+        who: usize,
+        text: &[u8],
+        victim: &str,
+        record: &mut StepRecord,
+    ) -> Result<(), String> {
+        let victim = *self
+            .by_name
+            .get(victim)
+            .ok_or_else(|| format!("{victim} has not connected"))?;
+        let sender = self.clients[who].name.clone();
+        let echo = format!("{sender}: {}", display(text));
+        let left = format!("{} has left", self.clients[victim].name);
+        let mut line = text.to_vec();
+        line.push(b'\n');
+        for _ in 0..FLOOD_LIMIT {
+            self.open_input(who)?;
+            self.writer(who)?
+                .write_all(&line)
+                .map_err(|e| e.to_string())?;
+            self.clients[who].record.sent.push(display(text));
+            let mut cut_off = false;
+            for index in 0..self.clients.len() {
+                let client = &self.clients[index];
+                if !client.member {
+                    continue;
+                }
+                if !client.reading || client.reader.is_none() {
+                    self.clients[index].owed += 1;
+                    continue;
+                }
+                loop {
+                    let got = self.read_line(index, record)?;
+                    if got == left {
+                        cut_off = true;
+                    } else if got == echo {
+                        break;
+                    }
+                }
+            }
+            if cut_off {
+                let client = &mut self.clients[victim];
+                client.member = false;
+                client.owed = 0;
+                client.closing = false;
+                client.input_open = false;
+                client.record.cut_off = true;
+                return Ok(());
+            }
+        }
+        Err(format!(
+            "{} was not cut off after {FLOOD_LIMIT} lines",
+            self.clients[victim].name
+        ))
+    }
+
+    /// Waits until every reading client has received what it is owed, and
+    /// the server has closed the connections it must close.
+    fn settle(&mut self, record: &mut StepRecord) -> Result<(), String> {
+        for index in 0..self.clients.len() {
+            let client = &self.clients[index];
+            if !client.reading || client.reader.is_none() {
+                continue;
+            }
+            while self.clients[index].owed > 0 {
+                self.read_line(index, record)?;
+                self.clients[index].owed -= 1;
+            }
+            if self.clients[index].closing {
+                self.drain_to_end(index, record, false)?;
+                self.clients[index].closing = false;
+                self.clients[index].record.ending = "closed by the server".into();
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one line of client `index` into its record and the step's.
+    fn read_line(&mut self, index: usize, record: &mut StepRecord) -> Result<String, String> {
+        let client = &mut self.clients[index];
+        let name = client.name.clone();
+        let reader = client
+            .reader
+            .as_mut()
+            .ok_or(format!("{name} is not connected"))?;
+        let mut raw = Vec::new();
+        match reader.read_until(b'\n', &mut raw) {
+            Ok(_) if raw.ends_with(b"\n") => {}
+            Ok(_) => {
+                return Err(format!(
+                    "{name}: the connection ended while {} more line(s) were owed{}",
+                    client.owed.max(1),
+                    if raw.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", after {:?} without a newline", display(&raw))
+                    }
+                ))
+            }
+            Err(error) => {
+                return Err(format!(
+                "{name}: still owed {} line(s) after {PATIENCE:?} ({error}); received so far: {:?}",
+                client.owed.max(1),
+                client.record.lines
+            ))
+            }
+        }
+        raw.pop();
+        let line = self.name_addresses(&raw);
+        self.clients[index].record.lines.push(line.clone());
+        record.received.push((index, line.clone()));
+        Ok(line)
+    }
+
+    /// Reads until the server closes the connection. Lines are recorded if
+    /// `keep` (a `wait-closed`), else any byte is an error.
+    fn drain_to_end(
+        &mut self,
+        index: usize,
+        record: &mut StepRecord,
+        keep: bool,
+    ) -> Result<(), String> {
+        if keep {
+            loop {
+                let reader = self.clients[index].reader.as_mut().ok_or("not connected")?;
+                match reader.fill_buf() {
+                    Ok([]) => break,
+                    Ok(_) => {
+                        self.read_line(index, record)?;
+                    }
+                    Err(error) => return Err(format!("no close within {PATIENCE:?}: {error}")),
+                }
+            }
+        } else {
+            let client = &mut self.clients[index];
+            let name = client.name.clone();
+            let reader = client.reader.as_mut().ok_or("not connected")?;
+            let mut rest = Vec::new();
+            match reader.read_to_end(&mut rest) {
+                Ok(_) if rest.is_empty() => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "{name} received more than expected before the close: {:?}",
+                        display(&rest)
+                    ))
+                }
+                Err(error) => {
+                    return Err(format!(
+                        "{name}: the server did not close within {PATIENCE:?}: {error}"
+                    ))
+                }
+            }
+        }
+        self.clients[index].reader = None;
+        self.clients[index].owed = 0;
+        Ok(())
+    }
+
+    /// Ends the script: the clients still there resume reading and end
+    /// their input in turn; clients cut off must see their connection end.
+    fn finish(&mut self) -> Result<(), String> {
+        for index in 0..self.clients.len() {
+            let mut record = StepRecord {
+                source: String::new(),
+                received: Vec::new(),
+                flood: false,
+            };
+            let client = &mut self.clients[index];
+            if client.record.cut_off {
+                if let Some(mut reader) = client.reader.take() {
+                    let mut sink = Vec::new();
+                    match reader.read_to_end(&mut sink) {
+                        Ok(_) => {}
+                        Err(error) if error.kind() == ErrorKind::ConnectionReset => {}
+                        Err(error) => {
+                            return Err(format!("{} was not disconnected: {error}", client.name))
+                        }
+                    }
+                }
+                client.record.ending = "cut off by the server".into();
+                continue;
+            }
+            if client.reader.is_none() {
+                continue;
+            }
+            client.reading = true;
+            if client.input_open {
+                record.source = format!("half-close {} (end of script)", client.name);
+                client
+                    .writer
+                    .as_ref()
+                    .unwrap()
+                    .shutdown(Shutdown::Write)
+                    .map_err(|e| e.to_string())?;
+                self.end_input(index);
+            } else {
+                record.source = format!("resume-reading {} (end of script)", client.name);
+            }
+            self.settle(&mut record)?;
+            self.steps.push(record);
+        }
+        Ok(())
+    }
+
+    /// The line with the addresses of our clients replaced by their names.
+    fn name_addresses(&self, raw: &[u8]) -> String {
+        for client in &self.clients {
+            let addr = client.addr.as_bytes();
+            if raw.strip_prefix(&b"You are "[..]) == Some(addr) {
+                return format!("You are {}", client.name);
+            }
+            if let Some(rest) = raw.strip_prefix(addr) {
+                if rest.starts_with(b": ") || rest.starts_with(b" has ") {
+                    return format!("{}{}", client.name, display(rest));
+                }
+            }
+        }
+        display(raw)
+    }
+}
+
+/// A client socket with a small receive buffer, so that a client that stops
+/// reading fills up after little traffic.
+fn connect_socket(addr: SocketAddr) -> Result<TcpStream, String> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    socket
+        .set_recv_buffer_size(CLIENT_RECV_BUFFER)
+        .map_err(|e| e.to_string())?;
+    socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
+    socket
+        .connect(&addr.into())
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let stream = TcpStream::from(socket);
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
+/// Bytes as printable text: printable ASCII as is, `\` doubled, anything
+/// else escaped (`\r`, `\t`, `\0`, `\xff`), so a snapshot shows wire bytes.
+pub fn display(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &byte in bytes {
+        match byte {
+            b'\\' => out.push_str("\\\\"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            0 => out.push_str("\\0"),
+            0x20..=0x7e => out.push(byte as char),
+            _ => out.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    out
+}

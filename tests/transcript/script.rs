@@ -1,0 +1,288 @@
+//! The script format of `tests/scripts/*.chat`: one step a line.
+//!
+//! ```text
+//! # comments start with '#'
+//! set max-line 10            settings, before the first step
+//! set send-queue 4096
+//! set idle-timeout 200ms
+//! server binary              play against the built `chat` binary
+//!
+//! connect alice              a client connects (and is greeted)
+//! alice: Hi!                 alice says a line ("Hi!" and "\n")
+//! send alice "a\r\nb"        raw bytes, escapes \r \n \t \0 \\ \" \xHH, no
+//!                            newline implied
+//! half-close alice           end of alice's input; she still reads
+//! close alice                alice closes her socket
+//! reset alice                alice resets her connection (RST)
+//! stop-reading bob           bob stops reading what the server sends
+//! resume-reading bob         and reads again
+//! flood alice "text" until bob leaves
+//!                            alice says "text" again and again until the
+//!                            server cuts bob off
+//! expect alice "line"        alice receives this line next, where counting
+//!                            lines is not enough
+//! wait-closed alice          the server closes alice's connection (an idle
+//!                            timeout, say); whatever it sends first is kept
+//! & half-close alice         `&` first: done right after the step before,
+//!                            without waiting for that step's lines to arrive
+//! ```
+
+use std::time::Duration;
+
+/// A parsed script.
+#[derive(Debug, Default)]
+pub struct Script {
+    /// Server settings from the header.
+    pub settings: Settings,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// How the server is started.
+#[derive(Debug, Default, Clone)]
+pub struct Settings {
+    /// `set max-line N`
+    pub max_line: Option<usize>,
+    /// `set send-queue N`
+    pub send_queue: Option<usize>,
+    /// `set idle-timeout 200ms`
+    pub idle_timeout: Option<Duration>,
+    /// `server binary`
+    pub binary: bool,
+}
+
+/// One line of a script.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The step as written, for the transcript and error messages.
+    pub source: String,
+    /// Its line number in the script.
+    pub line: usize,
+    /// The client acting.
+    pub client: String,
+    /// Done right after the previous step, without waiting for its effect.
+    pub chained: bool,
+    /// What it does.
+    pub action: Action,
+}
+
+/// What a client does in a step.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Connect,
+    Send(Vec<u8>),
+    HalfClose,
+    Close,
+    Reset,
+    StopReading,
+    ResumeReading,
+    Flood { text: Vec<u8>, victim: String },
+    Expect(Vec<u8>),
+    WaitClosed,
+}
+
+/// Parses a whole script; errors name the line.
+pub fn parse(text: &str) -> Result<Script, String> {
+    let mut script = Script::default();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let source = raw.trim();
+        if source.is_empty() || source.starts_with('#') {
+            continue;
+        }
+        let fail = |why: &str| format!("line {line}: {why}: {source:?}");
+        if let Some(setting) = source.strip_prefix("set ") {
+            if !script.steps.is_empty() {
+                return Err(fail("settings come before the first step"));
+            }
+            parse_setting(&mut script.settings, setting).map_err(|why| fail(&why))?;
+            continue;
+        }
+        if source == "server binary" {
+            script.settings.binary = true;
+            continue;
+        }
+        let (chained, body) = match source.strip_prefix("& ") {
+            Some(body) => (true, body.trim()),
+            None => (false, source),
+        };
+        if chained && script.steps.is_empty() {
+            return Err(fail("the first step cannot be chained with '&'"));
+        }
+        let (client, action) = parse_step(body).map_err(|why| fail(&why))?;
+        if !is_name(&client) {
+            return Err(fail("a client name is letters, digits, '-' or '_'"));
+        }
+        script.steps.push(Step {
+            source: source.to_string(),
+            line,
+            client,
+            chained,
+            action,
+        });
+    }
+    Ok(script)
+}
+
+fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
+    let (key, value) = setting.split_once(' ').ok_or("expected: set KEY VALUE")?;
+    let number = || value.trim().parse::<usize>().map_err(|e| e.to_string());
+    match key {
+        "max-line" => settings.max_line = Some(number()?),
+        "send-queue" => settings.send_queue = Some(number()?),
+        "idle-timeout" => settings.idle_timeout = Some(parse_duration(value.trim())?),
+        _ => return Err(format!("unknown setting {key:?}")),
+    }
+    Ok(())
+}
+
+/// `250ms`, `2s`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let amount: u64 = digits
+        .parse()
+        .map_err(|_| format!("bad duration {text:?}"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(amount)),
+        "s" => Ok(Duration::from_secs(amount)),
+        _ => Err(format!("bad duration {text:?}: use ms or s")),
+    }
+}
+
+fn parse_step(source: &str) -> Result<(String, Action), String> {
+    if let Some((name, text)) = source.split_once(':') {
+        if is_name(name) {
+            let text = text.strip_prefix(' ').unwrap_or(text);
+            let mut bytes = text.as_bytes().to_vec();
+            bytes.push(b'\n');
+            return Ok((name.to_string(), Action::Send(bytes)));
+        }
+    }
+    let mut words = source.splitn(3, ' ');
+    let verb = words.next().unwrap_or_default();
+    let name = words.next().ok_or("expected a client name")?.to_string();
+    let rest = words.next().unwrap_or("").trim();
+    let no_rest = |action: Action| {
+        if rest.is_empty() {
+            Ok(action)
+        } else {
+            Err(format!("unexpected {rest:?}"))
+        }
+    };
+    let action = match verb {
+        "connect" => no_rest(Action::Connect)?,
+        "half-close" => no_rest(Action::HalfClose)?,
+        "close" => no_rest(Action::Close)?,
+        "reset" => no_rest(Action::Reset)?,
+        "stop-reading" => no_rest(Action::StopReading)?,
+        "resume-reading" => no_rest(Action::ResumeReading)?,
+        "wait-closed" => no_rest(Action::WaitClosed)?,
+        "send" => {
+            let (bytes, tail) = parse_quoted(rest)?;
+            if !tail.is_empty() {
+                return Err(format!("unexpected {tail:?}"));
+            }
+            Action::Send(bytes)
+        }
+        "expect" => {
+            let (bytes, tail) = parse_quoted(rest)?;
+            if !tail.is_empty() {
+                return Err(format!("unexpected {tail:?}"));
+            }
+            Action::Expect(bytes)
+        }
+        "flood" => {
+            let (text, tail) = parse_quoted(rest)?;
+            let victim = tail
+                .strip_prefix("until ")
+                .and_then(|tail| tail.strip_suffix(" leaves"))
+                .ok_or("expected: flood NAME \"TEXT\" until OTHER leaves")?;
+            Action::Flood {
+                text,
+                victim: victim.to_string(),
+            }
+        }
+        _ => return Err(format!("unknown step {verb:?}")),
+    };
+    Ok((name, action))
+}
+
+fn is_name(word: &str) -> bool {
+    !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A `"..."` string with escapes, and what follows it (trimmed).
+fn parse_quoted(text: &str) -> Result<(Vec<u8>, &str), String> {
+    let body = text.strip_prefix('"').ok_or("expected a quoted string")?;
+    let mut bytes = Vec::new();
+    let mut chars = body.char_indices();
+    while let Some((index, c)) = chars.next() {
+        match c {
+            '"' => return Ok((bytes, body[index + 1..].trim())),
+            '\\' => {
+                let (_, escape) = chars.next().ok_or("unfinished escape")?;
+                match escape {
+                    'n' => bytes.push(b'\n'),
+                    'r' => bytes.push(b'\r'),
+                    't' => bytes.push(b'\t'),
+                    '0' => bytes.push(0),
+                    '\\' => bytes.push(b'\\'),
+                    '"' => bytes.push(b'"'),
+                    'x' => {
+                        let hex: String = (0..2)
+                            .filter_map(|_| chars.next().map(|(_, c)| c))
+                            .collect();
+                        let byte = u8::from_str_radix(&hex, 16)
+                            .map_err(|_| format!("bad escape \\x{hex}"))?;
+                        bytes.push(byte);
+                    }
+                    other => return Err(format!("unknown escape \\{other}")),
+                }
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    Err("unterminated string".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_step() {
+        let script = parse(
+            "# c\nset max-line 10\nconnect a\na: Hi!\na:\nsend a \"x\\r\\n\\xff\\0\\\"\"\n\
+             flood a \"t\" until b leaves\nexpect a \"e\"\nhalf-close a\n",
+        )
+        .unwrap();
+        assert_eq!(script.settings.max_line, Some(10));
+        assert_eq!(script.steps.len(), 7);
+        match &script.steps[3].action {
+            Action::Send(bytes) => assert_eq!(bytes, b"x\r\n\xff\0\""),
+            other => panic!("{other:?}"),
+        }
+        match &script.steps[2].action {
+            Action::Send(bytes) => assert_eq!(bytes, b"\n"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_nonsense_with_the_line_number() {
+        assert!(parse("connect a\nfrobnicate a\n")
+            .unwrap_err()
+            .starts_with("line 2:"));
+        assert!(parse("send a \"unterminated\n").is_err());
+        assert!(parse("connect a\nset max-line 3\n").is_err());
+    }
+}
