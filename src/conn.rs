@@ -18,6 +18,7 @@ use async_net::TcpStream;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 
 use crate::broadcaster::{Entering, Leaving};
+use crate::config::format_duration;
 use crate::lines::{LineError, LineReader};
 use crate::log;
 use crate::queue::{queue, Line, QueueReceiver};
@@ -31,6 +32,9 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// close: closing with unread input makes the kernel send a reset, which can
 /// destroy data the peer has not read yet.
 const LINGER: Duration = Duration::from_secs(2);
+
+/// How long a client turned away may take to read its `error: server full`.
+const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The senders a connection uses to talk to the broadcaster.
 #[derive(Clone)]
@@ -49,6 +53,8 @@ enum InputEnd {
     Closed,
     /// A line over the limit.
     TooLong,
+    /// Nothing received for the idle timeout.
+    Idle,
     /// The socket failed: a reset, for example.
     Failed(io::Error),
     /// The broadcaster is gone: the server is shutting down.
@@ -77,7 +83,7 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, id: u64, hub: Hub, confi
         if has_joined.recv().await.is_err() {
             return InputEnd::ServerStopped;
         }
-        read_lines(stream.clone(), &name, &hub.messages, config.max_line_bytes).await
+        read_lines(stream.clone(), &name, &hub.messages, &config).await
     });
     let mut writer = pin!(write_queue(outgoing, stream.clone()));
 
@@ -86,31 +92,62 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, id: u64, hub: Hub, confi
         let _ = writer.as_mut().await;
         None
     };
-    let why = match input_end.or(output_end).await {
+    match input_end.or(output_end).await {
         Some(input) => {
-            let farewell = match &input {
-                InputEnd::TooLong => Some(format_line(&[&format!(
-                    "error: line too long (the limit is {} bytes)",
-                    config.max_line_bytes
-                )])),
-                _ => None,
-            };
+            let farewell = farewell(&input, &config);
+            if farewell.is_some() {
+                log::always(format_args!(
+                    "{name} disconnected: {}",
+                    describe(&input, &config)
+                ));
+            }
             let _ = hub.leaving.send(Leaving { id, farewell }).await;
             let _ = writer.as_mut().await;
             if !matches!(input, InputEnd::Closed | InputEnd::Failed(_)) {
                 linger(&stream).await;
             }
-            describe(&input)
+            log::verbose(format_args!("{name} left: {}", describe(&input, &config)));
         }
         None => {
             // Cut off by the broadcaster, the server is stopping, or the
             // socket failed: make sure we are out of the audience.
             let _ = hub.leaving.send(Leaving { id, farewell: None }).await;
             linger(&stream).await;
-            "output ended".to_string()
+            log::verbose(format_args!("{name} left: output ended"));
+        }
+    }
+}
+
+/// The `error: ...` line a client gets when the server ends its session.
+fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
+    let why = match end {
+        InputEnd::TooLong => format!(
+            "error: line too long (the limit is {} bytes)",
+            config.max_line_bytes
+        ),
+        InputEnd::Idle => format!(
+            "error: idle for too long (nothing received for {})",
+            format_duration(config.idle_timeout.unwrap_or_default())
+        ),
+        _ => return None,
+    };
+    Some(format_line(&[&why]))
+}
+
+/// Tells a client past the connection cap that the server is full, and
+/// closes; bounded in time, so a flood of newcomers cannot pile these up.
+pub async fn turn_away(stream: TcpStream) {
+    let mut writer = stream.clone();
+    let farewell = async {
+        if writer.write_all(b"error: server full\n").await.is_ok() {
+            let _ = writer.shutdown(Shutdown::Write);
+            linger(&stream).await;
         }
     };
-    log::verbose(format_args!("{name} left: {why}"));
+    future::or(farewell, async {
+        smol::Timer::after(TURN_AWAY_TIMEOUT).await;
+    })
+    .await;
 }
 
 /// Broadcasts each line the client sends until its input ends.
@@ -118,9 +155,9 @@ async fn read_lines(
     stream: TcpStream,
     name: &str,
     messages: &Sender<Line>,
-    max_line: usize,
+    config: &Config,
 ) -> InputEnd {
-    let mut lines = LineReader::new(stream, max_line);
+    let mut lines = LineReader::new(stream, config.max_line_bytes, config.idle_timeout);
     loop {
         match lines.next_line().await {
             Ok(Some(text)) => {
@@ -135,6 +172,7 @@ async fn read_lines(
             }
             Ok(None) => return InputEnd::Closed,
             Err(LineError::TooLong) => return InputEnd::TooLong,
+            Err(LineError::Idle) => return InputEnd::Idle,
             Err(LineError::Io(error)) => return InputEnd::Failed(error),
         }
     }
@@ -188,10 +226,14 @@ fn format_line(pieces: &[&str]) -> Line {
 }
 
 /// Why the input ended, for the log.
-fn describe(end: &InputEnd) -> String {
+fn describe(end: &InputEnd, config: &Config) -> String {
     match end {
         InputEnd::Closed => "end of input".to_string(),
-        InputEnd::TooLong => "line too long".to_string(),
+        InputEnd::TooLong => format!("line too long (over {} bytes)", config.max_line_bytes),
+        InputEnd::Idle => format!(
+            "idle for {}",
+            format_duration(config.idle_timeout.unwrap_or_default())
+        ),
         InputEnd::Failed(error) => format!("connection error: {error}"),
         InputEnd::ServerStopped => "server stopping".to_string(),
     }

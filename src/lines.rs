@@ -8,8 +8,9 @@
 //! connection costs next to nothing.
 
 use std::io;
+use std::time::Duration;
 
-use futures_lite::{AsyncRead, AsyncReadExt};
+use futures_lite::{future, AsyncRead, AsyncReadExt};
 
 /// How much is asked of the socket per read while a line is incomplete.
 const READ_CHUNK: usize = 4096;
@@ -19,6 +20,8 @@ const READ_CHUNK: usize = 4096;
 pub enum LineError {
     /// The peer sent more than the limit without a `\n`.
     TooLong,
+    /// The peer sent nothing for the idle timeout.
+    Idle,
     /// The connection failed (a reset, for example).
     Io(io::Error),
 }
@@ -43,11 +46,14 @@ pub struct LineReader<R> {
     eof: bool,
     /// The longest line accepted, `\r` included, `\n` excluded.
     max_line: usize,
+    /// How long a read may wait for the peer's next bytes, if bounded.
+    idle_timeout: Option<Duration>,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
-    /// Reads lines from `source`, refusing any longer than `max_line` bytes.
-    pub fn new(source: R, max_line: usize) -> Self {
+    /// Reads lines from `source`, refusing any longer than `max_line` bytes,
+    /// and giving up on a peer silent for `idle_timeout`.
+    pub fn new(source: R, max_line: usize, idle_timeout: Option<Duration>) -> Self {
         LineReader {
             source,
             buf: Vec::new(),
@@ -55,6 +61,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             scanned: 0,
             eof: false,
             max_line,
+            idle_timeout,
         }
     }
 
@@ -85,7 +92,16 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 self.start = self.buf.len();
                 return Ok(Some(strip_cr(&self.buf[line_start..])));
             }
-            self.fill(pending).await?;
+            match self.idle_timeout {
+                None => self.fill(pending).await?,
+                Some(timeout) => {
+                    let idle = async {
+                        smol::Timer::after(timeout).await;
+                        Err(LineError::Idle)
+                    };
+                    future::or(async { Ok(self.fill(pending).await?) }, idle).await?;
+                }
+            }
         }
     }
 
@@ -126,7 +142,7 @@ mod tests {
     /// All lines of `input`, and how the reading ended.
     fn lines(input: &[u8], max_line: usize) -> (Vec<Vec<u8>>, Option<String>) {
         smol::block_on(async {
-            let mut reader = LineReader::new(input, max_line);
+            let mut reader = LineReader::new(input, max_line, None);
             let mut out = Vec::new();
             loop {
                 match reader.next_line().await {
@@ -169,6 +185,33 @@ mod tests {
         assert_eq!(got, owned(&[b"ok"]));
         assert_eq!(end.as_deref(), Some("TooLong"));
         assert_eq!(lines(b"abcde", 4).1.as_deref(), Some("TooLong"));
+    }
+
+    #[test]
+    fn a_silent_peer_times_out_and_a_talking_one_does_not() {
+        /// Says one line, then nothing, ever.
+        struct ThenSilence(&'static [u8]);
+        impl AsyncRead for ThenSilence {
+            fn poll_read(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<io::Result<usize>> {
+                if self.0.is_empty() {
+                    return std::task::Poll::Pending;
+                }
+                let count = self.0.len().min(buf.len());
+                buf[..count].copy_from_slice(&self.0[..count]);
+                self.0 = &self.0[count..];
+                std::task::Poll::Ready(Ok(count))
+            }
+        }
+        smol::block_on(async {
+            let silent = ThenSilence(b"hi\n");
+            let mut lines = LineReader::new(silent, 100, Some(Duration::from_millis(50)));
+            assert_eq!(lines.next_line().await.unwrap(), Some(&b"hi"[..]));
+            assert!(matches!(lines.next_line().await, Err(LineError::Idle)));
+        });
     }
 
     #[test]

@@ -6,6 +6,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
 use async_net::TcpListener;
+use async_signal::{Signal, Signals};
+use chat::config::{self, Config};
+use futures_lite::{future, StreamExt};
 
 /// The book's address.
 const DEFAULT_ADDR: &str = "localhost:8000";
@@ -15,17 +18,33 @@ chat: the chat server of The Go Programming Language, chapter 8
 
 Usage: chat [OPTIONS] [ADDR]
 
-  ADDR               address to listen on [default: localhost:8000]
-                     (a name is resolved and its first IPv4 address used,
-                     as the book's server does)
+  ADDR                      address to listen on [default: localhost:8000]
+                            (a name is resolved and its first IPv4 address
+                            used, as the book's server does)
+
+Limits:
+  --max-line BYTES          longest line a client may send; a longer one
+                            ends the client with an error line
+                            [default: 65535, the book's]
+  --send-queue BYTES        most output queued for one client; a client that
+                            stops reading is disconnected when it is full
+                            [default: 1M]
+  --max-connections N       most clients at once; newcomers past it get
+                            `error: server full` [default: the file
+                            descriptor limit, raised to its maximum, less 32]
+  --idle-timeout DURATION   disconnect a client silent for this long, e.g.
+                            30s, 5m, 1h [default: never]
+  --shutdown-grace DURATION how long SIGINT or SIGTERM waits for queued
+                            lines to be flushed [default: 3s]
 
 Options:
-  -v, --verbose      log every connect and leave on stderr
-  -h, --help         print this help
-  -V, --version      print the version
+  -v, --verbose             log every connect and leave on stderr
+  -h, --help                print this help
+  -V, --version             print the version
 
 Clients get `You are ADDR`; each line they send goes to everyone as
-`ADDR: TEXT`; arrivals and leaves are announced. Try it with `client` or nc.";
+`ADDR: TEXT`; arrivals and leaves are announced. Try it with `client` or nc.
+SIGINT or SIGTERM stops the server gracefully; a second one stops it at once.";
 
 /// What the command line asks for.
 struct Args {
@@ -33,6 +52,8 @@ struct Args {
     addr: String,
     /// Log connects and leaves.
     verbose: bool,
+    /// The limits.
+    config: Config,
 }
 
 fn main() -> ExitCode {
@@ -45,22 +66,47 @@ fn main() -> ExitCode {
     }
 }
 
-/// Parses flags, binds, serves; any error comes back as one line.
+/// Parses flags, binds, serves until a signal; errors come back as one line.
 fn run() -> Result<(), String> {
+    // Before the defaults are computed: the connection cap follows it.
+    if let Err(error) = config::raise_fd_limit() {
+        chat::log::always(format_args!(
+            "cannot raise the file descriptor limit: {error}"
+        ));
+    }
     let Some(args) = parse_args()? else {
         return Ok(());
     };
     chat::log::set_verbose(args.verbose);
     let addr = resolve(&args.addr)?;
+    let mut signals = Signals::new([Signal::Int, Signal::Term])
+        .map_err(|error| format!("cannot watch for signals: {error}"))?;
     smol::block_on(async {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
         let local = listener.local_addr().map_err(|error| error.to_string())?;
         chat::log::always(format_args!("listening on {local}"));
-        chat::serve(listener, chat::Config::default(), std::future::pending())
-            .await
-            .map_err(|error| error.to_string())
+
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let watch = async {
+            let _ = signals.next().await;
+            chat::log::always(format_args!(
+                "shutting down: flushing to clients (signal again to stop at once)"
+            ));
+            drop(stop);
+            let _ = signals.next().await;
+            Err("stopped at once by a second signal".to_string())
+        };
+        let serve = async {
+            let shutdown = async {
+                let _ = stopped.recv().await;
+            };
+            chat::serve(listener, args.config, shutdown)
+                .await
+                .map_err(|error| error.to_string())
+        };
+        future::or(serve, watch).await
     })
 }
 
@@ -71,6 +117,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
         addr: DEFAULT_ADDR.to_string(),
         verbose: false,
+        config: Config::default(),
     };
     let mut addr_seen = false;
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
@@ -84,6 +131,30 @@ fn parse_args() -> Result<Option<Args>, String> {
                 return Ok(None);
             }
             Short('v') | Long("verbose") => args.verbose = true,
+            Long("max-line") => {
+                args.config.max_line_bytes = positive(config::parse_bytes(&value(&mut parser)?)?)?;
+            }
+            Long("send-queue") => {
+                args.config.send_queue_bytes =
+                    positive(config::parse_bytes(&value(&mut parser)?)?)?;
+            }
+            Long("max-connections") => {
+                let text = value(&mut parser)?;
+                let count = text
+                    .parse()
+                    .map_err(|_| format!("bad --max-connections {text:?}: expected a number"))?;
+                args.config.max_connections = positive(count)?;
+            }
+            Long("idle-timeout") => {
+                let timeout = config::parse_duration(&value(&mut parser)?)?;
+                if timeout.is_zero() {
+                    return Err("--idle-timeout must be more than 0".to_string());
+                }
+                args.config.idle_timeout = Some(timeout);
+            }
+            Long("shutdown-grace") => {
+                args.config.shutdown_grace = config::parse_duration(&value(&mut parser)?)?;
+            }
             Value(value) if !addr_seen => {
                 args.addr = value.string().map_err(|error| error.to_string())?;
                 addr_seen = true;
@@ -92,6 +163,22 @@ fn parse_args() -> Result<Option<Args>, String> {
         }
     }
     Ok(Some(args))
+}
+
+/// The value of the flag just read.
+fn value(parser: &mut lexopt::Parser) -> Result<String, String> {
+    use lexopt::ValueExt;
+    let value = parser.value().map_err(|error| error.to_string())?;
+    value.string().map_err(|error| error.to_string())
+}
+
+/// A limit of 0 would lock everyone out: refuse it.
+fn positive(value: usize) -> Result<usize, String> {
+    if value == 0 {
+        Err("a limit must be more than 0".to_string())
+    } else {
+        Ok(value)
+    }
 }
 
 /// Resolves `addr` as Go's `net.Listen` does for the book: the first IPv4

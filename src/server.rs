@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,21 +64,37 @@ pub async fn serve(
             // `all_done` reports it: completion by drop, no counting.
             let (done, all_done) = async_channel::bounded::<()>(1);
 
+            let live = Arc::new(AtomicUsize::new(0));
+
             let accept_loop = async {
                 let mut next_id = 0u64;
                 let mut failing = false;
+                let mut full = false;
                 loop {
                     match listener.accept().await {
                         Ok((stream, addr)) => {
                             failing = false;
+                            if live.load(Ordering::Relaxed) >= config.max_connections {
+                                if !full {
+                                    log::always(format_args!(
+                                        "{addr} turned away: server full ({} connections); \
+                                         further newcomers are turned away quietly",
+                                        config.max_connections
+                                    ));
+                                    full = true;
+                                }
+                                executor.spawn(conn::turn_away(stream)).detach();
+                                continue;
+                            }
+                            full = false;
                             next_id += 1;
                             let task =
                                 conn::serve(stream, addr, next_id, hub.clone(), config.clone());
-                            let done = done.clone();
+                            let slot = Slot::take(&live, done.clone());
                             executor
                                 .spawn(async move {
                                     task.await;
-                                    drop(done);
+                                    drop(slot);
                                 })
                                 .detach();
                         }
@@ -111,4 +128,29 @@ pub async fn serve(
             Ok(())
         })
         .await
+}
+
+/// A connection's place under the cap, given back when its task ends.
+struct Slot {
+    /// Connections alive, this one included.
+    live: Arc<AtomicUsize>,
+    /// Dropped with the slot: the server waits for every one at shutdown.
+    _done: async_channel::Sender<()>,
+}
+
+impl Slot {
+    /// Counts one more live connection.
+    fn take(live: &Arc<AtomicUsize>, done: async_channel::Sender<()>) -> Self {
+        live.fetch_add(1, Ordering::Relaxed);
+        Slot {
+            live: live.clone(),
+            _done: done,
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
 }
