@@ -15,7 +15,14 @@
 //!   its first line always reaches itself.
 //!
 //! The broadcaster never waits for a client: it pushes to each client's
-//! bounded queue and disconnects any client whose queue is full.
+//! bounded queue and cuts off any client whose queue is full. A client cut
+//! off leaves the audience at once, but its `has left` waits for its
+//! connection's leave, like anyone's, so that the lines it sent before are
+//! delivered first and the leave is announced exactly once.
+//!
+//! It yields to the other tasks every [`YIELD_EVERY_BYTES`] broadcast, so that
+//! writers drain the queues while a burst goes through: a client reading at
+//! a steady pace is never cut off by a burst it can absorb.
 
 use std::collections::HashMap;
 use std::net::Shutdown;
@@ -24,9 +31,18 @@ use std::sync::Arc;
 use async_channel::{Receiver, Sender};
 use async_net::TcpStream;
 use futures_lite::future;
+use smol::lock::SemaphoreGuardArc;
 
 use crate::log;
-use crate::queue::{Line, QueueSender};
+use crate::queue::{Line, PushError, QueueSender};
+
+/// Bytes of lines broadcast between two yields to the writers. Well under
+/// the smallest sensible send queue, so no queue fills within one turn.
+const YIELD_EVERY_BYTES: usize = 32 * 1024;
+
+/// Lines broadcast between two yields, however short they are, so that
+/// accepting and reading go on during a flood.
+const YIELD_EVERY_LINES: usize = 256;
 
 /// A connection asking to join the audience.
 pub struct Entering {
@@ -52,14 +68,27 @@ pub struct Leaving {
     pub farewell: Option<Line>,
 }
 
+/// A line to broadcast, with its sender's permit to have it in flight.
+///
+/// Each connection may have only a few lines waiting for the broadcaster
+/// (see `conn`); the permit goes back when the line has been broadcast. So a
+/// flooding client can never fill the channel and keep others' lines out:
+/// everyone's next line is at most a few lines per active sender away.
+pub struct Message {
+    /// The line, already formatted as `ADDR: TEXT\n`.
+    pub line: Line,
+    /// Returned to the sending connection when this message is dropped.
+    pub permit: SemaphoreGuardArc,
+}
+
 /// The broadcaster's three inputs, plus the signal to stop.
 pub struct Inputs {
     /// Connections asking to join.
     pub entering: Receiver<Entering>,
     /// Connections whose input ended.
     pub leaving: Receiver<Leaving>,
-    /// Lines to send to everyone, already formatted as `ADDR: TEXT\n`.
-    pub messages: Receiver<Line>,
+    /// Lines to send to everyone.
+    pub messages: Receiver<Message>,
     /// Closed when the server shuts down.
     pub stop: Receiver<()>,
 }
@@ -80,7 +109,7 @@ struct Member {
 enum Event {
     Enter(Entering),
     Leave(Leaving),
-    Message(Line),
+    Message(Message),
     Stop,
 }
 
@@ -89,48 +118,57 @@ enum Event {
 /// flushes and closes its connection.
 pub async fn run(inputs: Inputs) {
     let mut audience = Audience::default();
+    let mut pacer = Pacer::default();
     loop {
         match next_event(&inputs).await {
-            Event::Message(line) => audience.broadcast(line),
+            Event::Message(Message { line, permit }) => {
+                pacer.count(&line);
+                audience.broadcast(line);
+                drop(permit);
+            }
             Event::Enter(entering) => {
-                deliver_queued(&inputs.messages, &mut audience);
+                deliver_queued(&inputs.messages, &mut audience, &mut pacer).await;
                 audience.broadcast(format_line(&entering.name, " has arrived"));
                 audience.join(entering);
             }
             Event::Leave(leaving) => {
-                deliver_queued(&inputs.messages, &mut audience);
+                deliver_queued(&inputs.messages, &mut audience, &mut pacer).await;
                 audience.leave(leaving.id, leaving.farewell);
             }
             Event::Stop => {
-                deliver_queued(&inputs.messages, &mut audience);
+                deliver_queued(&inputs.messages, &mut audience, &mut pacer).await;
+                // Connections still waiting to join get their greeting
+                // flushed and learn the server is stopping.
+                while inputs.entering.try_recv().is_ok() {}
                 return;
             }
         }
+        pacer.pause_if_due().await;
     }
 }
 
-/// Waits for the next event, membership first (see the module doc).
+/// Waits for the next event: stopping first, then joins, then leaves, then
+/// messages (see the module doc). A connection's leave is only ever sent
+/// after its join, so preferring joins never handles a leave before its join.
 async fn next_event(inputs: &Inputs) -> Event {
     let stop = async {
         let _ = inputs.stop.recv().await;
         Event::Stop
     };
-    let membership = future::race(
-        async {
-            inputs
-                .entering
-                .recv()
-                .await
-                .map_or(Event::Stop, Event::Enter)
-        },
-        async {
-            inputs
-                .leaving
-                .recv()
-                .await
-                .map_or(Event::Stop, Event::Leave)
-        },
-    );
+    let entering = async {
+        inputs
+            .entering
+            .recv()
+            .await
+            .map_or(Event::Stop, Event::Enter)
+    };
+    let leaving = async {
+        inputs
+            .leaving
+            .recv()
+            .await
+            .map_or(Event::Stop, Event::Leave)
+    };
     let message = async {
         inputs
             .messages
@@ -138,16 +176,47 @@ async fn next_event(inputs: &Inputs) -> Event {
             .await
             .map_or(Event::Stop, Event::Message)
     };
-    future::or(stop, future::or(membership, message)).await
+    future::or(stop, future::or(entering, future::or(leaving, message))).await
 }
 
 /// Delivers the messages queued right now, and no more: the barrier before a
 /// membership change. New messages arriving meanwhile wait for the next turn.
-fn deliver_queued(messages: &Receiver<Line>, audience: &mut Audience) {
+async fn deliver_queued(messages: &Receiver<Message>, audience: &mut Audience, pacer: &mut Pacer) {
     for _ in 0..messages.len() {
         match messages.try_recv() {
-            Ok(line) => audience.broadcast(line),
+            Ok(Message { line, permit }) => {
+                pacer.count(&line);
+                audience.broadcast(line);
+                drop(permit);
+            }
             Err(_) => break,
+        }
+        pacer.pause_if_due().await;
+    }
+}
+
+/// Decides when the broadcaster lets the writers run.
+#[derive(Default)]
+struct Pacer {
+    /// Bytes broadcast since the last yield.
+    bytes: usize,
+    /// Lines broadcast since the last yield.
+    lines: usize,
+}
+
+impl Pacer {
+    /// Notes one line broadcast.
+    fn count(&mut self, line: &Line) {
+        self.bytes += line.len();
+        self.lines += 1;
+    }
+
+    /// Yields to the other tasks if enough went out since the last time.
+    async fn pause_if_due(&mut self) {
+        if self.bytes >= YIELD_EVERY_BYTES || self.lines >= YIELD_EVERY_LINES {
+            self.bytes = 0;
+            self.lines = 0;
+            future::yield_now().await;
         }
     }
 }
@@ -170,30 +239,29 @@ struct Audience {
     index: HashMap<u64, usize>,
     /// Members whose queue overflowed during the current broadcast.
     lagging: Vec<u64>,
+    /// Clients cut off, by id, whose connection has not said it left yet:
+    /// their `has left` goes out when it does.
+    departed: HashMap<u64, Arc<str>>,
 }
 
 impl Audience {
     /// Queues `line` for every member, then cuts off those that are full.
     fn broadcast(&mut self, line: Line) {
-        self.push_to_all(line);
+        for member in &self.members {
+            if let Err(PushError::Full) = member.queue.push(line.clone()) {
+                self.lagging.push(member.id);
+            }
+        }
         while let Some(id) = self.lagging.pop() {
             if let Some(member) = self.remove(id) {
                 log::always(format_args!(
                     "{} disconnected: send queue full (not reading)",
                     member.name
                 ));
+                member.queue.cut_off();
                 // Wakes its writer (blocked on a full socket) and its reader.
                 let _ = member.stream.shutdown(Shutdown::Both);
-                self.push_to_all(format_line(&member.name, " has left"));
-            }
-        }
-    }
-
-    /// Queues `line` for every member, noting those that are full.
-    fn push_to_all(&mut self, line: Line) {
-        for member in &self.members {
-            if member.queue.push(line.clone()).is_err() {
-                self.lagging.push(member.id);
+                self.departed.insert(member.id, member.name);
             }
         }
     }
@@ -213,14 +281,17 @@ impl Audience {
     /// Removes a member whose input ended; its queue is closed after the
     /// farewell, so its writer flushes and ends. Then the others hear of it.
     fn leave(&mut self, id: u64, farewell: Option<Line>) {
-        if let Some(member) = self.remove(id) {
+        let name = if let Some(member) = self.remove(id) {
             if let Some(farewell) = farewell {
                 let _ = member.queue.push(farewell);
             }
-            let left = format_line(&member.name, " has left");
-            drop(member);
-            self.broadcast(left);
-        }
+            member.name
+        } else if let Some(name) = self.departed.remove(&id) {
+            name
+        } else {
+            return;
+        };
+        self.broadcast(format_line(&name, " has left"));
     }
 
     /// Takes a member out of the audience, if it is still in.

@@ -24,6 +24,9 @@ pub struct Config {
     /// Disconnect a client that has sent nothing for this long (the book's
     /// exercise 8.13); `None` keeps quiet clients forever.
     pub idle_timeout: Option<Duration>,
+    /// How long a leaving client may take to read what is still queued for
+    /// it before its connection is closed anyway.
+    pub flush_timeout: Duration,
     /// How long shutdown waits for queued lines to be flushed before it
     /// closes the remaining connections anyway.
     pub shutdown_grace: Duration,
@@ -38,6 +41,9 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 65_535;
 /// cut off long before it costs real memory. It is the order of an IRC
 /// server's SendQ and of Redis' pub/sub soft limit.
 pub const DEFAULT_SEND_QUEUE_BYTES: usize = 1024 * 1024;
+
+/// A leaving client's last lines are a few KiB at most: seconds are plenty.
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Long enough to flush a full send queue over a slow link, short enough that
 /// an operator's Ctrl-C feels immediate.
@@ -77,6 +83,7 @@ impl Default for Config {
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             max_connections: default_max_connections(),
             idle_timeout: None,
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }

@@ -16,8 +16,9 @@ use std::time::Duration;
 use async_channel::Sender;
 use async_net::TcpStream;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
+use smol::lock::Semaphore;
 
-use crate::broadcaster::{Entering, Leaving};
+use crate::broadcaster::{Entering, Leaving, Message};
 use crate::config::format_duration;
 use crate::lines::{LineError, LineReader};
 use crate::log;
@@ -33,6 +34,11 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// destroy data the peer has not read yet.
 const LINGER: Duration = Duration::from_secs(2);
 
+/// Lines one connection may have waiting for the broadcaster. Enough to
+/// keep the broadcaster busy with a single fast sender, few enough that a
+/// flood never keeps anyone else's line waiting long.
+const LINES_IN_FLIGHT: usize = 32;
+
 /// How long a client turned away may take to read its `error: server full`.
 const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -44,7 +50,7 @@ pub struct Hub {
     /// To leave it.
     pub leaving: Sender<Leaving>,
     /// To broadcast a line.
-    pub messages: Sender<Line>,
+    pub messages: Sender<Message>,
 }
 
 /// How a client's input ended.
@@ -61,11 +67,24 @@ enum InputEnd {
     ServerStopped,
 }
 
+/// How the writer's part ended.
+enum OutputEnd {
+    /// The broadcaster let go of the queue and everything was written.
+    Flushed,
+    /// Cut off for not reading.
+    CutOff,
+    /// The socket failed for writing: the peer reset or closed it.
+    Failed,
+}
+
 /// Serves one client from its greeting to its close.
 pub async fn serve(stream: TcpStream, addr: SocketAddr, id: u64, hub: Hub, config: Arc<Config>) {
+    // An IPv4 client of a dual-stack listener is named as Go names it:
+    // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
+    let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
     let name: Arc<str> = addr.to_string().into();
     log::verbose(format_args!("{name} connected"));
-    let (queue, outgoing) = queue(config.send_queue_bytes);
+    let (queue, outgoing, watch) = queue(config.send_queue_bytes);
     let _ = queue.push(format_line(&["You are ", &name]));
     let (joined, has_joined) = async_channel::bounded(1);
     let entering = Entering {
@@ -85,37 +104,58 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, id: u64, hub: Hub, confi
         }
         read_lines(stream.clone(), &name, &hub.messages, &config).await
     });
-    let mut writer = pin!(write_queue(outgoing, stream.clone()));
-
-    let input_end = async { Some(reader.as_mut().await) };
-    let output_end = async {
-        let _ = writer.as_mut().await;
-        None
-    };
-    match input_end.or(output_end).await {
-        Some(input) => {
-            let farewell = farewell(&input, &config);
-            if farewell.is_some() {
-                log::always(format_args!(
-                    "{name} disconnected: {}",
-                    describe(&input, &config)
-                ));
-            }
-            let _ = hub.leaving.send(Leaving { id, farewell }).await;
-            let _ = writer.as_mut().await;
-            if !matches!(input, InputEnd::Closed | InputEnd::Failed(_)) {
-                linger(&stream).await;
-            }
-            log::verbose(format_args!("{name} left: {}", describe(&input, &config)));
+    let mut writer = pin!(async {
+        match write_queue(outgoing, stream.clone()).await {
+            _ if watch.was_cut_off() => OutputEnd::CutOff,
+            Ok(()) => OutputEnd::Flushed,
+            Err(_) => OutputEnd::Failed,
         }
-        None => {
-            // Cut off by the broadcaster, the server is stopping, or the
-            // socket failed: make sure we are out of the audience.
-            let _ = hub.leaving.send(Leaving { id, farewell: None }).await;
-            linger(&stream).await;
-            log::verbose(format_args!("{name} left: output ended"));
+    });
+
+    let first = async { Ok(reader.as_mut().await) }
+        .or(async { Err(writer.as_mut().await) })
+        .await;
+    let (input, output) = match first {
+        Ok(input) => (Some(input), None),
+        // The peer can no longer receive, but what it sent before still
+        // counts, as in the book: read it to the end.
+        Err(OutputEnd::Failed) => (Some(reader.as_mut().await), Some(OutputEnd::Failed)),
+        // Cut off, or the server is stopping: the input no longer matters.
+        Err(output) => (None, Some(output)),
+    };
+    let farewell = input.as_ref().and_then(|input| farewell(input, &config));
+    if let Some(input) = &input {
+        if farewell.is_some() {
+            log::always(format_args!(
+                "{name} disconnected: {}",
+                describe(input, &config)
+            ));
         }
     }
+    // Out of the audience; the broadcaster delivers this client's last
+    // lines first, then announces the leave (once, however it ended).
+    let _ = hub.leaving.send(Leaving { id, farewell }).await;
+    if output.is_none() {
+        // Flush what is queued, but not forever: a client that stopped
+        // reading is no longer in the audience, so nothing else cuts it off.
+        let flushed = async {
+            writer.as_mut().await;
+        };
+        let deadline = async {
+            smol::Timer::after(config.flush_timeout).await;
+        };
+        flushed.or(deadline).await;
+    }
+    let clean = matches!(input, Some(InputEnd::Closed | InputEnd::Failed(_)));
+    if !clean && !matches!(output, Some(OutputEnd::CutOff)) {
+        linger(&stream).await;
+    }
+    let why = match (&input, &output) {
+        (_, Some(OutputEnd::CutOff)) => "cut off (send queue full)".to_string(),
+        (Some(input), _) => describe(input, &config),
+        (None, _) => "server stopping".to_string(),
+    };
+    log::verbose(format_args!("{name} left: {why}"));
 }
 
 /// The `error: ...` line a client gets when the server ends its session.
@@ -154,11 +194,13 @@ pub async fn turn_away(stream: TcpStream) {
 async fn read_lines(
     stream: TcpStream,
     name: &str,
-    messages: &Sender<Line>,
+    messages: &Sender<Message>,
     config: &Config,
 ) -> InputEnd {
     let mut lines = LineReader::new(stream, config.max_line_bytes, config.idle_timeout);
+    let in_flight = Arc::new(Semaphore::new(LINES_IN_FLIGHT));
     loop {
+        let permit = in_flight.acquire_arc().await;
         match lines.next_line().await {
             Ok(Some(text)) => {
                 let mut line = Vec::with_capacity(name.len() + 2 + text.len() + 1);
@@ -166,7 +208,8 @@ async fn read_lines(
                 line.extend_from_slice(b": ");
                 line.extend_from_slice(text);
                 line.push(b'\n');
-                if messages.send(Line::from(line)).await.is_err() {
+                let line = Line::from(line);
+                if messages.send(Message { line, permit }).await.is_err() {
                     return InputEnd::ServerStopped;
                 }
             }

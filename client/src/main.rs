@@ -13,7 +13,7 @@ use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
 use async_net::TcpStream;
-use futures_lite::{future, io as aio, AsyncReadExt, AsyncWriteExt};
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use smol::Unblock;
 
 /// The book's address.
@@ -52,14 +52,21 @@ fn run() -> Result<(), String> {
     };
     smol::block_on(async {
         let stream = connect(&addr).await?;
+        // Set when standard input fails: reported once the server has
+        // closed, so that what it still sends is printed first.
+        let mut input_error = None;
         let upload = async {
-            // A failed upload means the connection is going away; the
-            // download notices and reports it, so only stop sending here.
-            let _ = send_input(stream.clone()).await;
+            if let Err(InputError::Stdin(error)) = send_input(stream.clone()).await {
+                input_error = Some(format!("cannot read input: {error}"));
+                let _ = stream.shutdown(Shutdown::Write);
+            }
+            // A failed send means the connection is going away; the
+            // download notices and reports it.
             future::pending::<()>().await;
             Ok(())
         };
-        future::or(print_output(stream.clone()), upload).await
+        future::or(print_output(stream.clone()), upload).await?;
+        input_error.map_or(Ok(()), Err)
     })
 }
 
@@ -108,11 +115,32 @@ async fn connect(addr: &str) -> Result<TcpStream, String> {
     })
 }
 
+/// Which side of [`send_input`] failed.
+enum InputError {
+    /// Standard input could not be read: worth telling the user.
+    Stdin(io::Error),
+    /// The connection failed: the download reports it.
+    Socket,
+}
+
 /// Copies standard input to the server, then half-closes the connection.
-async fn send_input(mut stream: TcpStream) -> io::Result<()> {
-    aio::copy(Unblock::new(io::stdin()), &mut stream).await?;
-    stream.flush().await?;
-    stream.shutdown(Shutdown::Write)
+async fn send_input(mut stream: TcpStream) -> Result<(), InputError> {
+    let mut stdin = Unblock::new(io::stdin());
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let count = stdin.read(&mut buf).await.map_err(InputError::Stdin)?;
+        if count == 0 {
+            break;
+        }
+        stream
+            .write_all(&buf[..count])
+            .await
+            .map_err(|_| InputError::Socket)?;
+    }
+    stream.flush().await.map_err(|_| InputError::Socket)?;
+    stream
+        .shutdown(Shutdown::Write)
+        .map_err(|_| InputError::Socket)
 }
 
 /// Copies the server's output to standard output until the server closes.

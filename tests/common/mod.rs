@@ -161,6 +161,11 @@ impl Peer {
         );
     }
 
+    /// The write side and the buffered read side, to use from two threads.
+    pub fn into_parts(self) -> (TcpStream, BufReader<TcpStream>) {
+        (self.stream, self.reader)
+    }
+
     /// Checks that the server closes the connection with nothing more sent.
     pub fn expect_end(&mut self) {
         let mut rest = Vec::new();

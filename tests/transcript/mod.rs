@@ -5,8 +5,6 @@ pub mod render;
 pub mod run;
 pub mod script;
 
-use std::time::Duration;
-
 use crate::bins::ChatProcess;
 use crate::common::TestServer;
 
@@ -28,6 +26,9 @@ pub fn transcript(text: &str) -> Result<String, String> {
         }
         if let Some(timeout) = settings.idle_timeout {
             flags.push(format!("--idle-timeout={}ms", timeout.as_millis()));
+        }
+        if let Some(count) = settings.max_connections {
+            flags.push(format!("--max-connections={count}"));
         }
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let server = ChatProcess::start(&flags);
@@ -52,8 +53,10 @@ fn config(settings: &script::Settings) -> Result<chat::Config, String> {
         config.send_queue_bytes = bytes;
     }
     if let Some(timeout) = settings.idle_timeout {
-        let _: Duration = timeout;
-        return Err("idle-timeout is not supported by this server yet".into());
+        config.idle_timeout = Some(timeout);
+    }
+    if let Some(count) = settings.max_connections {
+        config.max_connections = count;
     }
     Ok(config)
 }

@@ -90,6 +90,12 @@ fn collapse(lines: &[String], flood: bool) -> Vec<String> {
 pub fn check(played: &Played) -> Result<(), String> {
     for client in &played.clients {
         let name = &client.name;
+        if client.rejected {
+            if client.lines.len() != 1 || !client.lines[0].starts_with("error: ") {
+                return Err(format!("{name} was not turned away with one error line"));
+            }
+            continue;
+        }
         let greeting = format!("You are {name}");
         if client.lines.first() != Some(&greeting) {
             return Err(format!("{name}'s first line is not {greeting:?}"));

@@ -47,6 +47,8 @@ pub struct ClientRecord {
     /// The server cut it off: what it received after it stopped reading is
     /// unknown.
     pub cut_off: bool,
+    /// The server turned it away at once: it was never in the chat.
+    pub rejected: bool,
 }
 
 /// The whole record of a played script.
@@ -124,12 +126,30 @@ impl Runner {
             self.connect(&step.client)?;
             return self.finish_step(record, settle);
         }
+        if let Action::ConnectRejected = step.action {
+            // Connects as a member would, then takes back what the model
+            // expected: a client turned away gets one line and a close.
+            let owed_before: Vec<usize> = self.clients.iter().map(|c| c.owed).collect();
+            self.connect(&step.client)?;
+            for (client, owed) in self.clients.iter_mut().zip(owed_before) {
+                client.owed = owed;
+            }
+            let who = self.clients.len() - 1;
+            let client = &mut self.clients[who];
+            client.member = false;
+            client.input_open = false;
+            client.owed = 0;
+            client.record.rejected = true;
+            self.drain_to_end(who, &mut record, true)?;
+            self.clients[who].record.ending = "turned away".into();
+            return self.finish_step(record, settle);
+        }
         let who = *self
             .by_name
             .get(&step.client)
             .ok_or_else(|| format!("{} has not connected", step.client))?;
         match &step.action {
-            Action::Connect => unreachable!(),
+            Action::Connect | Action::ConnectRejected => unreachable!(),
             Action::Send(bytes) => self.send(who, bytes)?,
             Action::HalfClose => {
                 self.open_input(who)?;
@@ -242,6 +262,7 @@ impl Runner {
                 sent: Vec::new(),
                 ending: String::new(),
                 cut_off: false,
+                rejected: false,
             },
         });
         Ok(())

@@ -5,9 +5,11 @@
 //! set max-line 10            settings, before the first step
 //! set send-queue 4096
 //! set idle-timeout 200ms
+//! set max-connections 2
 //! server binary              play against the built `chat` binary
 //!
 //! connect alice              a client connects (and is greeted)
+//! connect-rejected dave       a client connects and is turned away
 //! alice: Hi!                 alice says a line ("Hi!" and "\n")
 //! send alice "a\r\nb"        raw bytes, escapes \r \n \t \0 \\ \" \xHH, no
 //!                            newline implied
@@ -47,6 +49,8 @@ pub struct Settings {
     pub send_queue: Option<usize>,
     /// `set idle-timeout 200ms`
     pub idle_timeout: Option<Duration>,
+    /// `set max-connections N`
+    pub max_connections: Option<usize>,
     /// `server binary`
     pub binary: bool,
 }
@@ -70,6 +74,7 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub enum Action {
     Connect,
+    ConnectRejected,
     Send(Vec<u8>),
     HalfClose,
     Close,
@@ -131,6 +136,7 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
         "max-line" => settings.max_line = Some(number()?),
         "send-queue" => settings.send_queue = Some(number()?),
         "idle-timeout" => settings.idle_timeout = Some(parse_duration(value.trim())?),
+        "max-connections" => settings.max_connections = Some(number()?),
         _ => return Err(format!("unknown setting {key:?}")),
     }
     Ok(())
@@ -174,6 +180,7 @@ fn parse_step(source: &str) -> Result<(String, Action), String> {
     };
     let action = match verb {
         "connect" => no_rest(Action::Connect)?,
+        "connect-rejected" => no_rest(Action::ConnectRejected)?,
         "half-close" => no_rest(Action::HalfClose)?,
         "close" => no_rest(Action::Close)?,
         "reset" => no_rest(Action::Reset)?,

@@ -1,0 +1,458 @@
+//! Abuse: whatever one client (or a crowd) does, the others keep chatting,
+//! nothing already accepted is lost, the server's memory stays bounded and it
+//! still shuts down cleanly. Each test runs the built `chat` binary, reads
+//! its peak RSS from /proc, and ends it with a real SIGTERM.
+
+mod common;
+
+#[path = "common/bins.rs"]
+mod bins;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+use bins::ChatProcess;
+use common::{Peer, PATIENCE};
+
+/// Ends the server with SIGTERM and checks that it exits cleanly, after
+/// checking its peak memory against `max_mib`.
+fn finish(chat: ChatProcess, max_mib: u64) {
+    let peak = chat.peak_rss_kib();
+    assert!(
+        peak < max_mib * 1024,
+        "the server's peak RSS was {} MiB, over the {max_mib} MiB bound",
+        peak / 1024
+    );
+    let status = chat.terminate();
+    assert!(status.success(), "chat exited with {status} after SIGTERM");
+}
+
+/// Reads `reader`'s lines on a thread, calling `on_line` with each (without
+/// its `\n`) until it returns false or the connection ends or stays silent
+/// for [`PATIENCE`]; the thread returns the state.
+fn read_until<T: Send + 'static>(
+    mut reader: BufReader<TcpStream>,
+    mut state: T,
+    mut on_line: impl FnMut(&mut T, &[u8]) -> bool + Send + 'static,
+) -> thread::JoinHandle<T> {
+    thread::spawn(move || {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(_) if line.ends_with(b"\n") => {}
+                // The caller checks, from the state, that all it needed came.
+                _ => return state,
+            }
+            if !on_line(&mut state, &line[..line.len() - 1]) {
+                return state;
+            }
+        }
+    })
+}
+
+/// The index in a line `NAME: N xxxx...`, if it is from `name`.
+fn index_from(line: &[u8], name: &str) -> Option<usize> {
+    let rest = line.strip_prefix(name.as_bytes())?.strip_prefix(b": ")?;
+    let digits = rest.split(|&b| b == b' ').next()?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// A 1,000-byte line numbered `index`.
+fn numbered_line(index: usize) -> Vec<u8> {
+    let mut line = format!("{index} ").into_bytes();
+    line.resize(999, b'x');
+    line.push(b'\n');
+    line
+}
+
+fn connect_all(addr: SocketAddr, count: usize) -> Vec<Peer> {
+    let mut peers: Vec<Peer> = Vec::new();
+    for _ in 0..count {
+        let peer = Peer::connect(addr);
+        for earlier in &mut peers {
+            earlier.expect(&format!("{} has arrived", peer.name));
+        }
+        peers.push(peer);
+    }
+    peers
+}
+
+/// Two senders push 50 MB through while one client never reads: it is cut
+/// off, the reader gets every line in order, and memory stays bounded.
+#[test]
+fn a_client_that_stops_reading_never_stalls_the_others() {
+    const LINES: usize = 25_000; // x 1,000 bytes x 2 senders = 50 MB
+    let chat = ChatProcess::start(&[]);
+    let mut peers = connect_all(chat.addr, 4);
+    let silent = peers.pop().unwrap();
+    let silent_name = silent.name.clone();
+    let names: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    for peer in peers {
+        let (writer, reader) = peer.into_parts();
+        let senders = [names[0].clone(), names[1].clone()];
+        let left = format!("{silent_name} has left").into_bytes();
+        // (next index expected from each sender, times the silent one left)
+        readers.push(read_until(
+            reader,
+            ([0usize; 2], 0usize),
+            move |state, line| {
+                if line == left.as_slice() {
+                    state.1 += 1;
+                }
+                for (which, sender) in senders.iter().enumerate() {
+                    if let Some(index) = index_from(line, sender) {
+                        assert_eq!(
+                            index, state.0[which],
+                            "a line of {sender} lost or out of order"
+                        );
+                        state.0[which] += 1;
+                    }
+                }
+                state.0 != [LINES, LINES] || state.1 == 0
+            },
+        ));
+        writers.push(writer);
+    }
+    let sending: Vec<_> = writers
+        .into_iter()
+        .take(2)
+        .map(|mut writer| {
+            thread::spawn(move || {
+                for index in 0..LINES {
+                    writer.write_all(&numbered_line(index)).unwrap();
+                }
+                writer
+            })
+        })
+        .collect();
+    let _writers: Vec<TcpStream> = sending.into_iter().map(|t| t.join().unwrap()).collect();
+    for reader in readers {
+        let (counts, leaves) = reader.join().unwrap();
+        assert_eq!(counts, [LINES, LINES]);
+        assert_eq!(leaves, 1, "the silent client must leave exactly once");
+    }
+    drop(silent);
+    finish(chat, 64);
+}
+
+/// A 100 MB line without a newline: the sender gets an error and leaves, no
+/// part of it is broadcast, and the server's memory does not grow with it.
+#[test]
+fn a_hundred_megabyte_line_costs_no_memory() {
+    let chat = ChatProcess::start(&[]);
+    let mut peers = connect_all(chat.addr, 2);
+    let long = peers.pop().unwrap();
+    let mut observer = peers.pop().unwrap();
+    let long_name = long.name.clone();
+    let (mut writer, mut reader) = long.into_parts();
+    let sender = thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0usize;
+        while sent < 100 * 1024 * 1024 {
+            if writer.write_all(&chunk).is_err() {
+                break; // the server closed on us, as it should
+            }
+            sent += chunk.len();
+        }
+    });
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "error: line too long (the limit is 65535 bytes)\n");
+    observer.expect(&format!("{long_name} has left"));
+    observer.say("still chatting");
+    observer.expect(&format!("{}: still chatting", observer.name));
+    sender.join().unwrap();
+    finish(chat, 32);
+}
+
+/// 5,000 clients connect at once; each is greeted, hears a roll call, and
+/// nobody is turned away or cut off by the arrival storm (12.5 M lines).
+#[test]
+fn five_thousand_connections_at_once() {
+    const CLIENTS: usize = 5_000;
+    raise_own_fd_limit(CLIENTS + 100);
+    let chat = ChatProcess::start(&[]);
+    let addr = chat.addr;
+    let executor = smol::LocalExecutor::new();
+    let outcomes = smol::block_on(executor.run(async {
+        let mut tasks = Vec::new();
+        for _ in 0..CLIENTS {
+            let stream = async_net::TcpStream::connect(addr).await.expect("connect");
+            tasks.push(executor.spawn(async move {
+                use futures_lite::AsyncBufReadExt;
+                let mut reader = futures_lite::io::BufReader::new(stream);
+                let mut line = Vec::new();
+                let mut first = None;
+                loop {
+                    line.clear();
+                    let read = futures_lite::future::or(
+                        async { reader.read_until(b'\n', &mut line).await.ok() },
+                        async {
+                            smol::Timer::after(PATIENCE * 3).await;
+                            None
+                        },
+                    )
+                    .await;
+                    match read {
+                        Some(1..) => {}
+                        _ => return (first, false),
+                    }
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    if first.is_none() {
+                        first = Some(text.clone());
+                    }
+                    if text.ends_with(": roll call\n") {
+                        return (first, true);
+                    }
+                }
+            }));
+        }
+        let mut host = Peer::connect(addr);
+        host.say("roll call");
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await);
+        }
+        outcomes
+    }));
+    for (first, heard) in &outcomes {
+        let first = first.as_deref().unwrap_or("nothing");
+        assert!(
+            first.starts_with("You are "),
+            "a client got {first:?} first"
+        );
+        assert!(heard, "a client never heard the roll call");
+    }
+    finish(chat, 256);
+}
+
+/// Raises this process's soft file-descriptor limit to hold `needed`.
+fn raise_own_fd_limit(needed: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    setrlimit(Resource::Nofile, limit).expect("raise the fd limit");
+    let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    assert!(
+        soft as usize >= needed,
+        "the fd limit {soft} is below {needed}"
+    );
+}
+
+/// Clients that reset in the middle of a line leave like any other; none of
+/// their partial lines is broadcast.
+#[test]
+fn resets_in_the_middle_of_a_line_are_leaves() {
+    let chat = ChatProcess::start(&[]);
+    let mut observer = Peer::connect(chat.addr);
+    for _ in 0..100 {
+        let mut client = Peer::connect(chat.addr);
+        observer.expect(&format!("{} has arrived", client.name));
+        client.send(b"half a li");
+        let name = client.name.clone();
+        client.reset();
+        observer.expect(&format!("{name} has left"));
+    }
+    observer.say("all gone");
+    observer.expect(&format!("{}: all gone", observer.name));
+    finish(chat, 32);
+}
+
+/// One client floods as fast as it can; another still gets each line through
+/// while the flood goes on.
+#[test]
+fn a_flooding_client_does_not_keep_others_out() {
+    let chat = ChatProcess::start(&[]);
+    let mut peers = connect_all(chat.addr, 2);
+    let talker = peers.pop().unwrap();
+    let flooder = peers.pop().unwrap();
+    let talker_name = talker.name.clone();
+    let (mut flood_writer, flood_reader) = flooder.into_parts();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooding = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut sent = 0usize;
+            while !stop.load(Ordering::Relaxed) && sent < 50_000_000 {
+                if flood_writer
+                    .write_all(b"flood flood flood flood\n")
+                    .is_err()
+                {
+                    break;
+                }
+                sent += 1;
+            }
+            (sent, flood_writer)
+        })
+    };
+    // The flooder reads everything, so it is never cut off for not reading,
+    // but through a tiny buffer: its own reading, which paces its flood, is
+    // slower than the talker's, who must keep up with the flood or be cut
+    // off as a slow consumer.
+    let stop_reading = stop.clone();
+    let flood_reader = BufReader::with_capacity(64, flood_reader.into_inner());
+    let _drain = read_until(flood_reader, (), move |_, _| {
+        !stop_reading.load(Ordering::Relaxed)
+    });
+    let (mut talker_writer, talker_reader) = talker.into_parts();
+    let (echoes, echoed) = mpsc::channel();
+    let prefix = format!("{talker_name}: ").into_bytes();
+    let _talker_reads = read_until(talker_reader, echoes, move |echoes, line| {
+        if line.starts_with(&prefix) {
+            echoes.send(line.to_vec()).is_ok()
+        } else {
+            true
+        }
+    });
+    for index in 0..20 {
+        talker_writer
+            .write_all(format!("line {index}\n").as_bytes())
+            .unwrap();
+        let echo = echoed
+            .recv_timeout(PATIENCE)
+            .expect("the talker's line got through");
+        assert_eq!(echo, format!("{talker_name}: line {index}").into_bytes());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (sent, _writer) = flooding.join().unwrap();
+    assert!(
+        sent < 50_000_000,
+        "the flood ended before the talker was done"
+    );
+    finish(chat, 64);
+}
+
+/// A client that talks without ever reading is cut off once others' traffic
+/// fills its queue; its `has left` still comes after every line of it that
+/// was broadcast, and they arrive in order with no gap.
+#[test]
+fn a_cut_off_clients_lines_all_come_before_its_leave() {
+    let chat = ChatProcess::start(&["--send-queue", "256K"]);
+    let mut peers = connect_all(chat.addr, 3);
+    let busy = peers.pop().unwrap();
+    let rude = peers.pop().unwrap();
+    let observer = peers.pop().unwrap();
+    let rude_name = rude.name.clone();
+    let (mut rude_writer, _rude_reader) = rude.into_parts();
+    rude_writer
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let rude_talk = thread::spawn(move || {
+        for index in 0..100_000 {
+            if rude_writer.write_all(&numbered_line(index)).is_err() {
+                break; // blocked by TCP, or cut off
+            }
+        }
+        rude_writer
+    });
+    let (_observer_writer, observer_reader) = observer.into_parts();
+    let left = format!("{rude_name} has left").into_bytes();
+    let (first_seen, first_line) = mpsc::channel();
+    let watching = read_until(observer_reader, (0usize, false), move |state, line| {
+        if line == left.as_slice() {
+            state.1 = true;
+            return false;
+        }
+        if let Some(index) = index_from(line, &rude_name) {
+            assert_eq!(
+                index, state.0,
+                "the rude client's lines lost or out of order"
+            );
+            if index == 0 {
+                let _ = first_seen.send(());
+            }
+            state.0 += 1;
+        }
+        true
+    });
+    first_line
+        .recv_timeout(PATIENCE)
+        .expect("the rude client's first line");
+    // Now the busy client's traffic fills the rude client's queue.
+    let (mut busy_writer, busy_reader) = busy.into_parts();
+    let _busy_drain = read_until(busy_reader, (), |_, _| true);
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy_flood = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut index = 0;
+            while !stop.load(Ordering::Relaxed) && index < 200_000 {
+                if busy_writer.write_all(&numbered_line(index)).is_err() {
+                    break;
+                }
+                index += 1;
+            }
+        })
+    };
+    let (rude_lines, left) = watching.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    busy_flood.join().unwrap();
+    assert!(left, "the rude client never left");
+    assert!(rude_lines > 0);
+    drop(rude_talk.join().unwrap());
+    finish(chat, 64);
+}
+
+/// Clients that half-close at once and never read are still served and
+/// closed: each arrives and leaves once.
+#[test]
+fn half_closed_clients_that_never_read_are_closed() {
+    let chat = ChatProcess::start(&[]);
+    let mut observer = Peer::connect(chat.addr);
+    let mut quiet = Vec::new();
+    for _ in 0..100 {
+        let client = Peer::connect_quiet(chat.addr);
+        client.half_close();
+        observer.expect(&format!("{} has arrived", client.name));
+        observer.expect(&format!("{} has left", client.name));
+        quiet.push(client);
+    }
+    for mut client in quiet {
+        let name = client.name.clone();
+        client.expect(&format!("You are {name}"));
+        client.expect_end();
+    }
+    finish(chat, 32);
+}
+
+/// Connections reset as soon as they are made are announced as leaving,
+/// however quickly the reset comes.
+#[test]
+fn immediate_resets_are_announced_as_leaves() {
+    let chat = ChatProcess::start(&[]);
+    let mut observer = Peer::connect(chat.addr);
+    for _ in 0..40 {
+        Peer::connect_quiet(chat.addr).reset();
+    }
+    let mut sentinel = Peer::connect(chat.addr);
+    sentinel.say("done");
+    let mut arrivals = 0;
+    let mut leaves = 0;
+    loop {
+        let line = observer.text();
+        if line == format!("{}: done", sentinel.name) {
+            break;
+        }
+        if line.ends_with(" has arrived") && !line.starts_with(&sentinel.name) {
+            arrivals += 1;
+        }
+        if line.ends_with(" has left") {
+            leaves += 1;
+        }
+    }
+    while leaves < arrivals {
+        let line = observer.text();
+        assert!(line.ends_with(" has left"), "unexpected {line:?}");
+        leaves += 1;
+    }
+    sentinel.half_close();
+    observer.expect(&format!("{} has left", sentinel.name));
+    finish(chat, 32);
+}
