@@ -22,6 +22,7 @@ use common::{Peer, PATIENCE};
 /// checking its peak memory against `max_mib`.
 fn finish(chat: ChatProcess, max_mib: u64) {
     let peak = chat.peak_rss_kib();
+    eprintln!("peak RSS of chat: {} KiB (bound {max_mib} MiB)", peak);
     assert!(
         peak < max_mib * 1024,
         "the server's peak RSS was {} MiB, over the {max_mib} MiB bound",
@@ -139,7 +140,7 @@ fn a_client_that_stops_reading_never_stalls_the_others() {
         assert_eq!(leaves, 1, "the silent client must leave exactly once");
     }
     drop(silent);
-    finish(chat, 64);
+    finish(chat, 16);
 }
 
 /// A 100 MB line without a newline: the sender gets an error and leaves, no
@@ -169,7 +170,7 @@ fn a_hundred_megabyte_line_costs_no_memory() {
     observer.say("still chatting");
     observer.expect(&format!("{}: still chatting", observer.name));
     sender.join().unwrap();
-    finish(chat, 32);
+    finish(chat, 16);
 }
 
 /// 5,000 clients connect at once; each is greeted, hears a roll call, and
@@ -230,7 +231,7 @@ fn five_thousand_connections_at_once() {
         );
         assert!(heard, "a client never heard the roll call");
     }
-    finish(chat, 256);
+    finish(chat, 160);
 }
 
 /// Raises this process's soft file-descriptor limit to hold `needed`.
@@ -262,7 +263,7 @@ fn resets_in_the_middle_of_a_line_are_leaves() {
     }
     observer.say("all gone");
     observer.expect(&format!("{}: all gone", observer.name));
-    finish(chat, 32);
+    finish(chat, 16);
 }
 
 /// One client floods as fast as it can; another still gets each line through
@@ -326,7 +327,7 @@ fn a_flooding_client_does_not_keep_others_out() {
         sent < 50_000_000,
         "the flood ended before the talker was done"
     );
-    finish(chat, 64);
+    finish(chat, 16);
 }
 
 /// A client that talks without ever reading is cut off once others' traffic
@@ -397,7 +398,7 @@ fn a_cut_off_clients_lines_all_come_before_its_leave() {
     assert!(left, "the rude client never left");
     assert!(rude_lines > 0);
     drop(rude_talk.join().unwrap());
-    finish(chat, 64);
+    finish(chat, 16);
 }
 
 /// Clients that half-close at once and never read are still served and
@@ -419,7 +420,7 @@ fn half_closed_clients_that_never_read_are_closed() {
         client.expect(&format!("You are {name}"));
         client.expect_end();
     }
-    finish(chat, 32);
+    finish(chat, 16);
 }
 
 /// Connections reset as soon as they are made are announced as leaving,
@@ -454,5 +455,5 @@ fn immediate_resets_are_announced_as_leaves() {
     }
     sentinel.half_close();
     observer.expect(&format!("{} has left", sentinel.name));
-    finish(chat, 32);
+    finish(chat, 16);
 }

@@ -224,3 +224,100 @@ fn help_and_version() {
         assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
     }
 }
+
+/// A paste of long lines comes back in full: a client reading its echoes as
+/// it sends is never taken for a slow consumer.
+#[test]
+fn a_paste_of_long_lines_is_echoed_in_full() {
+    let chat = ChatProcess::start(&[]);
+    let mut paste = Vec::new();
+    for index in 0..40 {
+        let mut line = format!("{index:02} ").into_bytes();
+        line.resize(60_000, b'p');
+        line.push(b'\n');
+        paste.extend_from_slice(&line);
+    }
+    for _ in 0..3 {
+        let output = run(client_bin(), &[&chat.addr.to_string()], &paste);
+        assert!(output.status.success(), "{:?}", output.status);
+        let name = greeted_name(&output.stdout);
+        let echoes = output
+            .stdout
+            .split(|&b| b == b'\n')
+            .filter(|line| line.starts_with(format!("{name}: ").as_bytes()))
+            .count();
+        assert_eq!(echoes, 40, "every line of the paste comes back");
+    }
+}
+
+#[test]
+fn client_reports_unreadable_input() {
+    let chat = ChatProcess::start(&[]);
+    let output = Command::new(client_bin())
+        .arg(chat.addr.to_string())
+        .stdin(std::fs::File::open("/").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("client: cannot read input: "),
+        "{stderr}"
+    );
+    assert!(greeted_name(&output.stdout).starts_with("127.0.0.1:"));
+}
+
+/// SIGTERM: clients get what was queued, then the close, and chat exits 0;
+/// its log says it is shutting down.
+#[test]
+fn sigterm_flushes_closes_and_exits_zero() {
+    let mut chat = ChatProcess::start(&[]);
+    let mut alice = common::Peer::connect(chat.addr);
+    let mut bob = common::Peer::connect(chat.addr);
+    alice.expect(&format!("{} has arrived", bob.name));
+    bob.say("goodnight");
+    alice.expect(&format!("{}: goodnight", bob.name));
+    let mut log = String::new();
+    let pid = chat.child.id();
+    let status = {
+        let terminate = std::thread::spawn(move || {
+            let status = chat.terminate_keep_log();
+            (status, chat)
+        });
+        bob.expect(&format!("{}: goodnight", bob.name));
+        alice.expect_end();
+        bob.expect_end();
+        let (status, returned) = terminate.join().unwrap();
+        chat = returned;
+        status
+    };
+    assert!(status.success(), "chat {pid} exited with {status}");
+    chat.stderr.read_to_string(&mut log).unwrap();
+    assert!(log.contains("chat: shutting down"), "{log}");
+}
+
+/// A second signal stops the server at once, even while a client that does
+/// not read holds up the graceful shutdown.
+#[test]
+fn a_second_signal_stops_at_once() {
+    let chat = ChatProcess::start(&["--shutdown-grace", "1h"]);
+    let mut talker = common::Peer::connect(chat.addr);
+    let stuck = common::Peer::connect(chat.addr);
+    talker.expect(&format!("{} has arrived", stuck.name));
+    // Fill the stuck client's socket buffers: it never reads.
+    let (mut writer, reader) = talker.into_parts();
+    let reading = std::thread::spawn(move || {
+        let mut reader = reader;
+        let mut sink = Vec::new();
+        let _ = reader.read_to_end(&mut sink);
+    });
+    let line = format!("{}\n", "z".repeat(999));
+    for _ in 0..3_000 {
+        writer.write_all(line.as_bytes()).unwrap();
+    }
+    let status = chat.terminate_twice();
+    assert_eq!(status.code(), Some(1), "{status}");
+    drop(writer);
+    drop(stuck);
+    reading.join().unwrap();
+}

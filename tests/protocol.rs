@@ -291,3 +291,54 @@ fn a_line_over_the_limit_ends_its_sender_with_an_error() {
     a.half_close();
     a.expect_end();
 }
+
+/// A client that stops reading and then leaves cannot hold its connection
+/// (and its place under the cap) forever: its last flush has a deadline.
+#[test]
+fn a_leaver_that_never_reads_is_closed_after_the_flush_timeout() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let server = TestServer::start_with(chat::Config {
+        max_connections: 2,
+        send_queue_bytes: 64 << 20,
+        flush_timeout: Duration::from_millis(300),
+        ..chat::Config::default()
+    });
+    let mut talker = Peer::connect(server.addr);
+    let stuck = Peer::connect(server.addr);
+    talker.expect(&format!("{} has arrived", stuck.name));
+    let talker_name = talker.name.clone();
+    let stuck_name = stuck.name.clone();
+    let (mut writer, mut reader) = talker.into_parts();
+    // More than the kernel buffers toward the stuck client can hold.
+    let line = format!("{}\n", "s".repeat(999));
+    for _ in 0..8_000 {
+        writer.write_all(line.as_bytes()).unwrap();
+    }
+    stuck.half_close();
+    // The talker reads everything up to the stuck client's leave.
+    let left = format!("{stuck_name} has left\n");
+    let mut text = String::new();
+    loop {
+        text.clear();
+        std::io::BufRead::read_line(&mut reader, &mut text).unwrap();
+        assert!(!text.is_empty(), "{talker_name}: connection ended");
+        if text == left {
+            break;
+        }
+    }
+    // Its place frees up: a newcomer is eventually greeted, not turned away.
+    let deadline = Instant::now() + common::PATIENCE;
+    loop {
+        let mut newcomer = std::net::TcpStream::connect(server.addr).unwrap();
+        newcomer.set_read_timeout(Some(common::PATIENCE)).unwrap();
+        let mut first = [0u8; 8];
+        newcomer.read_exact(&mut first).unwrap();
+        if &first == b"You are " {
+            break;
+        }
+        assert_eq!(&first, b"error: s", "unexpected answer");
+        assert!(Instant::now() < deadline, "the stuck client kept its place");
+    }
+    drop(stuck);
+}

@@ -88,8 +88,40 @@ impl ChatProcess {
     /// Sends SIGTERM and waits, for a bounded time, for the server to exit;
     /// returns its exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.terminate_keep_log()
+    }
+
+    /// As [`terminate`](Self::terminate), keeping the process's log readable.
+    pub fn terminate_keep_log(&mut self) -> std::process::ExitStatus {
+        self.signal();
+        self.wait_for_exit()
+    }
+
+    /// Sends SIGTERM twice: the second must stop the server at once.
+    pub fn terminate_twice(mut self) -> std::process::ExitStatus {
+        self.signal();
+        // The first signal is being handled once the server says so.
+        let mut line = String::new();
+        while !line.contains("shutting down") {
+            line.clear();
+            let read = self.stderr.read_line(&mut line).expect("read chat's log");
+            assert!(
+                read > 0,
+                "chat's log ended before it said it was shutting down"
+            );
+        }
+        self.signal();
+        self.wait_for_exit()
+    }
+
+    /// Sends SIGTERM.
+    fn signal(&self) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a pid");
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("send SIGTERM");
+    }
+
+    /// Waits, for a bounded time, for the server to exit.
+    fn wait_for_exit(&mut self) -> std::process::ExitStatus {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait for chat") {
