@@ -457,3 +457,46 @@ fn immediate_resets_are_announced_as_leaves() {
     observer.expect(&format!("{} has left", sentinel.name));
     finish(chat, 16);
 }
+
+/// Out of file descriptors, the accept loop backs off and logs once instead
+/// of spinning; connections waiting meanwhile are served once descriptors
+/// free up.
+#[test]
+fn running_out_of_file_descriptors_never_spins() {
+    let mut chat = ChatProcess::start_with_fd_limit(32, &["--max-connections", "1000"]);
+    let peers: Vec<Peer> = (0..40).map(|_| Peer::connect_quiet(chat.addr)).collect();
+    let mut log = Vec::new();
+    loop {
+        let mut line = String::new();
+        let read = chat.stderr.read_line(&mut line).expect("read chat's log");
+        assert!(read > 0, "chat's log ended");
+        let failed = line.contains("accept failed");
+        log.push(line);
+        if failed {
+            break;
+        }
+    }
+    let mut peers = peers.into_iter();
+    for closed in peers.by_ref().take(20) {
+        drop(closed);
+    }
+    for mut waiting in peers {
+        let greeting = waiting.text();
+        assert_eq!(greeting, format!("You are {}", waiting.name));
+    }
+    let pid = chat.child.id();
+    let status = chat.terminate_keep_log();
+    assert!(status.success(), "chat {pid} exited with {status}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut chat.stderr, &mut rest).unwrap();
+    let failures = log
+        .iter()
+        .map(String::as_str)
+        .chain(rest.lines())
+        .filter(|line| line.contains("accept failed"))
+        .count();
+    assert!(
+        failures <= 3,
+        "accept failures logged {failures} times:\n{rest}"
+    );
+}

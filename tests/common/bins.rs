@@ -48,7 +48,20 @@ impl ChatProcess {
     /// Starts `chat 127.0.0.1:0` with `extra` flags, and learns its port
     /// from its first log line.
     pub fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(chat_bin())
+        Self::spawn(Command::new(chat_bin()), extra)
+    }
+
+    /// Starts `chat` under `prlimit`, with at most `files` file descriptors.
+    pub fn start_with_fd_limit(files: u32, extra: &[&str]) -> Self {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={files}:{files}"))
+            .arg(chat_bin());
+        Self::spawn(command, extra)
+    }
+
+    fn spawn(mut command: Command, extra: &[&str]) -> Self {
+        let mut child = command
             .args(extra)
             .arg("127.0.0.1:0")
             .stdin(Stdio::null())
