@@ -6,6 +6,7 @@
 //! because it is an operator's choice, not a property of one server.
 
 use std::fmt::Arguments;
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether [`verbose`] lines are printed.
@@ -16,9 +17,10 @@ pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
-/// Prints a line an operator must always see.
+/// Prints a line an operator must always see. A closed or broken stderr
+/// loses the line but never stops the server (`eprintln!` would panic).
 pub fn always(message: Arguments<'_>) {
-    eprintln!("chat: {message}");
+    let _ = writeln!(std::io::stderr().lock(), "chat: {message}");
 }
 
 /// Prints a line only with `--verbose`.

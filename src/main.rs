@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("chat: {message}");
+            let _ = writeln!(std::io::stderr(), "chat: {message}");
             ExitCode::FAILURE
         }
     }
@@ -123,11 +124,11 @@ fn parse_args() -> Result<Option<Args>, String> {
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
         match arg {
             Short('h') | Long("help") => {
-                println!("{USAGE}");
+                let _ = writeln!(std::io::stdout(), "{USAGE}");
                 return Ok(None);
             }
             Short('V') | Long("version") => {
-                println!("chat {}", env!("CARGO_PKG_VERSION"));
+                let _ = writeln!(std::io::stdout(), "chat {}", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
             Short('v') | Long("verbose") => args.verbose = true,

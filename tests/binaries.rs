@@ -321,3 +321,36 @@ fn a_second_signal_stops_at_once() {
     drop(stuck);
     reading.join().unwrap();
 }
+
+/// With its stderr closed, chat loses its log lines but keeps serving.
+#[test]
+fn a_closed_stderr_never_stops_the_server() {
+    let mut chat = ChatProcess::start(&["--verbose", "--max-line", "4"]);
+    // Close our end of chat's stderr: its writes now fail with EPIPE.
+    let stderr = std::mem::replace(
+        &mut chat.stderr,
+        BufReader::new(
+            Command::new("true")
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+                .stderr
+                .take()
+                .unwrap(),
+        ),
+    );
+    drop(stderr);
+    for _ in 0..3 {
+        // Each logs a connect, a line-too-long and a leave.
+        let output = run(client_bin(), &[&chat.addr.to_string()], b"too long\n");
+        assert!(output
+            .stdout
+            .ends_with(b"error: line too long (the limit is 4 bytes)\n"));
+    }
+    let output = run(client_bin(), &[&chat.addr.to_string()], b"ok\n");
+    let name = greeted_name(&output.stdout);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("You are {name}\n{name}: ok\n")
+    );
+}

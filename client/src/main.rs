@@ -8,7 +8,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("client: {message}");
+            let _ = writeln!(std::io::stderr(), "client: {message}");
             ExitCode::FAILURE
         }
     }
@@ -78,11 +78,11 @@ fn parse_args() -> Result<Option<String>, String> {
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
         match arg {
             Short('h') | Long("help") => {
-                println!("{USAGE}");
+                let _ = writeln!(std::io::stdout(), "{USAGE}");
                 return Ok(None);
             }
             Short('V') | Long("version") => {
-                println!("client {}", env!("CARGO_PKG_VERSION"));
+                let _ = writeln!(std::io::stdout(), "client {}", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
             Value(value) if addr.is_none() => {
