@@ -11,8 +11,9 @@
 //!   `has left`;
 //! - membership changes are taken before messages, so a flood of messages
 //!   never starves them, and the barrier keeps messages from starving in turn;
-//! - a newcomer's connection starts reading only once told it has joined, so
-//!   its first line always reaches itself.
+//! - a newcomer's connection may send lines only once it has joined (the
+//!   broadcaster grants its first permits then), so its first line always
+//!   reaches itself.
 //!
 //! The broadcaster never waits for a client: it pushes to each client's
 //! bounded queue and cuts off any client whose queue is full. A client cut
@@ -28,13 +29,18 @@ use std::collections::HashMap;
 use std::net::Shutdown;
 use std::sync::Arc;
 
-use async_channel::{Receiver, Sender};
+use async_channel::Receiver;
 use async_net::TcpStream;
 use futures_lite::future;
-use smol::lock::SemaphoreGuardArc;
+use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use crate::log;
 use crate::queue::{Line, PushError, QueueSender};
+
+/// Lines one connection may have waiting for the broadcaster. Enough to
+/// keep the broadcaster busy with a single fast sender, few enough that a
+/// flood never keeps anyone else's line waiting long.
+pub const LINES_IN_FLIGHT: usize = 32;
 
 /// Bytes of lines broadcast between two yields to the writers. Well under
 /// the smallest sensible send queue, so no queue fills within one turn.
@@ -55,8 +61,9 @@ pub struct Entering {
     /// Lets the broadcaster cut off a client that stopped reading, even while
     /// its writer is blocked on a full socket.
     pub stream: TcpStream,
-    /// Receives one `()` once the client is in the audience.
-    pub joined: Sender<()>,
+    /// The connection's permits to have lines in flight, none until the
+    /// client is in the audience: the broadcaster grants them on joining.
+    pub permits: Arc<Semaphore>,
 }
 
 /// A connection whose input has ended, for whatever reason.
@@ -253,16 +260,21 @@ impl Audience {
             }
         }
         while let Some(id) = self.lagging.pop() {
-            if let Some(member) = self.remove(id) {
-                log::always(format_args!(
-                    "{} disconnected: send queue full (not reading)",
-                    member.name
-                ));
-                member.queue.cut_off();
-                // Wakes its writer (blocked on a full socket) and its reader.
-                let _ = member.stream.shutdown(Shutdown::Both);
-                self.departed.insert(member.id, member.name);
-            }
+            self.cut_off(id);
+        }
+    }
+
+    /// Cuts off a member that does not read fast enough.
+    fn cut_off(&mut self, id: u64) {
+        if let Some(member) = self.remove(id) {
+            log::always(format_args!(
+                "{} disconnected: not reading (send queue full)",
+                member.name
+            ));
+            member.queue.cut_off();
+            // Wakes its writer (blocked on a full socket) and its reader.
+            let _ = member.stream.shutdown(Shutdown::Both);
+            self.departed.insert(member.id, member.name);
         }
     }
 
@@ -275,7 +287,7 @@ impl Audience {
             queue: entering.queue,
             stream: entering.stream,
         });
-        let _ = entering.joined.try_send(());
+        entering.permits.add_permits(LINES_IN_FLIGHT);
     }
 
     /// Removes a member whose input ended; its queue is closed after the

@@ -35,12 +35,15 @@ pub struct Config {
 /// The book's line limit: 64 KiB less the `\n`.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 65_535;
 
-/// One MiB of outgoing lines: over ten thousand typical chat lines, so a
-/// client that reads at all never gets near it during a burst (a thousand
-/// arrivals at once are about 60 KiB), while a client that stopped reading is
-/// cut off long before it costs real memory. It is the order of an IRC
-/// server's SendQ and of Redis' pub/sub soft limit.
-pub const DEFAULT_SEND_QUEUE_BYTES: usize = 1024 * 1024;
+/// Four MiB of outgoing lines: tens of thousands of typical chat lines, so a
+/// client that reads steadily never gets near it, even a little slower than
+/// a burst (a thousand arrivals at once are about 60 KiB; four clients
+/// pasting 10 MB as fast as they can leave a steady reader a few MiB
+/// behind at most), while a client that stopped reading is cut off before
+/// it costs real memory: the lines are shared, so what it pins is mostly
+/// held by the others' queues anyway. It is the order of an IRC server's
+/// SendQ and of Redis' pub/sub limits (8 MiB soft, 32 MiB hard).
+pub const DEFAULT_SEND_QUEUE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A leaving client's last lines are a few KiB at most: seconds are plenty.
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);

@@ -34,11 +34,6 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// destroy data the peer has not read yet.
 const LINGER: Duration = Duration::from_secs(2);
 
-/// Lines one connection may have waiting for the broadcaster. Enough to
-/// keep the broadcaster busy with a single fast sender, few enough that a
-/// flood never keeps anyone else's line waiting long.
-const LINES_IN_FLIGHT: usize = 32;
-
 /// How long a client turned away may take to read its `error: server full`.
 const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -77,8 +72,17 @@ enum OutputEnd {
     Failed,
 }
 
-/// Serves one client from its greeting to its close.
-pub async fn serve(stream: TcpStream, addr: SocketAddr, id: u64, hub: Hub, config: Arc<Config>) {
+/// Serves one client from its greeting to its close. `ticket` is dropped
+/// when the connection ends (the server counts live connections with it).
+pub async fn serve<Ticket>(
+    stream: TcpStream,
+    addr: SocketAddr,
+    id: u64,
+    hub: Hub,
+    config: Arc<Config>,
+    ticket: Ticket,
+) {
+    let _ticket = ticket;
     // An IPv4 client of a dual-stack listener is named as Go names it:
     // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
     let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
@@ -86,24 +90,26 @@ pub async fn serve(stream: TcpStream, addr: SocketAddr, id: u64, hub: Hub, confi
     log::verbose(format_args!("{name} connected"));
     let (queue, outgoing, watch) = queue(config.send_queue_bytes);
     let _ = queue.push(format_line(&["You are ", &name]));
-    let (joined, has_joined) = async_channel::bounded(1);
+    // No permits until the broadcaster has let us in.
+    let permits = Arc::new(Semaphore::new(0));
     let entering = Entering {
         id,
         name: name.clone(),
         queue,
         stream: stream.clone(),
-        joined,
+        permits: permits.clone(),
     };
     if hub.entering.send(entering).await.is_err() {
         return;
     }
 
-    let mut reader = pin!(async {
-        if has_joined.recv().await.is_err() {
-            return InputEnd::ServerStopped;
-        }
-        read_lines(stream.clone(), &name, &hub.messages, &config).await
-    });
+    let mut reader = pin!(read_lines(
+        stream.clone(),
+        &name,
+        &hub.messages,
+        &permits,
+        &config
+    ));
     let mut writer = pin!(async {
         match write_queue(outgoing, stream.clone()).await {
             _ if watch.was_cut_off() => OutputEnd::CutOff,
@@ -195,12 +201,14 @@ async fn read_lines(
     stream: TcpStream,
     name: &str,
     messages: &Sender<Message>,
+    permits: &Arc<Semaphore>,
     config: &Config,
 ) -> InputEnd {
     let mut lines = LineReader::new(stream, config.max_line_bytes, config.idle_timeout);
-    let in_flight = Arc::new(Semaphore::new(LINES_IN_FLIGHT));
     loop {
-        let permit = in_flight.acquire_arc().await;
+        // Waits until the client has joined, and then whenever it has
+        // enough lines in flight.
+        let permit = permits.acquire_arc().await;
         match lines.next_line().await {
             Ok(Some(text)) => {
                 let mut line = Vec::with_capacity(name.len() + 2 + text.len() + 1);
@@ -224,12 +232,13 @@ async fn read_lines(
 /// Writes every line queued for the client, several per write when they pile
 /// up, until the queue is closed and empty; then half-closes the socket.
 async fn write_queue(queue: QueueReceiver, mut stream: TcpStream) -> io::Result<()> {
-    let mut batch = Vec::new();
     while let Some(first) = queue.recv().await {
         let Some(second) = queue.try_recv() else {
             stream.write_all(&first).await?;
             continue;
         };
+        // Allocated per batch, not kept: an idle client holds no buffer.
+        let mut batch = Vec::with_capacity(WRITE_BATCH.min(16 * (first.len() + second.len())));
         batch.extend_from_slice(&first);
         batch.extend_from_slice(&second);
         while batch.len() < WRITE_BATCH {
@@ -237,11 +246,6 @@ async fn write_queue(queue: QueueReceiver, mut stream: TcpStream) -> io::Result<
             batch.extend_from_slice(&next);
         }
         stream.write_all(&batch).await?;
-        batch.clear();
-        if queue.is_empty() {
-            // Idle again: do not keep a burst's buffer for the quiet time.
-            batch = Vec::new();
-        }
     }
     stream.flush().await?;
     stream.shutdown(Shutdown::Write)
@@ -252,7 +256,8 @@ async fn write_queue(queue: QueueReceiver, mut stream: TcpStream) -> io::Result<
 async fn linger(stream: &TcpStream) {
     let mut stream = stream.clone();
     let drain = async {
-        let mut scratch = [0u8; 512];
+        // On the heap: this future is part of every connection's state.
+        let mut scratch = vec![0u8; 512];
         while let Ok(1..) = stream.read(&mut scratch).await {}
     };
     future::or(drain, async {
@@ -279,5 +284,47 @@ fn describe(end: &InputEnd, config: &Config) -> String {
         ),
         InputEnd::Failed(error) => format!("connection error: {error}"),
         InputEnd::ServerStopped => "server stopping".to_string(),
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn probe() {
+        smol::block_on(async {
+            let l = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let a = l.local_addr().unwrap();
+            let _c = async_net::TcpStream::connect(a).await.unwrap();
+            let (s, addr) = l.accept().await.unwrap();
+            let (e, _) = async_channel::bounded(1);
+            let (lv, _) = async_channel::bounded(1);
+            let (m, _) = async_channel::bounded(1);
+            let hub = super::Hub {
+                entering: e,
+                leaving: lv,
+                messages: m,
+            };
+            let f = super::serve(
+                s.clone(),
+                addr,
+                1,
+                hub,
+                std::sync::Arc::new(crate::Config::default()),
+                (),
+            );
+            eprintln!("serve future: {} bytes", std::mem::size_of_val(&f));
+            let w = super::write_queue(crate::queue::queue(10).1, s.clone());
+            eprintln!("write_queue future: {} bytes", std::mem::size_of_val(&w));
+            let (m2, _) = async_channel::bounded(1);
+            let sem = std::sync::Arc::new(smol::lock::Semaphore::new(0));
+            let cfg = crate::Config::default();
+            let r = super::read_lines(s.clone(), "x", &m2, &sem, &cfg);
+            eprintln!("read_lines future: {} bytes", std::mem::size_of_val(&r));
+            let mut lr = crate::lines::LineReader::new(s.clone(), 10, None);
+            let nl = lr.next_line();
+            eprintln!("next_line future: {} bytes", std::mem::size_of_val(&nl));
+            drop(nl);
+            let lg = super::linger(&s);
+            eprintln!("linger future: {} bytes", std::mem::size_of_val(&lg));
+        });
     }
 }

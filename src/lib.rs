@@ -56,4 +56,4 @@ mod queue;
 mod server;
 
 pub use config::Config;
-pub use server::serve;
+pub use server::{listen, serve};

@@ -12,6 +12,26 @@ use std::time::Duration;
 
 use futures_lite::{future, AsyncRead, AsyncReadExt};
 
+/// A byte source that can wait for input before the reader commits a
+/// buffer to it: a connection idle for hours then holds no read buffer.
+pub trait Source: AsyncRead + Unpin {
+    /// Completes when a read would not wait (data, end of input or error).
+    fn ready(&mut self) -> impl std::future::Future<Output = io::Result<()>>;
+}
+
+impl Source for async_net::TcpStream {
+    async fn ready(&mut self) -> io::Result<()> {
+        let mut byte = [0u8; 1];
+        self.peek(&mut byte).await.map(|_| ())
+    }
+}
+
+impl Source for &[u8] {
+    async fn ready(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// How much is asked of the socket per read while a line is incomplete.
 const READ_CHUNK: usize = 4096;
 
@@ -50,7 +70,7 @@ pub struct LineReader<R> {
     idle_timeout: Option<Duration>,
 }
 
-impl<R: AsyncRead + Unpin> LineReader<R> {
+impl<R: Source> LineReader<R> {
     /// Reads lines from `source`, refusing any longer than `max_line` bytes,
     /// and giving up on a peer silent for `idle_timeout`.
     pub fn new(source: R, max_line: usize, idle_timeout: Option<Duration>) -> Self {
@@ -109,9 +129,13 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     /// most one byte past the limit: enough to tell a line is too long.
     async fn fill(&mut self, pending: usize) -> io::Result<()> {
         if pending == 0 {
-            // Nothing pending: let go of the buffer so an idle peer costs
-            // nothing. A chatty peer pays one allocation per read.
+            // Nothing pending: let go of the buffer and wait for input
+            // without one, so an idle peer costs nothing. A chatty peer pays
+            // one allocation per read.
             self.buf = Vec::new();
+            self.start = 0;
+            self.scanned = 0;
+            self.source.ready().await?;
         } else if self.start > 0 {
             self.buf.drain(..self.start);
         }
@@ -191,6 +215,14 @@ mod tests {
     fn a_silent_peer_times_out_and_a_talking_one_does_not() {
         /// Says one line, then nothing, ever.
         struct ThenSilence(&'static [u8]);
+        impl Source for ThenSilence {
+            async fn ready(&mut self) -> io::Result<()> {
+                if self.0.is_empty() {
+                    future::pending::<()>().await;
+                }
+                Ok(())
+            }
+        }
         impl AsyncRead for ThenSilence {
             fn poll_read(
                 mut self: std::pin::Pin<&mut Self>,

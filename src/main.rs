@@ -6,7 +6,6 @@ use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
-use async_net::TcpListener;
 use async_signal::{Signal, Signals};
 use chat::config::{self, Config};
 use futures_lite::{future, StreamExt};
@@ -83,8 +82,7 @@ fn run() -> Result<(), String> {
     let mut signals = Signals::new([Signal::Int, Signal::Term])
         .map_err(|error| format!("cannot watch for signals: {error}"))?;
     smol::block_on(async {
-        let listener = TcpListener::bind(addr)
-            .await
+        let listener = chat::listen(addr)
             .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
         let local = listener.local_addr().map_err(|error| error.to_string())?;
         chat::log::always(format_args!("listening on {local}"));

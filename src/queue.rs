@@ -128,11 +128,6 @@ impl QueueReceiver {
         Some(line)
     }
 
-    /// Whether nothing is queued right now.
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
     /// Gives `line`'s bytes back to the budget.
     fn taken(&self, line: &Line) {
         self.shared.queued.fetch_sub(cost(line), Ordering::AcqRel);

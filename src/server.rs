@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,26 @@ const MEMBERSHIP_BACKLOG: usize = 256;
 /// How long the accept loop rests after a failed accept (out of file
 /// descriptors, say) instead of spinning on the same error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Binds a listener as Go's `net.Listen` does: `SO_REUSEADDR`, so a
+/// restarted server can bind while old connections linger in TIME_WAIT, and
+/// the largest accept backlog the kernel allows (`somaxconn`), so a burst of
+/// thousands of connections waits in the kernel instead of being dropped.
+/// (Rust's standard library asks for a backlog of only 128.)
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let socket = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    sockopt::set_socket_reuseaddr(&socket, true)?;
+    rustix::net::bind(&socket, &addr)?;
+    // The kernel caps the backlog at net.core.somaxconn.
+    rustix::net::listen(&socket, i32::MAX)?;
+    TcpListener::try_from(std::net::TcpListener::from(socket))
+}
 
 /// Serves chat clients on `listener` until `shutdown` completes, then closes
 /// every connection gracefully and returns.
@@ -88,15 +109,16 @@ pub async fn serve(
                             }
                             full = false;
                             next_id += 1;
-                            let task =
-                                conn::serve(stream, addr, next_id, hub.clone(), config.clone());
                             let slot = Slot::take(&live, done.clone());
-                            executor
-                                .spawn(async move {
-                                    task.await;
-                                    drop(slot);
-                                })
-                                .detach();
+                            let task = conn::serve(
+                                stream,
+                                addr,
+                                next_id,
+                                hub.clone(),
+                                config.clone(),
+                                slot,
+                            );
+                            executor.spawn(task).detach();
                         }
                         Err(error) => {
                             if !failing {

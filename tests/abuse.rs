@@ -184,8 +184,10 @@ fn five_thousand_connections_at_once() {
     let executor = smol::LocalExecutor::new();
     let outcomes = smol::block_on(executor.run(async {
         let mut tasks = Vec::new();
+        let (greeted, greetings) = async_channel::unbounded::<()>();
         for _ in 0..CLIENTS {
             let stream = async_net::TcpStream::connect(addr).await.expect("connect");
+            let greeted = greeted.clone();
             tasks.push(executor.spawn(async move {
                 use futures_lite::AsyncBufReadExt;
                 let mut reader = futures_lite::io::BufReader::new(stream);
@@ -208,12 +210,22 @@ fn five_thousand_connections_at_once() {
                     let text = String::from_utf8_lossy(&line).into_owned();
                     if first.is_none() {
                         first = Some(text.clone());
+                        let _ = greeted.send(()).await;
                     }
                     if text.ends_with(": roll call\n") {
                         return (first, true);
                     }
                 }
             }));
+        }
+        // Everyone greeted is in line to join before the host: accepting
+        // need not follow the order of connecting.
+        for _ in 0..CLIENTS {
+            let greeting = futures_lite::future::or(async { greetings.recv().await.ok() }, async {
+                smol::Timer::after(PATIENCE * 3).await;
+                None
+            });
+            assert!(greeting.await.is_some(), "a client was not greeted");
         }
         let mut host = Peer::connect(addr);
         host.say("roll call");

@@ -1,0 +1,621 @@
+//! Load scenarios against the real `chat` binary over loopback; one line of
+//! results each. Run with `cargo bench`; `cargo bench -- fanout churn` runs
+//! only the scenarios named.
+//!
+//! The client side runs on one thread (a smol executor) so that, on a
+//! 2-core machine, the server has the other core; its own CPU is printed
+//! too, so a reader can tell when the benchmark, not the server, is the
+//! ceiling. Server CPU comes from /proc (every thread's schedstat), memory
+//! from VmRSS. Every scenario is bounded in time and talks to 127.0.0.1 only.
+
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use async_net::TcpStream;
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+use smol::{LocalExecutor, Timer};
+
+/// Connections the benchmark opens ahead of their greetings.
+const CONNECT_WINDOW: usize = 100;
+
+/// The longest any scenario may run before it is reported as timed out.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(120);
+
+/// A scenario: runs and describes its results in one line.
+type Scenario = fn() -> String;
+
+fn main() {
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    raise_fd_limit();
+    let scenarios: [(&str, Scenario); 6] = [
+        ("fanout", fanout),
+        ("fanout-wide", fanout_wide),
+        ("latency", latency),
+        ("idle", idle),
+        ("slow", slow),
+        ("churn", churn),
+    ];
+    for (name, scenario) in scenarios {
+        if wanted.is_empty() || wanted.iter().any(|w| w == name) {
+            println!("{name:<12} {}", scenario());
+        }
+    }
+}
+
+// ---------------------------------------------------------------- server
+
+/// The release `chat` binary on a free loopback port.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    /// The server's log lines after the first, collected by a thread.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// When each log line arrived.
+    log_times: std::sync::Arc<std::sync::Mutex<Vec<Instant>>>,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
+            .env("GLIBC_TUNABLES", std::env::var("T").unwrap_or_default())
+            .args(extra)
+            .arg("127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chat");
+        let mut first = String::new();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        stderr.read_line(&mut first).expect("read chat's log");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let collected = log.clone();
+        let log_times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let times = log_times.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                times.lock().unwrap().push(Instant::now());
+                collected.lock().unwrap().push(line);
+            }
+        });
+        let addr = first
+            .trim_end()
+            .strip_prefix("chat: listening on ")
+            .expect("a listening line")
+            .parse()
+            .expect("an address");
+        Server {
+            child,
+            addr,
+            log,
+            log_times,
+        }
+    }
+
+    /// How many clients the server has cut off so far, from its log.
+    fn cut_offs(&self) -> usize {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .filter(|line| line.contains("send queue full"))
+            .count()
+    }
+
+    /// CPU time of all the server's threads, in nanoseconds.
+    fn cpu_ns(&self) -> u64 {
+        cpu_ns_of(&format!("/proc/{}/task", self.child.id()))
+    }
+
+    /// Resident memory, in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sum of the first field of every thread's schedstat under `tasks`.
+fn cpu_ns_of(tasks: &str) -> u64 {
+    std::fs::read_dir(tasks)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| std::fs::read_to_string(entry.path().join("schedstat")).ok())
+                .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// This benchmark's own CPU time, in nanoseconds.
+fn bench_cpu_ns() -> u64 {
+    cpu_ns_of("/proc/self/task")
+}
+
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = setrlimit(Resource::Nofile, limit);
+}
+
+// --------------------------------------------------------------- clients
+
+/// What a reading client saw.
+#[derive(Default)]
+struct Seen {
+    /// Lines carrying a timestamp (payload lines).
+    payload: usize,
+    /// All lines.
+    lines: usize,
+    /// Delivery latencies in microseconds, for payload lines.
+    latencies: Vec<u32>,
+    /// The longest gap between two payload lines, once the first arrived.
+    longest_pause: Duration,
+    /// When that gap ended.
+    longest_pause_at: Option<Instant>,
+    /// Payload lines seen when that gap ended.
+    longest_pause_after: usize,
+    /// When the last payload line arrived.
+    last: Option<Instant>,
+    /// The connection ended.
+    ended: bool,
+}
+
+/// Shared view of one client's reading.
+type SeenRef = Rc<RefCell<Seen>>;
+
+/// A payload line: `T` and 16 hex digits of nanoseconds since `epoch`,
+/// padded with `x` to `size` bytes, then `\n`.
+fn payload(epoch: Instant, size: usize) -> Vec<u8> {
+    let nanos = epoch.elapsed().as_nanos() as u64;
+    let mut line = format!("T{nanos:016x}").into_bytes();
+    line.resize(size.max(17), b'x');
+    line.push(b'\n');
+    line
+}
+
+/// Reads a client's lines until the connection ends, recording payload
+/// latencies (when `record`) and pauses.
+async fn read_lines(
+    mut stream: TcpStream,
+    epoch: Instant,
+    seen: SeenRef,
+    record: bool,
+    buffer: usize,
+) {
+    let mut buf = vec![0u8; buffer];
+    let mut partial: Vec<u8> = Vec::new();
+    loop {
+        let count = match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(count) => count,
+        };
+        let now = Instant::now();
+        let now_ns = (now - epoch).as_nanos() as u64;
+        let mut seen = seen.borrow_mut();
+        let mut rest = &buf[..count];
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let line: &[u8] = if partial.is_empty() {
+                &rest[..end]
+            } else {
+                partial.extend_from_slice(&rest[..end]);
+                &partial
+            };
+            seen.lines += 1;
+            if let Some(sent) = timestamp(line) {
+                seen.payload += 1;
+                if record {
+                    seen.latencies
+                        .push((now_ns.saturating_sub(sent) / 1000) as u32);
+                }
+                if let Some(last) = seen.last {
+                    if now - last > seen.longest_pause {
+                        seen.longest_pause = now - last;
+                        seen.longest_pause_at = Some(now);
+                        seen.longest_pause_after = seen.payload;
+                    }
+                }
+                seen.last = Some(now);
+            }
+            partial.clear();
+            rest = &rest[end + 1..];
+        }
+        partial.extend_from_slice(rest);
+    }
+    seen.borrow_mut().ended = true;
+}
+
+/// The timestamp of a line `ADDR: T<16 hex>...`, if it is a payload line.
+fn timestamp(line: &[u8]) -> Option<u64> {
+    let space = line.iter().position(|&b| b == b' ')?;
+    let hex = line.get(space + 1..space + 18)?;
+    if hex[0] != b'T' {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(&hex[1..]).ok()?, 16).ok()
+}
+
+/// Waits until `done` holds, checking whenever the executor is idle for a
+/// moment, or until the scenario's time is up (then false).
+async fn wait_until(started: Instant, mut done: impl FnMut() -> bool) -> bool {
+    while !done() {
+        if started.elapsed() > SCENARIO_LIMIT {
+            return false;
+        }
+        Timer::after(Duration::from_millis(1)).await;
+    }
+    true
+}
+
+/// Connects `count` reading clients and waits until each has seen the
+/// arrivals of all that came after it (so the storm is over).
+async fn connect_readers<'a>(
+    executor: &LocalExecutor<'a>,
+    addr: SocketAddr,
+    count: usize,
+    epoch: Instant,
+    record: bool,
+    buffer: usize,
+) -> Vec<(TcpStream, SeenRef)> {
+    let mut clients: Vec<(TcpStream, SeenRef)> = Vec::with_capacity(count);
+    for index in 0..count {
+        // At most a window of connections not yet greeted: the server's
+        // accept backlog is finite.
+        if index >= CONNECT_WINDOW {
+            let waiting = clients[index - CONNECT_WINDOW].1.clone();
+            let greeted = wait_until(Instant::now(), || waiting.borrow().lines > 0).await;
+            assert!(greeted, "a client was not greeted in time");
+        }
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let _ = stream.set_nodelay(true);
+        let seen: SeenRef = Rc::default();
+        executor
+            .spawn(read_lines(
+                stream.clone(),
+                epoch,
+                seen.clone(),
+                record,
+                buffer,
+            ))
+            .detach();
+        clients.push((stream, seen));
+    }
+    let started = Instant::now();
+    // Every client's greeting, and each arrival at everyone already there:
+    // counted in total, since accepting need not follow the order of
+    // connecting.
+    let expected = count * (count + 1) / 2;
+    let ready = wait_until(started, || {
+        clients
+            .iter()
+            .map(|(_, seen)| seen.borrow().lines)
+            .sum::<usize>()
+            >= expected
+    })
+    .await;
+    if !ready {
+        let behind: Vec<(usize, usize, bool)> = clients
+            .iter()
+            .enumerate()
+            .filter(|(index, (_, seen))| seen.borrow().lines < count - index)
+            .map(|(index, (_, seen))| (index, seen.borrow().lines, seen.borrow().ended))
+            .take(5)
+            .collect();
+        panic!("the clients were not all greeted and announced in time: (index, lines, ended) {behind:?}");
+    }
+    for (_, seen) in &clients {
+        let mut seen = seen.borrow_mut();
+        seen.lines = 0;
+    }
+    clients
+}
+
+/// Percentile `p` (0..=100) of sorted samples.
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn millis(micros: u32) -> String {
+    format!("{:.2} ms", micros as f64 / 1000.0)
+}
+
+// -------------------------------------------------------------- scenarios
+
+/// `senders` of `clients` each send `lines` payload lines of `size` bytes
+/// as fast as they can; every client must receive all of them.
+fn fan_out(clients: usize, senders: usize, lines: usize, size: usize) -> String {
+    let server = Server::start(&[]);
+    let executor = LocalExecutor::new();
+    let epoch = Instant::now();
+    smol::block_on(executor.run(async {
+        let readers =
+            connect_readers(&executor, server.addr, clients, epoch, true, 64 * 1024).await;
+        let expected = senders * lines;
+        let cpu_before = server.cpu_ns();
+        let bench_before = bench_cpu_ns();
+        let started = Instant::now();
+        for (stream, _) in readers.iter().take(senders) {
+            let mut stream = stream.clone();
+            executor
+                .spawn(async move {
+                    // A few lines per write, each stamped when written.
+                    let mut sent = 0;
+                    while sent < lines {
+                        let mut chunk = Vec::with_capacity(16 * (size + 1));
+                        for _ in 0..16.min(lines - sent) {
+                            chunk.extend_from_slice(&payload(epoch, size));
+                            sent += 1;
+                        }
+                        if stream.write_all(&chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                })
+                .detach();
+        }
+        let complete = wait_until(started, || {
+            readers
+                .iter()
+                .all(|(_, seen)| seen.borrow().payload >= expected)
+        })
+        .await;
+        let elapsed = readers
+            .iter()
+            .filter_map(|(_, seen)| seen.borrow().last)
+            .max()
+            .map_or(started.elapsed(), |last| last - started);
+        let server_cpu = server.cpu_ns() - cpu_before;
+        let bench_cpu = bench_cpu_ns() - bench_before;
+        let deliveries = readers
+            .iter()
+            .map(|(_, s)| s.borrow().payload)
+            .sum::<usize>();
+        let mut latencies: Vec<u32> = readers
+            .iter()
+            .flat_map(|(_, seen)| std::mem::take(&mut seen.borrow_mut().latencies))
+            .collect();
+        latencies.sort_unstable();
+        format!(
+            "{clients} clients, {senders} x {lines} lines of {size} B: {:.2} M deliveries/s, \
+             server {:.3} µs CPU/delivery, bench {:.3} µs CPU/delivery, \
+             latency p50 {} p99 {}{}",
+            deliveries as f64 / elapsed.as_secs_f64() / 1e6,
+            server_cpu as f64 / 1e3 / deliveries.max(1) as f64,
+            bench_cpu as f64 / 1e3 / deliveries.max(1) as f64,
+            millis(percentile(&latencies, 50.0)),
+            millis(percentile(&latencies, 99.0)),
+            if complete {
+                ""
+            } else {
+                " (TIMED OUT: not all delivered)"
+            },
+        )
+    }))
+}
+
+fn fanout() -> String {
+    fan_out(100, 10, 1_000, 32)
+}
+
+fn fanout_wide() -> String {
+    fan_out(1_000, 1, 200, 32)
+}
+
+/// One line every 10 ms to 100 clients: how long each takes to arrive.
+fn latency() -> String {
+    const CLIENTS: usize = 100;
+    const LINES: usize = 300;
+    let server = Server::start(&[]);
+    let executor = LocalExecutor::new();
+    let epoch = Instant::now();
+    smol::block_on(executor.run(async {
+        let readers =
+            connect_readers(&executor, server.addr, CLIENTS, epoch, true, 16 * 1024).await;
+        let started = Instant::now();
+        let mut sender = readers[0].0.clone();
+        for index in 0..LINES {
+            Timer::at(started + Duration::from_millis(10 * index as u64)).await;
+            sender.write_all(&payload(epoch, 32)).await.expect("send");
+        }
+        let complete = wait_until(started, || {
+            readers
+                .iter()
+                .all(|(_, seen)| seen.borrow().payload >= LINES)
+        })
+        .await;
+        let mut latencies: Vec<u32> = readers
+            .iter()
+            .flat_map(|(_, seen)| std::mem::take(&mut seen.borrow_mut().latencies))
+            .collect();
+        latencies.sort_unstable();
+        format!(
+            "{CLIENTS} clients, a line every 10 ms ({LINES} lines): latency p50 {} p99 {} max {}{}",
+            millis(percentile(&latencies, 50.0)),
+            millis(percentile(&latencies, 99.0)),
+            millis(latencies.last().copied().unwrap_or(0)),
+            if complete { "" } else { " (TIMED OUT)" },
+        )
+    }))
+}
+
+/// 10,000 connections held open and quiet: the server's memory per
+/// connection.
+fn idle() -> String {
+    const CLIENTS: usize = 10_000;
+    let server = Server::start(&[]);
+    let executor = LocalExecutor::new();
+    let epoch = Instant::now();
+    let baseline = server.rss_kib();
+    smol::block_on(executor.run(async {
+        let started = Instant::now();
+        let readers = connect_readers(&executor, server.addr, CLIENTS, epoch, false, 1024).await;
+        let storm = started.elapsed();
+        let rss = server.rss_kib();
+        let per_connection = (rss.saturating_sub(baseline)) as f64 * 1024.0 / CLIENTS as f64;
+        drop(readers);
+        format!(
+            "{CLIENTS} idle connections: server RSS {} KiB (baseline {baseline} KiB), \
+             {per_connection:.0} B per connection; arrival storm {:.1} s, {} cut off",
+            rss,
+            storm.as_secs_f64(),
+            server.cut_offs()
+        )
+    }))
+}
+
+/// 50 clients, one never reads, 4 senders x 5,000 lines of 512 B: do the
+/// others get everything, without a long pause?
+fn slow() -> String {
+    const CLIENTS: usize = 50;
+    const SENDERS: usize = 4;
+    const LINES: usize = 5_000;
+    let server = Server::start(&[]);
+    let executor = LocalExecutor::new();
+    let epoch = Instant::now();
+    smol::block_on(executor.run(async {
+        let readers =
+            connect_readers(&executor, server.addr, CLIENTS - 1, epoch, false, 64 * 1024).await;
+        // The stalled client: connected, never read.
+        let stalled = TcpStream::connect(server.addr).await.expect("connect");
+        let announced = wait_until(Instant::now(), || {
+            readers.iter().all(|(_, seen)| seen.borrow().lines >= 1)
+        })
+        .await;
+        assert!(announced);
+        let started = Instant::now();
+        for (stream, _) in readers.iter().take(SENDERS) {
+            let mut stream = stream.clone();
+            executor
+                .spawn(async move {
+                    for _ in 0..LINES / 8 {
+                        let mut chunk = Vec::new();
+                        for _ in 0..8 {
+                            chunk.extend_from_slice(&payload(epoch, 512));
+                        }
+                        if stream.write_all(&chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                })
+                .detach();
+        }
+        let expected = SENDERS * LINES;
+        let complete = wait_until(started, || {
+            readers
+                .iter()
+                .all(|(_, seen)| seen.borrow().payload >= expected)
+        })
+        .await;
+        let delivered: usize = readers.iter().map(|(_, s)| s.borrow().payload).sum();
+        let pause = readers
+            .iter()
+            .map(|(_, s)| s.borrow().longest_pause)
+            .max()
+            .unwrap_or_default();
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            eprintln!(
+                "cut off seen at {:?}",
+                server
+                    .log_times
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|t| *t - started)
+                    .collect::<Vec<_>>()
+            );
+            for (_, seen) in &readers {
+                let seen = seen.borrow();
+                eprintln!(
+                    "pause {:?} at {:?} after {} lines",
+                    seen.longest_pause,
+                    seen.longest_pause_at.map(|at| at - started),
+                    seen.longest_pause_after
+                );
+            }
+        }
+        let cut_off = server.cut_offs() > 0;
+        drop(stalled);
+        format!(
+            "{CLIENTS} clients, 1 never reads, {SENDERS} x {LINES} lines of 512 B: \
+             {:.1}% delivered to the others, longest pause {:.1} ms, stalled client {}{}",
+            100.0 * delivered as f64 / (expected * readers.len()) as f64,
+            pause.as_secs_f64() * 1e3,
+            if cut_off {
+                "cut off"
+            } else {
+                "still connected"
+            },
+            if complete { "" } else { " (TIMED OUT)" },
+        )
+    }))
+}
+
+/// Clients connect, say a line, leave, over and over, with observers.
+fn churn() -> String {
+    const OBSERVERS: usize = 3;
+    const WORKERS: usize = 8;
+    const CYCLES: usize = 20_000;
+    let server = Server::start(&[]);
+    let executor = LocalExecutor::new();
+    let epoch = Instant::now();
+    smol::block_on(executor.run(async {
+        let observers = connect_readers(&executor, server.addr, OBSERVERS, epoch, false, 64 * 1024).await;
+        let addr = server.addr;
+        let done = Rc::new(RefCell::new(0usize));
+        let cpu_before = server.cpu_ns();
+        let started = Instant::now();
+        for _ in 0..WORKERS {
+            let done = done.clone();
+            executor
+                .spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    for _ in 0..CYCLES / WORKERS {
+                        let Ok(mut stream) = TcpStream::connect(addr).await else { return };
+                        if stream.write_all(b"hello, and goodbye\n").await.is_err() {
+                            return;
+                        }
+                        let _ = stream.shutdown(std::net::Shutdown::Write);
+                        // Read the greeting and the echo, up to the close.
+                        while let Ok(1..) = stream.read(&mut buf).await {}
+                        *done.borrow_mut() += 1;
+                    }
+                })
+                .detach();
+        }
+        let complete = wait_until(started, || *done.borrow() >= CYCLES).await;
+        let elapsed = started.elapsed();
+        let server_cpu = server.cpu_ns() - cpu_before;
+        let cycles = *done.borrow();
+        drop(observers);
+        future::yield_now().await;
+        format!(
+            "{WORKERS} clients at a time, {cycles} connect-say-leave cycles, {OBSERVERS} observers: \
+             {:.0} cycles/s, server {:.1} µs CPU/cycle{}",
+            cycles as f64 / elapsed.as_secs_f64(),
+            server_cpu as f64 / 1e3 / cycles.max(1) as f64,
+            if complete { "" } else { " (TIMED OUT)" },
+        )
+    }))
+}
