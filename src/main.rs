@@ -28,7 +28,7 @@ Limits:
                             [default: 65535, the book's]
   --send-queue BYTES        most output queued for one client; a client that
                             stops reading is disconnected when it is full
-                            [default: 1M]
+                            [default: 4M]
   --max-connections N       most clients at once; newcomers past it get
                             `error: server full` [default: the file
                             descriptor limit, raised to its maximum, less 32]
