@@ -22,7 +22,7 @@ use crate::broadcaster::{Entering, Leaving, Message};
 use crate::config::format_duration;
 use crate::lines::{LineError, LineReader};
 use crate::log;
-use crate::queue::{queue, Line, QueueReceiver};
+use crate::queue::{queue, Line, QueueReceiver, QueueWatch};
 use crate::Config;
 
 /// Largest batch the writer gathers from its queue for one write.
@@ -108,6 +108,7 @@ pub async fn serve<Ticket>(
         &name,
         &hub.messages,
         &permits,
+        &watch,
         &config
     ));
     let mut writer = pin!(async {
@@ -202,6 +203,7 @@ async fn read_lines(
     name: &str,
     messages: &Sender<Message>,
     permits: &Arc<Semaphore>,
+    own_queue: &QueueWatch,
     config: &Config,
 ) -> InputEnd {
     let mut lines = LineReader::new(stream, config.max_line_bytes, config.idle_timeout);
@@ -210,6 +212,9 @@ async fn read_lines(
         // enough lines in flight.
         let permit = permits.acquire_arc().await;
         match lines.next_line().await {
+            // Cut off: the socket was shut down under the client, so an
+            // unfinished line it sent is not its last line.
+            Ok(Some(_)) if own_queue.was_cut_off() => return InputEnd::Closed,
             Ok(Some(text)) => {
                 let mut line = Vec::with_capacity(name.len() + 2 + text.len() + 1);
                 line.extend_from_slice(name.as_bytes());
@@ -284,47 +289,5 @@ fn describe(end: &InputEnd, config: &Config) -> String {
         ),
         InputEnd::Failed(error) => format!("connection error: {error}"),
         InputEnd::ServerStopped => "server stopping".to_string(),
-    }
-}
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn probe() {
-        smol::block_on(async {
-            let l = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let a = l.local_addr().unwrap();
-            let _c = async_net::TcpStream::connect(a).await.unwrap();
-            let (s, addr) = l.accept().await.unwrap();
-            let (e, _) = async_channel::bounded(1);
-            let (lv, _) = async_channel::bounded(1);
-            let (m, _) = async_channel::bounded(1);
-            let hub = super::Hub {
-                entering: e,
-                leaving: lv,
-                messages: m,
-            };
-            let f = super::serve(
-                s.clone(),
-                addr,
-                1,
-                hub,
-                std::sync::Arc::new(crate::Config::default()),
-                (),
-            );
-            eprintln!("serve future: {} bytes", std::mem::size_of_val(&f));
-            let w = super::write_queue(crate::queue::queue(10).1, s.clone());
-            eprintln!("write_queue future: {} bytes", std::mem::size_of_val(&w));
-            let (m2, _) = async_channel::bounded(1);
-            let sem = std::sync::Arc::new(smol::lock::Semaphore::new(0));
-            let cfg = crate::Config::default();
-            let r = super::read_lines(s.clone(), "x", &m2, &sem, &cfg);
-            eprintln!("read_lines future: {} bytes", std::mem::size_of_val(&r));
-            let mut lr = crate::lines::LineReader::new(s.clone(), 10, None);
-            let nl = lr.next_line();
-            eprintln!("next_line future: {} bytes", std::mem::size_of_val(&nl));
-            drop(nl);
-            let lg = super::linger(&s);
-            eprintln!("linger future: {} bytes", std::mem::size_of_val(&lg));
-        });
     }
 }

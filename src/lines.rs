@@ -141,7 +141,7 @@ impl<R: Source> LineReader<R> {
         }
         self.start = 0;
         self.scanned = self.buf.len();
-        let want = READ_CHUNK.min(self.max_line + 1 - pending);
+        let want = READ_CHUNK.min(self.max_line.saturating_add(1) - pending);
         let filled = self.buf.len();
         self.buf.resize(filled + want, 0);
         let read = self.source.read(&mut self.buf[filled..]).await;

@@ -4,28 +4,99 @@
 //! (the listening address, clients cut off by a limit, accept failures) and,
 //! with `--verbose`, every connect and leave. The level is process-wide
 //! because it is an operator's choice, not a property of one server.
+//!
+//! Lines are written by a thread of their own, through a bounded queue: the
+//! thread that serves every client must never wait for stderr (a pipe nobody
+//! drains, a terminal paused with Ctrl-S), nor die with it (a closed pipe).
+//! When the queue is full, lines are dropped and counted, and the count is
+//! logged once there is room again.
 
 use std::fmt::Arguments;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// Whether [`verbose`] lines are printed.
 static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Lines dropped because the writing thread fell behind.
+static DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// Lines that may wait for the writing thread.
+const BACKLOG: usize = 1024;
+
+/// What the writing thread is asked to do.
+enum Request {
+    /// Write this line.
+    Line(String),
+    /// Say when everything before has been written.
+    Flush(SyncSender<()>),
+}
 
 /// Turns on the connect and leave lines.
 pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
-/// Prints a line an operator must always see. A closed or broken stderr
-/// loses the line but never stops the server (`eprintln!` would panic).
+/// Logs a line an operator must always see.
 pub fn always(message: Arguments<'_>) {
-    let _ = writeln!(std::io::stderr().lock(), "chat: {message}");
+    let line = format!("chat: {message}\n");
+    match logger().try_send(Request::Line(line)) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
-/// Prints a line only with `--verbose`.
+/// Logs a line only with `--verbose`.
 pub fn verbose(message: Arguments<'_>) {
     if VERBOSE.load(Ordering::Relaxed) {
         always(message);
+    }
+}
+
+/// Waits, at most `patience`, until every line logged so far is written:
+/// before the process exits.
+pub fn flush(patience: Duration) {
+    let (done, finished) = mpsc::sync_channel(1);
+    if logger().try_send(Request::Flush(done)).is_ok() {
+        let _ = finished.recv_timeout(patience);
+    }
+}
+
+/// The queue to the writing thread, started on first use.
+fn logger() -> &'static SyncSender<Request> {
+    static LOGGER: OnceLock<SyncSender<Request>> = OnceLock::new();
+    LOGGER.get_or_init(|| {
+        let (sender, requests) = mpsc::sync_channel(BACKLOG);
+        let _ = std::thread::Builder::new()
+            .name("chat-log".into())
+            .spawn(move || write_lines(requests));
+        sender
+    })
+}
+
+/// The writing thread: a failed write loses the line, nothing more.
+fn write_lines(requests: Receiver<Request>) {
+    let mut stderr = std::io::stderr();
+    for request in requests {
+        match request {
+            Request::Line(line) => {
+                let dropped = DROPPED.swap(0, Ordering::Relaxed);
+                if dropped > 0 {
+                    let _ = writeln!(
+                        stderr,
+                        "chat: ({dropped} log lines dropped: stderr too slow)"
+                    );
+                }
+                let _ = stderr.write_all(line.as_bytes());
+            }
+            Request::Flush(done) => {
+                let _ = done.try_send(());
+            }
+        }
     }
 }

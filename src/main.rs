@@ -57,7 +57,9 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let result = run();
+    chat::log::flush(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             let _ = writeln!(std::io::stderr(), "chat: {message}");

@@ -32,6 +32,32 @@ fn finish(chat: ChatProcess, max_mib: u64) {
     assert!(status.success(), "chat exited with {status} after SIGTERM");
 }
 
+/// A stderr nobody reads never stalls the server: log lines are dropped
+/// once the pipe is full, and everyone is still served.
+#[test]
+fn a_stderr_nobody_reads_never_stalls_the_server() {
+    // Its log is piped to this test, which never reads it after the first
+    // line: 64 KiB of log lines fill the pipe.
+    let chat = ChatProcess::start(&["--verbose", "--max-line", "1"]);
+    let mut observer = Peer::connect(chat.addr);
+    for _ in 0..1_000 {
+        let mut client = Peer::connect(chat.addr);
+        client.send(b"too long\n");
+        client.expect("error: line too long (the limit is 1 bytes)");
+        client.expect_end();
+    }
+    let mut count = 0;
+    while count < 1_000 {
+        let line = observer.text();
+        if line.ends_with(" has left") {
+            count += 1;
+        }
+    }
+    observer.send(b"x\n");
+    observer.expect(&format!("{}: x", observer.name));
+    finish(chat, 16);
+}
+
 /// Reads `reader`'s lines on a thread, calling `on_line` with each (without
 /// its `\n`) until it returns false or the connection ends or stays silent
 /// for [`PATIENCE`]; the thread returns the state.

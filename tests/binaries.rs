@@ -300,7 +300,7 @@ fn sigterm_flushes_closes_and_exits_zero() {
 /// not read holds up the graceful shutdown.
 #[test]
 fn a_second_signal_stops_at_once() {
-    let chat = ChatProcess::start(&["--shutdown-grace", "1h"]);
+    let chat = ChatProcess::start(&["--shutdown-grace", "1h", "--send-queue", "64M"]);
     let mut talker = common::Peer::connect(chat.addr);
     let stuck = common::Peer::connect(chat.addr);
     talker.expect(&format!("{} has arrived", stuck.name));
@@ -311,8 +311,9 @@ fn a_second_signal_stops_at_once() {
         let mut sink = Vec::new();
         let _ = reader.read_to_end(&mut sink);
     });
+    // More than the kernel buffers toward it hold; the rest stays queued.
     let line = format!("{}\n", "z".repeat(999));
-    for _ in 0..3_000 {
+    for _ in 0..12_000 {
         writer.write_all(line.as_bytes()).unwrap();
     }
     let status = chat.terminate_twice();
