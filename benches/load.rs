@@ -328,6 +328,36 @@ async fn connect_readers<'a>(
     clients
 }
 
+/// Each of `senders` sends `lines` payload lines of `size` bytes as fast as
+/// it can, `per_write` lines a write, each stamped when written.
+fn spawn_senders(
+    executor: &LocalExecutor<'_>,
+    senders: &[(TcpStream, SeenRef)],
+    lines: usize,
+    size: usize,
+    per_write: usize,
+    epoch: Instant,
+) {
+    for (stream, _) in senders {
+        let mut stream = stream.clone();
+        executor
+            .spawn(async move {
+                let mut sent = 0;
+                while sent < lines {
+                    let mut chunk = Vec::with_capacity(per_write * (size + 1));
+                    for _ in 0..per_write.min(lines - sent) {
+                        chunk.extend_from_slice(&payload(epoch, size));
+                        sent += 1;
+                    }
+                    if stream.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
+            })
+            .detach();
+    }
+}
+
 /// Percentile `p` (0..=100) of sorted samples.
 fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
@@ -356,25 +386,7 @@ fn fan_out(clients: usize, senders: usize, lines: usize, size: usize) -> String 
         let cpu_before = server.cpu_ns();
         let bench_before = bench_cpu_ns();
         let started = Instant::now();
-        for (stream, _) in readers.iter().take(senders) {
-            let mut stream = stream.clone();
-            executor
-                .spawn(async move {
-                    // A few lines per write, each stamped when written.
-                    let mut sent = 0;
-                    while sent < lines {
-                        let mut chunk = Vec::with_capacity(16 * (size + 1));
-                        for _ in 0..16.min(lines - sent) {
-                            chunk.extend_from_slice(&payload(epoch, size));
-                            sent += 1;
-                        }
-                        if stream.write_all(&chunk).await.is_err() {
-                            return;
-                        }
-                    }
-                })
-                .detach();
-        }
+        spawn_senders(&executor, &readers[..senders], lines, size, 16, epoch);
         let complete = wait_until(started, || {
             readers
                 .iter()
@@ -505,22 +517,7 @@ fn slow() -> String {
         .await;
         assert!(announced);
         let started = Instant::now();
-        for (stream, _) in readers.iter().take(SENDERS) {
-            let mut stream = stream.clone();
-            executor
-                .spawn(async move {
-                    for _ in 0..LINES / 8 {
-                        let mut chunk = Vec::new();
-                        for _ in 0..8 {
-                            chunk.extend_from_slice(&payload(epoch, 512));
-                        }
-                        if stream.write_all(&chunk).await.is_err() {
-                            return;
-                        }
-                    }
-                })
-                .detach();
-        }
+        spawn_senders(&executor, &readers[..SENDERS], LINES, 512, 8, epoch);
         let expected = SENDERS * LINES;
         let complete = wait_until(started, || {
             readers

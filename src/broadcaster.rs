@@ -128,11 +128,7 @@ pub async fn run(inputs: Inputs) {
     let mut pacer = Pacer::default();
     loop {
         match next_event(&inputs).await {
-            Event::Message(Message { line, permit }) => {
-                pacer.count(&line);
-                audience.broadcast(line);
-                drop(permit);
-            }
+            Event::Message(message) => deliver(message, &mut audience, &mut pacer),
             Event::Enter(entering) => {
                 deliver_queued(&inputs.messages, &mut audience, &mut pacer).await;
                 audience.broadcast(format_line(&entering.name, " has arrived"));
@@ -155,35 +151,30 @@ pub async fn run(inputs: Inputs) {
 }
 
 /// Waits for the next event: stopping first, then joins, then leaves, then
-/// messages (see the module doc). A connection's leave is only ever sent
-/// after its join, so preferring joins never handles a leave before its join.
+/// messages (see the module doc). A connection queues its leave only after
+/// its join, so preferring joins never handles a leave before its join.
 async fn next_event(inputs: &Inputs) -> Event {
     let stop = async {
         let _ = inputs.stop.recv().await;
         Event::Stop
     };
-    let entering = async {
-        inputs
-            .entering
-            .recv()
-            .await
-            .map_or(Event::Stop, Event::Enter)
-    };
-    let leaving = async {
-        inputs
-            .leaving
-            .recv()
-            .await
-            .map_or(Event::Stop, Event::Leave)
-    };
-    let message = async {
-        inputs
-            .messages
-            .recv()
-            .await
-            .map_or(Event::Stop, Event::Message)
-    };
+    let entering = next_or_stop(&inputs.entering, Event::Enter);
+    let leaving = next_or_stop(&inputs.leaving, Event::Leave);
+    let message = next_or_stop(&inputs.messages, Event::Message);
     future::or(stop, future::or(entering, future::or(leaving, message))).await
+}
+
+/// The next item of `input` as an event; a closed input means stopping.
+async fn next_or_stop<T>(input: &Receiver<T>, event: fn(T) -> Event) -> Event {
+    input.recv().await.map_or(Event::Stop, event)
+}
+
+/// Broadcasts one message and gives its permit back to its sender.
+fn deliver(message: Message, audience: &mut Audience, pacer: &mut Pacer) {
+    let Message { line, permit } = message;
+    pacer.count(&line);
+    audience.broadcast(line);
+    drop(permit);
 }
 
 /// Delivers the messages queued right now, and no more: the barrier before a
@@ -191,11 +182,7 @@ async fn next_event(inputs: &Inputs) -> Event {
 async fn deliver_queued(messages: &Receiver<Message>, audience: &mut Audience, pacer: &mut Pacer) {
     for _ in 0..messages.len() {
         match messages.try_recv() {
-            Ok(Message { line, permit }) => {
-                pacer.count(&line);
-                audience.broadcast(line);
-                drop(permit);
-            }
+            Ok(message) => deliver(message, audience, pacer),
             Err(_) => break,
         }
         pacer.pause_if_due().await;
