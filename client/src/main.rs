@@ -1,5 +1,10 @@
 //! `client`: a netcat replacement for the chat server.
 //!
+//! In a pipe it is byte for byte netcat (below). At a terminal (standard
+//! input and output both terminals) it gives you a prompt line to edit, keeps
+//! what you type intact while lines arrive above it, and shows peers' control
+//! characters instead of obeying them: see `terminal`.
+//!
 //! Standard input goes to the server and the server's output to standard
 //! output, byte for byte. At the end of standard input the client half-closes
 //! the connection, so the server knows this user is done, and keeps printing
@@ -8,7 +13,10 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{self, ErrorKind, Write};
+mod render;
+mod terminal;
+
+use std::io::{self, ErrorKind, IsTerminal, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
@@ -22,18 +30,43 @@ const DEFAULT_ADDR: &str = "localhost:8000";
 const USAGE: &str = "\
 client: talk to a chat server, like netcat
 
-Usage: client [ADDR]
+Usage: client [OPTIONS] [ADDR]
 
-  ADDR            server address [default: localhost:8000]
+  ADDR                  server address [default: localhost:8000]
 
 Options:
-  -h, --help      print this help
-  -V, --version   print the version
+  --color WHEN          at a terminal, colour your messages, others' and
+                        notices: never, auto (unless NO_COLOR is set) or
+                        always [default: auto]
+  -h, --help            print this help
+  -V, --version         print the version
 
-Each line typed (or piped) on standard input is sent to the server; what the
-server sends is printed on standard output. At the end of input (Ctrl-D) the
-client tells the server it is done, prints what the server still sends, and
-exits when the server closes the connection.";
+In a pipe or a script, standard input goes to the server and what the server
+sends goes to standard output, byte for byte, as with netcat. At the end of
+input the client tells the server it is done, prints what the server still
+sends, and exits when the server closes the connection.
+
+At a terminal (standard input and output both terminals) you type on a
+prompt line at the bottom (left, right, backspace, home, end, up and down for
+history) while lines arrive above it; control characters a peer sends are
+shown (^[ for ESC) rather than obeyed. Ctrl-D ends your input the same way;
+Ctrl-C quits.";
+
+/// When to colour the terminal display.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Color {
+    Never,
+    Auto,
+    Always,
+}
+
+/// What the command line asks for.
+struct Args {
+    /// The server address.
+    addr: String,
+    /// Colouring at a terminal.
+    color: Color,
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -47,11 +80,17 @@ fn main() -> ExitCode {
 
 /// Parses the command line, connects and relays; errors come back as one line.
 fn run() -> Result<(), String> {
-    let Some(addr) = parse_args()? else {
+    let Some(Args { addr, color }) = parse_args()? else {
         return Ok(());
     };
+    let at_terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
     smol::block_on(async {
         let stream = connect(&addr).await?;
+        if at_terminal {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+            let colored = color == Color::Always || (color == Color::Auto && !no_color);
+            return terminal::run(stream, colored).await;
+        }
         // Set when standard input fails: reported once the server has
         // closed, so that what it still sends is printed first.
         let mut input_error = None;
@@ -70,11 +109,12 @@ fn run() -> Result<(), String> {
     })
 }
 
-/// The server address, or `None` when `--help` or `--version` answered.
-fn parse_args() -> Result<Option<String>, String> {
+/// The arguments, or `None` when `--help` or `--version` answered.
+fn parse_args() -> Result<Option<Args>, String> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
     let mut addr = None;
+    let mut color = Color::Auto;
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
         match arg {
             Short('h') | Long("help") => {
@@ -85,13 +125,25 @@ fn parse_args() -> Result<Option<String>, String> {
                 let _ = writeln!(std::io::stdout(), "client {}", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
+            Long("color") => {
+                let value = parser.value().map_err(|error| error.to_string())?;
+                color = match value.string().map_err(|error| error.to_string())?.as_str() {
+                    "never" => Color::Never,
+                    "auto" => Color::Auto,
+                    "always" => Color::Always,
+                    other => return Err(format!("bad --color {other:?}: never, auto or always")),
+                };
+            }
             Value(value) if addr.is_none() => {
                 addr = Some(value.string().map_err(|error| error.to_string())?);
             }
             _ => return Err(format!("{}; try --help", arg.unexpected())),
         }
     }
-    Ok(Some(addr.unwrap_or_else(|| DEFAULT_ADDR.to_string())))
+    Ok(Some(Args {
+        addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+        color,
+    }))
 }
 
 /// Connects to the first address of `addr` that answers, IPv4 first: the

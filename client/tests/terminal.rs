@@ -1,0 +1,259 @@
+//! `client` at a terminal, driven under a pseudo-terminal whose output is
+//! rendered by a terminal emulator (vt100): what a person would see.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+
+/// How long to wait for what must appear.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+const ROWS: u16 = 12;
+const COLS: u16 = 80;
+
+/// The chat server on a free loopback port, in this process.
+fn start_server() -> SocketAddr {
+    let listener = chat::listen("127.0.0.1:0".parse().unwrap()).expect("listen");
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        smol::block_on(chat::serve(
+            listener,
+            chat::Config::default(),
+            std::future::pending(),
+        ))
+    });
+    addr
+}
+
+/// `client` running in a pseudo-terminal.
+struct Terminal {
+    parser: Arc<Mutex<vt100::Parser>>,
+    keyboard: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    _master: Box<dyn MasterPty + Send>,
+}
+
+impl Terminal {
+    fn start(addr: SocketAddr, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_client"));
+        command.args(extra);
+        command.arg(addr.to_string());
+        command.env("TERM", "xterm-256color");
+        command.env_remove("NO_COLOR");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = pty.slave.spawn_command(command).expect("start client");
+        drop(pty.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let mut output = pty.master.try_clone_reader().unwrap();
+        let screen = parser.clone();
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(count @ 1..) = output.read(&mut buf) {
+                screen.lock().unwrap().process(&buf[..count]);
+            }
+        });
+        let keyboard = pty.master.take_writer().unwrap();
+        Terminal {
+            parser,
+            keyboard,
+            child,
+            _master: pty.master,
+        }
+    }
+
+    fn typed(&mut self, keys: &str) {
+        self.keyboard.write_all(keys.as_bytes()).unwrap();
+        self.keyboard.flush().unwrap();
+    }
+
+    /// The screen's rows, as text.
+    fn rows(&self) -> Vec<String> {
+        let parser = self.parser.lock().unwrap();
+        parser.screen().rows(0, COLS).collect()
+    }
+
+    /// Waits until `ready` holds for the screen.
+    fn wait_for(&self, what: &str, ready: impl Fn(&vt100::Screen) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if ready(self.parser.lock().unwrap().screen()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {PATIENCE:?} for {what}; the screen:\n{}",
+                self.rows().join("\n")
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn wait_for_text(&self, text: &str) {
+        self.wait_for(text, |screen| screen.contents().contains(text));
+    }
+
+    /// The row the cursor is on: the prompt line.
+    fn prompt_row(&self) -> String {
+        let parser = self.parser.lock().unwrap();
+        let (row, _) = parser.screen().cursor_position();
+        let line = parser
+            .screen()
+            .rows(0, COLS)
+            .nth(row as usize)
+            .unwrap_or_default();
+        line
+    }
+
+    /// The client's name, from its greeting.
+    fn name(&self) -> String {
+        self.wait_for_text("You are ");
+        let contents = self.parser.lock().unwrap().screen().contents();
+        let line = contents
+            .lines()
+            .find(|l| l.starts_with("You are "))
+            .unwrap();
+        line.trim_start_matches("You are ").trim().to_string()
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "client did not exit");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// A plain peer: says lines, reads lines.
+fn peer(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>, String) {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let name = stream.local_addr().unwrap().to_string();
+    (stream.try_clone().unwrap(), BufReader::new(stream), name)
+}
+
+fn read_until(reader: &mut BufReader<TcpStream>, wanted: &str) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).expect("a line");
+        assert!(!line.is_empty(), "connection ended before {wanted:?}");
+        if line.trim_end_matches('\n') == wanted {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_message_arriving_while_you_type_goes_above_your_line() {
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
+    let me = terminal.name();
+    terminal.typed("half a li");
+    terminal.wait_for("the typed text", |screen| {
+        screen.contents().contains("> half a li")
+    });
+
+    let (mut writer, mut reader, other) = peer(addr);
+    writer.write_all(b"hello there\n").unwrap();
+    let message = format!("{other}: hello there");
+    terminal.wait_for_text(&message);
+    let rows = terminal.rows();
+    let message_row = rows.iter().position(|row| row.contains(&message)).unwrap();
+    let prompt_row = rows.iter().position(|row| row.starts_with("> ")).unwrap();
+    assert!(
+        message_row < prompt_row,
+        "the message is above the prompt:\n{rows:#?}"
+    );
+    assert_eq!(terminal.prompt_row().trim_end(), "> half a li");
+
+    terminal.typed("ne\r");
+    read_until(&mut reader, &format!("{me}: half a line"));
+    terminal.wait_for_text(&format!("{me}: half a line"));
+}
+
+#[test]
+fn a_peers_escape_sequences_are_shown_not_obeyed() {
+    let addr = start_server();
+    let terminal = Terminal::start(addr, &["--color", "never"], &[]);
+    terminal.name();
+    let (mut writer, _reader, other) = peer(addr);
+    writer
+        .write_all("\x1b[2J\x1b]0;pwned\x07\x1b[31mred caf\u{e9}\n".as_bytes())
+        .unwrap();
+    // (Invalid UTF-8 becomes U+FFFD: see the unit tests; vt100 does not
+    // keep that character on its screen.)
+    terminal.wait_for_text(&format!("{other}: ^[[2J^[]0;pwned^G^[[31mred caf\u{e9}"));
+    let contents = terminal.parser.lock().unwrap().screen().contents();
+    // Nothing was cleared: the screen still shows the greeting.
+    assert!(contents.contains("You are "), "{contents}");
+}
+
+#[test]
+fn ctrl_d_ends_input_and_the_client_exits_when_the_server_closes() {
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
+    let me = terminal.name();
+    let (_writer, mut reader, _) = peer(addr);
+    terminal.wait_for_text("has arrived");
+    terminal.typed("bye\r");
+    terminal.typed("\x04");
+    read_until(&mut reader, &format!("{me}: bye"));
+    read_until(&mut reader, &format!("{me} has left"));
+    assert!(terminal.wait_exit().success());
+}
+
+#[test]
+fn colours_tell_your_lines_from_notices_unless_no_color() {
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &[], &[]);
+    let me = terminal.name();
+    terminal.typed("mine\r");
+    let own = format!("{me}: mine");
+    terminal.wait_for_text(&own);
+    let color_of = |terminal: &Terminal, text: &str| {
+        let parser = terminal.parser.lock().unwrap();
+        let screen = parser.screen();
+        let row = screen
+            .rows(0, COLS)
+            .position(|row| row.contains(text))
+            .unwrap();
+        let cell = screen.cell(row as u16, 0).unwrap();
+        (cell.fgcolor(), cell.dim())
+    };
+    assert_eq!(color_of(&terminal, &own), (vt100::Color::Idx(2), false));
+    assert_eq!(
+        color_of(&terminal, "You are "),
+        (vt100::Color::Default, true)
+    );
+
+    let mut plain = Terminal::start(addr, &[], &[("NO_COLOR", "1")]);
+    let plain_me = plain.name();
+    plain.typed("plain\r");
+    let plain_own = format!("{plain_me}: plain");
+    plain.wait_for_text(&plain_own);
+    assert_eq!(color_of(&plain, &plain_own), (vt100::Color::Default, false));
+}
