@@ -5,8 +5,13 @@
 //! The client side runs on one thread (a smol executor) so that, on a
 //! 2-core machine, the server has the other core; its own CPU is printed
 //! too, so a reader can tell when the benchmark, not the server, is the
-//! ceiling. Server CPU comes from /proc (every thread's schedstat), memory
-//! from VmRSS. Every scenario is bounded in time and talks to 127.0.0.1 only.
+//! ceiling. Its clients take turns like separate machines would: each
+//! yields after a full read or a write, so a client with a backlog never
+//! holds the thread while the others wait (that stall used to show up as
+//! the server's "longest pause"). Server CPU comes from /proc (every
+//! thread's schedstat), memory from VmRSS. Every scenario is bounded in time
+//! and talks to 127.0.0.1 only. `CHAT_BIN=path cargo bench` measures another
+//! build of `chat`, to compare two builds on one machine.
 
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader};
@@ -57,14 +62,14 @@ struct Server {
     addr: SocketAddr,
     /// The server's log lines after the first, collected by a thread.
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    /// When each log line arrived.
-    log_times: std::sync::Arc<std::sync::Mutex<Vec<Instant>>>,
 }
 
 impl Server {
     fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
-            .env("GLIBC_TUNABLES", std::env::var("T").unwrap_or_default())
+        // CHAT_BIN runs another build of `chat`, to compare two builds.
+        let binary =
+            std::env::var_os("CHAT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_chat").into());
+        let mut child = Command::new(binary)
             .args(extra)
             .arg("127.0.0.1:0")
             .stdin(Stdio::null())
@@ -77,11 +82,8 @@ impl Server {
         stderr.read_line(&mut first).expect("read chat's log");
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let collected = log.clone();
-        let log_times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let times = log_times.clone();
         std::thread::spawn(move || {
             for line in stderr.lines().map_while(Result::ok) {
-                times.lock().unwrap().push(Instant::now());
                 collected.lock().unwrap().push(line);
             }
         });
@@ -91,12 +93,7 @@ impl Server {
             .expect("a listening line")
             .parse()
             .expect("an address");
-        Server {
-            child,
-            addr,
-            log,
-            log_times,
-        }
+        Server { child, addr, log }
     }
 
     /// How many clients the server has cut off so far, from its log.
@@ -169,10 +166,6 @@ struct Seen {
     latencies: Vec<u32>,
     /// The longest gap between two payload lines, once the first arrived.
     longest_pause: Duration,
-    /// When that gap ended.
-    longest_pause_at: Option<Instant>,
-    /// Payload lines seen when that gap ended.
-    longest_pause_after: usize,
     /// When the last payload line arrived.
     last: Option<Instant>,
     /// The connection ended.
@@ -208,37 +201,42 @@ async fn read_lines(
             Ok(0) | Err(_) => break,
             Ok(count) => count,
         };
-        let now = Instant::now();
-        let now_ns = (now - epoch).as_nanos() as u64;
-        let mut seen = seen.borrow_mut();
-        let mut rest = &buf[..count];
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-            let line: &[u8] = if partial.is_empty() {
-                &rest[..end]
-            } else {
-                partial.extend_from_slice(&rest[..end]);
-                &partial
-            };
-            seen.lines += 1;
-            if let Some(sent) = timestamp(line) {
-                seen.payload += 1;
-                if record {
-                    seen.latencies
-                        .push((now_ns.saturating_sub(sent) / 1000) as u32);
-                }
-                if let Some(last) = seen.last {
-                    if now - last > seen.longest_pause {
-                        seen.longest_pause = now - last;
-                        seen.longest_pause_at = Some(now);
-                        seen.longest_pause_after = seen.payload;
+        {
+            let now = Instant::now();
+            let now_ns = (now - epoch).as_nanos() as u64;
+            let mut seen = seen.borrow_mut();
+            let mut rest = &buf[..count];
+            while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+                let line: &[u8] = if partial.is_empty() {
+                    &rest[..end]
+                } else {
+                    partial.extend_from_slice(&rest[..end]);
+                    &partial
+                };
+                seen.lines += 1;
+                if let Some(sent) = timestamp(line) {
+                    seen.payload += 1;
+                    if record {
+                        seen.latencies
+                            .push((now_ns.saturating_sub(sent) / 1000) as u32);
                     }
+                    if let Some(last) = seen.last {
+                        seen.longest_pause = seen.longest_pause.max(now - last);
+                    }
+                    seen.last = Some(now);
                 }
-                seen.last = Some(now);
+                partial.clear();
+                rest = &rest[end + 1..];
             }
-            partial.clear();
-            rest = &rest[end + 1..];
+            partial.extend_from_slice(rest);
         }
-        partial.extend_from_slice(rest);
+        // A full read means more is waiting, and the next read would return
+        // at once: give the other clients their turn first, or one client
+        // with a backlog keeps the thread and the others see a pause that
+        // is the benchmark's own, not the server's.
+        if count == buf.len() {
+            future::yield_now().await;
+        }
     }
     seen.borrow_mut().ended = true;
 }
@@ -352,6 +350,10 @@ fn spawn_senders(
                     if stream.write_all(&chunk).await.is_err() {
                         return;
                     }
+                    // A write returns at once while the socket has room:
+                    // let the readers run between chunks, as they would on
+                    // their own machines.
+                    future::yield_now().await;
                 }
             })
             .detach();
@@ -531,27 +533,6 @@ fn slow() -> String {
             .map(|(_, s)| s.borrow().longest_pause)
             .max()
             .unwrap_or_default();
-        if std::env::var_os("BENCH_DEBUG").is_some() {
-            eprintln!(
-                "cut off seen at {:?}",
-                server
-                    .log_times
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .map(|t| *t - started)
-                    .collect::<Vec<_>>()
-            );
-            for (_, seen) in &readers {
-                let seen = seen.borrow();
-                eprintln!(
-                    "pause {:?} at {:?} after {} lines",
-                    seen.longest_pause,
-                    seen.longest_pause_at.map(|at| at - started),
-                    seen.longest_pause_after
-                );
-            }
-        }
         let cut_off = server.cut_offs() > 0;
         drop(stalled);
         format!(

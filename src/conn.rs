@@ -83,6 +83,10 @@ pub async fn serve<Ticket>(
     ticket: Ticket,
 ) {
     let _ticket = ticket;
+    // As Go does for every TCP connection: a line goes out when written, not
+    // when the peer's delayed acknowledgement lets Nagle's algorithm send it
+    // (up to 40 ms later). The writer batches what piles up by itself.
+    let _ = stream.set_nodelay(true);
     // An IPv4 client of a dual-stack listener is named as Go names it:
     // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
     let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
