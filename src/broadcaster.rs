@@ -30,10 +30,10 @@ use std::net::Shutdown;
 use std::sync::Arc;
 
 use async_channel::Receiver;
-use async_net::TcpStream;
 use futures_lite::future;
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
+use crate::conn::Socket;
 use crate::log;
 use crate::queue::{Line, PushError, QueueSender};
 
@@ -60,7 +60,7 @@ pub struct Entering {
     pub queue: QueueSender,
     /// Lets the broadcaster cut off a client that stopped reading, even while
     /// its writer is blocked on a full socket.
-    pub stream: TcpStream,
+    pub socket: Socket,
     /// The connection's permits to have lines in flight, none until the
     /// client is in the audience: the broadcaster grants them on joining.
     pub permits: Arc<Semaphore>,
@@ -109,7 +109,7 @@ struct Member {
     /// Its outgoing queue.
     queue: QueueSender,
     /// Its socket, to cut it off if it stops reading.
-    stream: TcpStream,
+    socket: Socket,
 }
 
 /// Everything the broadcaster can be woken by.
@@ -260,7 +260,7 @@ impl Audience {
             ));
             member.queue.cut_off();
             // Wakes its writer (blocked on a full socket) and its reader.
-            let _ = member.stream.shutdown(Shutdown::Both);
+            let _ = member.socket.get_ref().shutdown(Shutdown::Both);
             self.departed.insert(member.id, member.name);
         }
     }
@@ -272,7 +272,7 @@ impl Audience {
             id: entering.id,
             name: entering.name,
             queue: entering.queue,
-            stream: entering.stream,
+            socket: entering.socket,
         });
         entering.permits.add_permits(LINES_IN_FLIGHT);
     }

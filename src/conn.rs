@@ -8,15 +8,15 @@
 //! flushed, or when the socket fails.
 
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_channel::Sender;
-use async_net::TcpStream;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 use smol::lock::Semaphore;
+use smol::Async;
 
 use crate::broadcaster::{Entering, Leaving, Message};
 use crate::config::format_duration;
@@ -36,6 +36,12 @@ const LINGER: Duration = Duration::from_secs(2);
 
 /// How long a client turned away may take to read its `error: server full`.
 const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A connection's socket, shared by its reader, its writer and the
+/// broadcaster (which shuts it down to cut a client off). Eight bytes a
+/// handle, where an `async_net::TcpStream` is 120: each of those carries
+/// its own readiness futures, and a connection's task holds several.
+pub type Socket = Arc<Async<TcpStream>>;
 
 /// The senders a connection uses to talk to the broadcaster.
 #[derive(Clone)]
@@ -75,7 +81,7 @@ enum OutputEnd {
 /// Serves one client from its greeting to its close. `ticket` is dropped
 /// when the connection ends (the server counts live connections with it).
 pub async fn serve<Ticket>(
-    stream: TcpStream,
+    socket: Socket,
     addr: SocketAddr,
     id: u64,
     hub: Hub,
@@ -86,7 +92,7 @@ pub async fn serve<Ticket>(
     // As Go does for every TCP connection: a line goes out when written, not
     // when the peer's delayed acknowledgement lets Nagle's algorithm send it
     // (up to 40 ms later). The writer batches what piles up by itself.
-    let _ = stream.set_nodelay(true);
+    let _ = socket.get_ref().set_nodelay(true);
     // An IPv4 client of a dual-stack listener is named as Go names it:
     // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
     let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
@@ -100,7 +106,7 @@ pub async fn serve<Ticket>(
         id,
         name: name.clone(),
         queue,
-        stream: stream.clone(),
+        socket: socket.clone(),
         permits: permits.clone(),
     };
     if hub.entering.send(entering).await.is_err() {
@@ -108,7 +114,7 @@ pub async fn serve<Ticket>(
     }
 
     let mut reader = pin!(read_lines(
-        stream.clone(),
+        &socket,
         &name,
         &hub.messages,
         &permits,
@@ -116,7 +122,7 @@ pub async fn serve<Ticket>(
         &config
     ));
     let mut writer = pin!(async {
-        match write_queue(outgoing, stream.clone()).await {
+        match write_queue(outgoing, &socket).await {
             _ if watch.was_cut_off() => OutputEnd::CutOff,
             Ok(()) => OutputEnd::Flushed,
             Err(_) => OutputEnd::Failed,
@@ -159,7 +165,7 @@ pub async fn serve<Ticket>(
     }
     let clean = matches!(input, Some(InputEnd::Closed | InputEnd::Failed(_)));
     if !clean && !matches!(output, Some(OutputEnd::CutOff)) {
-        linger(&stream).await;
+        linger(&socket).await;
     }
     let why = match (&input, &output) {
         (_, Some(OutputEnd::CutOff)) => "cut off (send queue full)".to_string(),
@@ -187,12 +193,12 @@ fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
 
 /// Tells a client past the connection cap that the server is full, and
 /// closes; bounded in time, so a flood of newcomers cannot pile these up.
-pub async fn turn_away(stream: TcpStream) {
-    let mut writer = stream.clone();
+pub async fn turn_away(socket: Socket) {
+    let mut writer = &*socket;
     let farewell = async {
         if writer.write_all(b"error: server full\n").await.is_ok() {
-            let _ = writer.shutdown(Shutdown::Write);
-            linger(&stream).await;
+            let _ = socket.get_ref().shutdown(Shutdown::Write);
+            linger(&socket).await;
         }
     };
     future::or(farewell, async {
@@ -203,14 +209,14 @@ pub async fn turn_away(stream: TcpStream) {
 
 /// Broadcasts each line the client sends until its input ends.
 async fn read_lines(
-    stream: TcpStream,
+    socket: &Async<TcpStream>,
     name: &str,
     messages: &Sender<Message>,
     permits: &Arc<Semaphore>,
     own_queue: &QueueWatch,
     config: &Config,
 ) -> InputEnd {
-    let mut lines = LineReader::new(stream, config.max_line_bytes, config.idle_timeout);
+    let mut lines = LineReader::new(socket, config.max_line_bytes, config.idle_timeout);
     loop {
         // Waits until the client has joined, and then whenever it has
         // enough lines in flight.
@@ -240,7 +246,8 @@ async fn read_lines(
 
 /// Writes every line queued for the client, several per write when they pile
 /// up, until the queue is closed and empty; then half-closes the socket.
-async fn write_queue(queue: QueueReceiver, mut stream: TcpStream) -> io::Result<()> {
+async fn write_queue(queue: QueueReceiver, socket: &Async<TcpStream>) -> io::Result<()> {
+    let mut stream = socket;
     while let Some(first) = queue.recv().await {
         let Some(second) = queue.try_recv() else {
             stream.write_all(&first).await?;
@@ -257,13 +264,13 @@ async fn write_queue(queue: QueueReceiver, mut stream: TcpStream) -> io::Result<
         stream.write_all(&batch).await?;
     }
     stream.flush().await?;
-    stream.shutdown(Shutdown::Write)
+    socket.get_ref().shutdown(Shutdown::Write)
 }
 
 /// Reads and discards what the peer still sends, until it closes or
 /// [`LINGER`] passes, so that our close does not reset the connection.
-async fn linger(stream: &TcpStream) {
-    let mut stream = stream.clone();
+async fn linger(socket: &Async<TcpStream>) {
+    let mut stream = socket;
     let drain = async {
         // On the heap: this future is part of every connection's state.
         let mut scratch = vec![0u8; 512];

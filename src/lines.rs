@@ -19,10 +19,18 @@ pub trait Source: AsyncRead + Unpin {
     fn ready(&mut self) -> impl std::future::Future<Output = io::Result<()>>;
 }
 
-impl Source for async_net::TcpStream {
+impl Source for &smol::Async<std::net::TcpStream> {
     async fn ready(&mut self) -> io::Result<()> {
-        let mut byte = [0u8; 1];
-        self.peek(&mut byte).await.map(|_| ())
+        // A peek of one byte on the stack, then the reactor if need be:
+        // smaller to hold across an idle wait than a read future.
+        loop {
+            match self.get_ref().peek(&mut [0u8; 1]) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable().await?;
+                }
+                result => return result.map(|_| ()),
+            }
+        }
     }
 }
 

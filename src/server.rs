@@ -104,14 +104,14 @@ pub async fn serve(
                                     ));
                                     full = true;
                                 }
-                                executor.spawn(conn::turn_away(stream)).detach();
+                                executor.spawn(conn::turn_away(stream.into())).detach();
                                 continue;
                             }
                             full = false;
                             next_id += 1;
                             let slot = Slot::take(&live, done.clone());
                             let task = conn::serve(
-                                stream,
+                                stream.into(),
                                 addr,
                                 next_id,
                                 hub.clone(),
