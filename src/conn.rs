@@ -7,6 +7,7 @@
 //! broadcaster has let go of the client's queue and every queued line is
 //! flushed, or when the socket fails.
 
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::pin::pin;
@@ -80,99 +81,116 @@ enum OutputEnd {
 
 /// Serves one client from its greeting to its close. `ticket` is dropped
 /// when the connection ends (the server counts live connections with it).
-pub async fn serve<Ticket>(
+///
+/// A function returning an `async move` block rather than an `async fn`:
+/// an `async fn` keeps every argument twice in its state (as the argument
+/// and as the binding it moves into), and this state is what each idle
+/// connection costs.
+#[allow(clippy::manual_async_fn)]
+pub fn serve<Ticket>(
     socket: Socket,
     addr: SocketAddr,
     id: u64,
     hub: Hub,
     config: Arc<Config>,
     ticket: Ticket,
-) {
-    let _ticket = ticket;
-    // As Go does for every TCP connection: a line goes out when written, not
-    // when the peer's delayed acknowledgement lets Nagle's algorithm send it
-    // (up to 40 ms later). The writer batches what piles up by itself.
-    let _ = socket.get_ref().set_nodelay(true);
-    // An IPv4 client of a dual-stack listener is named as Go names it:
-    // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
-    let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
-    let name: Arc<str> = addr.to_string().into();
-    log::verbose(format_args!("{name} connected"));
-    let (queue, outgoing, watch) = queue(config.send_queue_bytes);
-    let _ = queue.push(format_line(&["You are ", &name]));
-    // No permits until the broadcaster has let us in.
-    let permits = Arc::new(Semaphore::new(0));
-    let entering = Entering {
-        id,
-        name: name.clone(),
-        queue,
-        socket: socket.clone(),
-        permits: permits.clone(),
-    };
-    if hub.entering.send(entering).await.is_err() {
-        return;
-    }
-
-    let mut reader = pin!(read_lines(
-        &socket,
-        &name,
-        &hub.messages,
-        &permits,
-        &watch,
-        &config
-    ));
-    let mut writer = pin!(async {
-        match write_queue(outgoing, &socket).await {
-            _ if watch.was_cut_off() => OutputEnd::CutOff,
-            Ok(()) => OutputEnd::Flushed,
-            Err(_) => OutputEnd::Failed,
+) -> impl Future<Output = ()> {
+    async move {
+        // As Go does for every TCP connection: a line goes out when written,
+        // not when the peer's delayed acknowledgement lets Nagle's algorithm
+        // send it (up to 40 ms later). The writer batches what piles up.
+        let _ = socket.get_ref().set_nodelay(true);
+        // An IPv4 client of a dual-stack listener is named as Go names it:
+        // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
+        let name: Arc<str> = SocketAddr::new(addr.ip().to_canonical(), addr.port())
+            .to_string()
+            .into();
+        log::verbose(format_args!("{name} connected"));
+        let (queue, outgoing, watch) = queue(config.send_queue_bytes);
+        let _ = queue.push(format_line(&["You are ", &name]));
+        // No permits until the broadcaster has let us in.
+        let permits = Arc::new(Semaphore::new(0));
+        let entering = Entering {
+            id,
+            name: name.clone(),
+            queue,
+            socket: socket.clone(),
+            permits: permits.clone(),
+        };
+        if hub.entering.send(entering).await.is_err() {
+            return;
         }
-    });
 
-    let first = async { Ok(reader.as_mut().await) }
-        .or(async { Err(writer.as_mut().await) })
-        .await;
-    let (input, output) = match first {
-        Ok(input) => (Some(input), None),
-        // The peer can no longer receive, but what it sent before still
-        // counts, as in the book: read it to the end.
-        Err(OutputEnd::Failed) => (Some(reader.as_mut().await), Some(OutputEnd::Failed)),
-        // Cut off, or the server is stopping: the input no longer matters.
-        Err(output) => (None, Some(output)),
-    };
-    let farewell = input.as_ref().and_then(|input| farewell(input, &config));
-    if let Some(input) = &input {
-        if farewell.is_some() {
-            log::always(format_args!(
-                "{name} disconnected: {}",
-                describe(input, &config)
+        // The reader and the writer live in this inner future, which is
+        // gone before the linger below: the two never take room together.
+        let (input, output) = async {
+            let mut reader = pin!(read_lines(
+                &socket,
+                &name,
+                &hub.messages,
+                &permits,
+                &watch,
+                &config
             ));
+            let mut writer = pin!(async {
+                match write_queue(outgoing, &socket).await {
+                    _ if watch.was_cut_off() => OutputEnd::CutOff,
+                    Ok(()) => OutputEnd::Flushed,
+                    Err(_) => OutputEnd::Failed,
+                }
+            });
+
+            let first = async { Ok(reader.as_mut().await) }
+                .or(async { Err(writer.as_mut().await) })
+                .await;
+            let (input, output) = match first {
+                Ok(input) => (Some(input), None),
+                // The peer can no longer receive, but what it sent before
+                // still counts, as in the book: read it to the end.
+                Err(OutputEnd::Failed) => (Some(reader.as_mut().await), Some(OutputEnd::Failed)),
+                // Cut off, or the server is stopping: the input no longer
+                // matters.
+                Err(output) => (None, Some(output)),
+            };
+            let farewell = input.as_ref().and_then(|input| farewell(input, &config));
+            if let (Some(input), Some(_)) = (&input, &farewell) {
+                log::always(format_args!(
+                    "{name} disconnected: {}",
+                    describe(input, &config)
+                ));
+            }
+            // Out of the audience; the broadcaster delivers this client's
+            // last lines first, then announces the leave (once, however it
+            // ended).
+            let _ = hub.leaving.send(Leaving { id, farewell }).await;
+            if output.is_none() {
+                // Flush what is queued, but not forever: a client that
+                // stopped reading is no longer in the audience, so nothing
+                // else cuts it off.
+                let flushed = async {
+                    writer.as_mut().await;
+                };
+                let deadline = async {
+                    smol::Timer::after(config.flush_timeout).await;
+                };
+                flushed.or(deadline).await;
+            }
+            (input, output)
         }
-    }
-    // Out of the audience; the broadcaster delivers this client's last
-    // lines first, then announces the leave (once, however it ended).
-    let _ = hub.leaving.send(Leaving { id, farewell }).await;
-    if output.is_none() {
-        // Flush what is queued, but not forever: a client that stopped
-        // reading is no longer in the audience, so nothing else cuts it off.
-        let flushed = async {
-            writer.as_mut().await;
+        .await;
+
+        let clean = matches!(input, Some(InputEnd::Closed | InputEnd::Failed(_)));
+        if !clean && !matches!(output, Some(OutputEnd::CutOff)) {
+            linger(&socket).await;
+        }
+        let why = match (&input, &output) {
+            (_, Some(OutputEnd::CutOff)) => "cut off (send queue full)".to_string(),
+            (Some(input), _) => describe(input, &config),
+            (None, _) => "server stopping".to_string(),
         };
-        let deadline = async {
-            smol::Timer::after(config.flush_timeout).await;
-        };
-        flushed.or(deadline).await;
+        log::verbose(format_args!("{name} left: {why}"));
+        drop(ticket);
     }
-    let clean = matches!(input, Some(InputEnd::Closed | InputEnd::Failed(_)));
-    if !clean && !matches!(output, Some(OutputEnd::CutOff)) {
-        linger(&socket).await;
-    }
-    let why = match (&input, &output) {
-        (_, Some(OutputEnd::CutOff)) => "cut off (send queue full)".to_string(),
-        (Some(input), _) => describe(input, &config),
-        (None, _) => "server stopping".to_string(),
-    };
-    log::verbose(format_args!("{name} left: {why}"));
 }
 
 /// The `error: ...` line a client gets when the server ends its session.

@@ -7,36 +7,41 @@
 //! byte of a line. Between lines it holds no buffer at all, so an idle
 //! connection costs next to nothing.
 
+use std::future::{poll_fn, Future};
 use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use futures_lite::{future, AsyncRead, AsyncReadExt};
+use futures_lite::AsyncRead;
+use smol::{Async, Timer};
 
 /// A byte source that can wait for input before the reader commits a
 /// buffer to it: a connection idle for hours then holds no read buffer.
+///
+/// Waiting is a poll function, not a future: an idle connection's task
+/// holds no waiting future at all, only the reader's state.
 pub trait Source: AsyncRead + Unpin {
-    /// Completes when a read would not wait (data, end of input or error).
-    fn ready(&mut self) -> impl std::future::Future<Output = io::Result<()>>;
+    /// Ready when a read would not wait (data, end of input or error).
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-impl Source for &smol::Async<std::net::TcpStream> {
-    async fn ready(&mut self) -> io::Result<()> {
-        // A peek of one byte on the stack, then the reactor if need be:
-        // smaller to hold across an idle wait than a read future.
+impl Source for &Async<std::net::TcpStream> {
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             match self.get_ref().peek(&mut [0u8; 1]) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    self.readable().await?;
+                    ready!(self.poll_readable(context))?;
                 }
-                result => return result.map(|_| ()),
+                result => return Poll::Ready(result.map(|_| ())),
             }
         }
     }
 }
 
 impl Source for &[u8] {
-    async fn ready(&mut self) -> io::Result<()> {
-        Ok(())
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -120,22 +125,13 @@ impl<R: Source> LineReader<R> {
                 self.start = self.buf.len();
                 return Ok(Some(strip_cr(&self.buf[line_start..])));
             }
-            match self.idle_timeout {
-                None => self.fill(pending).await?,
-                Some(timeout) => {
-                    let idle = async {
-                        smol::Timer::after(timeout).await;
-                        Err(LineError::Idle)
-                    };
-                    future::or(async { Ok(self.fill(pending).await?) }, idle).await?;
-                }
-            }
+            self.fill(pending).await?;
         }
     }
 
-    /// Reads more bytes after dropping the lines already returned. Reads at
-    /// most one byte past the limit: enough to tell a line is too long.
-    async fn fill(&mut self, pending: usize) -> io::Result<()> {
+    /// Reads more bytes after dropping the lines already returned, or fails
+    /// if the peer stays silent for the idle timeout.
+    async fn fill(&mut self, pending: usize) -> Result<(), LineError> {
         if pending == 0 {
             // Nothing pending: let go of the buffer and wait for input
             // without one, so an idle peer costs nothing. A chatty peer pays
@@ -143,22 +139,45 @@ impl<R: Source> LineReader<R> {
             self.buf = Vec::new();
             self.start = 0;
             self.scanned = 0;
-            self.source.ready().await?;
         } else if self.start > 0 {
             self.buf.drain(..self.start);
+            self.start = 0;
+            self.scanned = self.buf.len();
         }
-        self.start = 0;
-        self.scanned = self.buf.len();
+        let mut idle = self.idle_timeout.map(Timer::after);
+        poll_fn(|context| {
+            if let Poll::Ready(result) = self.poll_fill(context, pending) {
+                return Poll::Ready(result.map_err(LineError::Io));
+            }
+            match idle.as_mut().map(|timer| Pin::new(timer).poll(context)) {
+                Some(Poll::Ready(_)) => Poll::Ready(Err(LineError::Idle)),
+                _ => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// One attempt at reading: waits for input without a buffer when no
+    /// line is pending, then reads at most one byte past the limit, enough
+    /// to tell a line is too long.
+    fn poll_fill(&mut self, context: &mut Context<'_>, pending: usize) -> Poll<io::Result<()>> {
+        if pending == 0 {
+            ready!(self.source.poll_ready(context))?;
+        }
         let want = READ_CHUNK.min(self.max_line.saturating_add(1) - pending);
         let filled = self.buf.len();
         self.buf.resize(filled + want, 0);
-        let read = self.source.read(&mut self.buf[filled..]).await;
-        let count = *read.as_ref().unwrap_or(&0);
+        let read = Pin::new(&mut self.source).poll_read(context, &mut self.buf[filled..]);
+        let count = match &read {
+            Poll::Ready(Ok(count)) => *count,
+            _ => 0,
+        };
         self.buf.truncate(filled + count);
-        if count == 0 {
+        let result = ready!(read);
+        if count == 0 && result.is_ok() {
             self.eof = true;
         }
-        read.map(|_| ())
+        Poll::Ready(result.map(|_| ()))
     }
 }
 
@@ -224,11 +243,11 @@ mod tests {
         /// Says one line, then nothing, ever.
         struct ThenSilence(&'static [u8]);
         impl Source for ThenSilence {
-            async fn ready(&mut self) -> io::Result<()> {
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
                 if self.0.is_empty() {
-                    future::pending::<()>().await;
+                    return Poll::Pending;
                 }
-                Ok(())
+                Poll::Ready(Ok(()))
             }
         }
         impl AsyncRead for ThenSilence {
