@@ -18,10 +18,13 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use async_net::TcpStream;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+use rustix::process::Pid;
+use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
 use smol::{LocalExecutor, Timer};
 
 /// Connections the benchmark opens ahead of their greetings.
@@ -39,6 +42,7 @@ fn main() {
         .filter(|arg| !arg.starts_with('-'))
         .collect();
     raise_fd_limit();
+    pin_benchmark();
     let scenarios: [(&str, Scenario); 6] = [
         ("fanout", fanout),
         ("fanout-wide", fanout_wide),
@@ -93,7 +97,24 @@ impl Server {
             .expect("a listening line")
             .parse()
             .expect("an address");
-        Server { child, addr, log }
+        let server = Server { child, addr, log };
+        if let Some(&cpu) = SERVER_CPU.get() {
+            server.pin(cpu);
+        }
+        server
+    }
+
+    /// Keeps every thread of the server on `cpu`.
+    fn pin(&self, cpu: usize) {
+        let mut set = CpuSet::new();
+        set.set(cpu);
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()));
+        for task in tasks.into_iter().flatten().flatten() {
+            let tid = task.file_name().to_str().and_then(|tid| tid.parse().ok());
+            if let Some(tid) = tid.and_then(Pid::from_raw) {
+                let _ = sched_setaffinity(Some(tid), &set);
+            }
+        }
     }
 
     /// How many clients the server has cut off so far, from its log.
@@ -144,6 +165,31 @@ fn cpu_ns_of(tasks: &str) -> u64 {
 /// This benchmark's own CPU time, in nanoseconds.
 fn bench_cpu_ns() -> u64 {
     cpu_ns_of("/proc/self/task")
+}
+
+/// The CPU the server runs on, once [`pin_benchmark`] has chosen it.
+static SERVER_CPU: OnceLock<usize> = OnceLock::new();
+
+/// Puts the benchmark's thread on the first CPU it may use and keeps the
+/// second for the server: the two then never share a core. Left to itself,
+/// the scheduler often wakes a reader on the core of the writer that woke
+/// it, so the server and its load share one core while the other idles
+/// (latency doubles). With one CPU, or `BENCH_PIN=0`, nothing is pinned.
+fn pin_benchmark() {
+    if std::env::var_os("BENCH_PIN").is_some_and(|pin| pin == "0") {
+        return;
+    }
+    let Ok(allowed) = sched_getaffinity(None) else {
+        return;
+    };
+    let mut cpus = (0..CpuSet::MAX_CPU).filter(|&cpu| allowed.is_set(cpu));
+    if let (Some(bench), Some(server)) = (cpus.next(), cpus.next()) {
+        let mut set = CpuSet::new();
+        set.set(bench);
+        if sched_setaffinity(None, &set).is_ok() {
+            let _ = SERVER_CPU.set(server);
+        }
+    }
 }
 
 fn raise_fd_limit() {
