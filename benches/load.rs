@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use async_net::TcpStream;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
-use rustix::process::Pid;
+use rustix::process::{kill_process, Pid, Signal};
 use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
 use smol::{LocalExecutor, Timer};
 
@@ -143,7 +143,21 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Stops the server as an operator would, with SIGTERM, so that a
+    /// profiler it runs under (`CHAT_BIN` pointing at a valgrind wrapper)
+    /// writes its results; kills it if it takes too long.
     fn drop(&mut self) {
+        let pid = Pid::from_raw(self.child.id() as i32);
+        if let Some(pid) = pid {
+            let _ = kill_process(pid, Signal::TERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -266,20 +266,8 @@ async fn read_lines(
 /// up, until the queue is closed and empty; then half-closes the socket.
 async fn write_queue(queue: QueueReceiver, socket: &Async<TcpStream>) -> io::Result<()> {
     let mut stream = socket;
-    while let Some(first) = queue.recv().await {
-        let Some(second) = queue.try_recv() else {
-            stream.write_all(&first).await?;
-            continue;
-        };
-        // Allocated per batch, not kept: an idle client holds no buffer.
-        let mut batch = Vec::with_capacity(WRITE_BATCH.min(16 * (first.len() + second.len())));
-        batch.extend_from_slice(&first);
-        batch.extend_from_slice(&second);
-        while batch.len() < WRITE_BATCH {
-            let Some(next) = queue.try_recv() else { break };
-            batch.extend_from_slice(&next);
-        }
-        stream.write_all(&batch).await?;
+    while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
+        stream.write_all(batch.bytes()).await?;
     }
     stream.flush().await?;
     socket.get_ref().shutdown(Shutdown::Write)

@@ -33,8 +33,8 @@ pub type Line = Arc<Vec<u8>>;
 /// reference. Counting it keeps a flood of empty lines bounded too.
 const LINE_OVERHEAD: usize = 32;
 
-/// Slots an emptied queue may keep for its next lines; a bigger buffer,
-/// grown by a burst, goes back to the allocator once the burst is written.
+/// Slots a queue may keep while its writer waits; a bigger buffer, grown
+/// by a burst, goes back to the allocator once the burst is written.
 const KEEP_SLOTS: usize = 8;
 
 /// The queue itself, shared by its three ends.
@@ -163,41 +163,67 @@ impl Drop for QueueSender {
     }
 }
 
-impl QueueReceiver {
-    /// The next line, waiting for one; `None` once the sender is gone and
-    /// every queued line has been taken.
-    pub async fn recv(&self) -> Option<Line> {
-        poll_fn(|context| {
-            let mut state = self.shared.lock();
-            if let Some(line) = take(&mut state) {
-                return Poll::Ready(Some(line));
-            }
-            if state.sender_gone {
-                return Poll::Ready(None);
-            }
-            match &mut state.waker {
-                Some(waker) if waker.will_wake(context.waker()) => {}
-                waker => *waker = Some(context.waker().clone()),
-            }
-            Poll::Pending
-        })
-        .await
-    }
+/// What the writer takes from its queue for one write.
+pub enum Batch {
+    /// A single line: written straight from the shared buffer, no copy.
+    One(Line),
+    /// Several lines copied into one buffer: one write instead of many.
+    Many(Vec<u8>),
+}
 
-    /// The next line if one is queued now.
-    pub fn try_recv(&self) -> Option<Line> {
-        take(&mut self.shared.lock())
+impl Batch {
+    /// The bytes to write.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Batch::One(line) => line,
+            Batch::Many(bytes) => bytes,
+        }
     }
 }
 
-/// Takes the first queued line and gives its bytes back to the budget; an
-/// emptied queue lets go of a buffer a burst made big.
+impl QueueReceiver {
+    /// Everything queued, up to about `cap` bytes (at least one line,
+    /// however long), waiting for a line if there is none; `None` once the
+    /// sender is gone and every queued line has been taken. One lock for
+    /// the whole batch, and its buffer is allocated once at its final size,
+    /// then dropped after the write: an idle client holds no buffer.
+    pub async fn next_batch(&self, cap: usize) -> Option<Batch> {
+        poll_fn(|context| {
+            let mut state = self.shared.lock();
+            let Some(first) = take(&mut state) else {
+                if state.sender_gone {
+                    return Poll::Ready(None);
+                }
+                // Going idle: let go of a buffer a burst made big.
+                if state.lines.capacity() > KEEP_SLOTS {
+                    state.lines = VecDeque::new();
+                }
+                match &mut state.waker {
+                    Some(waker) if waker.will_wake(context.waker()) => {}
+                    waker => *waker = Some(context.waker().clone()),
+                }
+                return Poll::Pending;
+            };
+            if state.lines.is_empty() {
+                return Poll::Ready(Some(Batch::One(first)));
+            }
+            let waiting = state.queued - LINE_OVERHEAD * state.lines.len();
+            let mut bytes = Vec::with_capacity(cap.min(first.len() + waiting));
+            bytes.extend_from_slice(&first);
+            while bytes.len() < cap {
+                let Some(line) = take(&mut state) else { break };
+                bytes.extend_from_slice(&line);
+            }
+            Poll::Ready(Some(Batch::Many(bytes)))
+        })
+        .await
+    }
+}
+
+/// Takes the first queued line and gives its bytes back to the budget.
 fn take(state: &mut State) -> Option<Line> {
     let line = state.lines.pop_front()?;
     state.queued -= cost(&line);
-    if state.lines.is_empty() && state.lines.capacity() > KEEP_SLOTS {
-        state.lines = VecDeque::new();
-    }
     Some(line)
 }
 
@@ -220,10 +246,18 @@ impl QueueWatch {
 
 #[cfg(test)]
 mod tests {
+    use futures_lite::future;
+
     use super::*;
 
     fn line(text: &str) -> Line {
         Arc::new(text.as_bytes().to_vec())
+    }
+
+    /// The next batch's bytes if one is ready now, without waiting.
+    fn batch_now(receiver: &QueueReceiver, cap: usize) -> Option<Option<Vec<u8>>> {
+        let batch = future::block_on(future::poll_once(receiver.next_batch(cap)))?;
+        Some(batch.map(|batch| batch.bytes().to_vec()))
     }
 
     #[test]
@@ -232,11 +266,26 @@ mod tests {
         assert!(sender.push(line("0123456789")).is_ok());
         assert!(sender.push(line("0123456789")).is_ok());
         assert_eq!(sender.push(line("x")), Err(PushError::Full));
-        assert_eq!(
-            receiver.try_recv().as_deref().map(Vec::as_slice),
-            Some(&b"0123456789"[..])
-        );
+        assert_eq!(batch_now(&receiver, 10), Some(Some(b"0123456789".to_vec())));
         assert!(sender.push(line("0123456789")).is_ok());
+    }
+
+    #[test]
+    fn a_batch_takes_whole_lines_up_to_the_cap() {
+        let (sender, receiver, _) = queue(1000);
+        for text in ["aaaa\n", "bbbb\n", "cccc\n"] {
+            sender.push(line(text)).unwrap();
+        }
+        assert_eq!(
+            batch_now(&receiver, 6),
+            Some(Some(b"aaaa\nbbbb\n".to_vec()))
+        );
+        assert!(matches!(
+            future::block_on(receiver.next_batch(6)),
+            Some(Batch::One(_))
+        ));
+        assert_eq!(batch_now(&receiver, 6), None, "empty: it waits");
+        assert_eq!(receiver.shared.lock().queued, 0);
     }
 
     #[test]
@@ -251,39 +300,36 @@ mod tests {
         let (sender, receiver, _) = queue(1000);
         sender.push(line("a")).unwrap();
         drop(sender);
-        smol::block_on(async {
-            assert_eq!(
-                receiver.recv().await.as_deref().map(Vec::as_slice),
-                Some(&b"a"[..])
-            );
-            assert!(receiver.recv().await.is_none());
-        });
+        assert_eq!(batch_now(&receiver, 100), Some(Some(b"a".to_vec())));
+        assert_eq!(batch_now(&receiver, 100), Some(None));
     }
 
     #[test]
     fn a_waiting_writer_wakes_for_a_line_and_for_the_end() {
         let (sender, receiver, _) = queue(1000);
         let executor = smol::LocalExecutor::new();
-        let writer = executor.spawn(async move { (receiver.recv().await, receiver.recv().await) });
+        let writer = executor.spawn(async move {
+            let first = receiver.next_batch(100).await.map(|b| b.bytes().to_vec());
+            (first, receiver.next_batch(100).await.is_none())
+        });
         while executor.try_tick() {}
         sender.push(line("a")).unwrap();
         assert!(executor.try_tick(), "the push woke the writer");
         assert!(!writer.is_finished());
         drop(sender);
         assert!(executor.try_tick(), "the sender's end woke the writer");
-        let (first, end) = smol::block_on(writer);
-        assert_eq!(first.as_deref().map(Vec::as_slice), Some(&b"a"[..]));
-        assert!(end.is_none());
+        assert_eq!(smol::block_on(writer), (Some(b"a".to_vec()), true));
     }
 
     #[test]
-    fn an_emptied_queue_lets_go_of_what_a_burst_grew() {
+    fn a_waiting_writer_lets_go_of_what_a_burst_grew() {
         let (sender, receiver, _) = queue(1 << 20);
         for _ in 0..1000 {
             sender.push(line("burst")).unwrap();
         }
         assert!(receiver.shared.lock().lines.capacity() >= 1000);
-        while receiver.try_recv().is_some() {}
+        assert!(batch_now(&receiver, 1 << 20).is_some());
+        assert_eq!(batch_now(&receiver, 1 << 20), None);
         assert_eq!(receiver.shared.lock().lines.capacity(), 0);
         assert_eq!(receiver.shared.lock().queued, 0);
     }
