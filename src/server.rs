@@ -55,8 +55,10 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 /// every connection gracefully and returns.
 ///
 /// Everything runs on one thread, the caller's: a chat server's work is
-/// moving bytes between sockets, and one thread does that without any
-/// locking. Tests bind port 0 and pass the listener in.
+/// moving bytes between sockets, and one thread does that with no lock
+/// ever contended. (A second thread, measured on two cores, made
+/// connecting and leaving slower and delivery no faster.) Tests bind port
+/// 0 and pass the listener in.
 pub async fn serve(
     listener: TcpListener,
     config: Config,
