@@ -8,39 +8,55 @@
 //! connection costs next to nothing.
 
 use std::future::{poll_fn, Future};
-use std::io;
+use std::io::{self, Read};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use futures_lite::AsyncRead;
 use smol::{Async, Timer};
 
-/// A byte source that can wait for input before the reader commits a
-/// buffer to it: a connection idle for hours then holds no read buffer.
+/// A non-blocking byte source that can be looked at before the reader
+/// commits a buffer to it: a connection idle for hours then holds no read
+/// buffer.
 ///
-/// Waiting is a poll function, not a future: an idle connection's task
-/// holds no waiting future at all, only the reader's state.
-pub trait Source: AsyncRead + Unpin {
-    /// Ready when a read would not wait (data, end of input or error).
-    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>>;
+/// Its operations are attempts and a poll function, not futures: an idle
+/// connection's task holds no waiting future, only the reader's state, and
+/// a wake-up meant for the connection's writer costs the reader no system
+/// call (it tries again only once the reactor reports input).
+pub trait Source {
+    /// Succeeds when a read would not block (data, or end of input);
+    /// `WouldBlock` when there is nothing yet.
+    fn try_peek(&mut self) -> io::Result<()>;
+    /// Reads what is there now, or fails with `WouldBlock`.
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Ready once the source has had input since an attempt would block.
+    fn poll_readable(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
 impl Source for &Async<std::net::TcpStream> {
-    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        loop {
-            match self.get_ref().peek(&mut [0u8; 1]) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(self.poll_readable(context))?;
-                }
-                result => return Poll::Ready(result.map(|_| ())),
-            }
-        }
+    fn try_peek(&mut self) -> io::Result<()> {
+        self.get_ref().peek(&mut [0u8; 1]).map(|_| ())
+    }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.get_ref().read(buf)
+    }
+
+    fn poll_readable(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Async::poll_readable(self, context)
     }
 }
 
 impl Source for &[u8] {
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn try_peek(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(self, buf)
+    }
+
+    fn poll_readable(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 }
@@ -77,6 +93,9 @@ pub struct LineReader<R> {
     scanned: usize,
     /// The source reported end of input.
     eof: bool,
+    /// The last attempt found nothing: try again only once the reactor
+    /// reports input.
+    would_block: bool,
     /// The longest line accepted, `\r` included, `\n` excluded.
     max_line: usize,
     /// How long a read may wait for the peer's next bytes, if bounded.
@@ -93,6 +112,7 @@ impl<R: Source> LineReader<R> {
             start: 0,
             scanned: 0,
             eof: false,
+            would_block: false,
             max_line,
             idle_timeout,
         }
@@ -157,27 +177,38 @@ impl<R: Source> LineReader<R> {
         .await
     }
 
-    /// One attempt at reading: waits for input without a buffer when no
-    /// line is pending, then reads at most one byte past the limit, enough
-    /// to tell a line is too long.
+    /// Reads once the source has input, retrying only when the reactor
+    /// says so.
     fn poll_fill(&mut self, context: &mut Context<'_>, pending: usize) -> Poll<io::Result<()>> {
+        loop {
+            if self.would_block {
+                ready!(self.source.poll_readable(context))?;
+                self.would_block = false;
+            }
+            match self.try_fill(pending) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.would_block = true,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// One attempt: with no line pending, looks for input before taking a
+    /// buffer; then reads at most one byte past the limit, enough to tell a
+    /// line is too long.
+    fn try_fill(&mut self, pending: usize) -> io::Result<()> {
         if pending == 0 {
-            ready!(self.source.poll_ready(context))?;
+            self.source.try_peek()?;
         }
         let want = READ_CHUNK.min(self.max_line.saturating_add(1) - pending);
         let filled = self.buf.len();
         self.buf.resize(filled + want, 0);
-        let read = Pin::new(&mut self.source).poll_read(context, &mut self.buf[filled..]);
-        let count = match &read {
-            Poll::Ready(Ok(count)) => *count,
-            _ => 0,
-        };
-        self.buf.truncate(filled + count);
-        let result = ready!(read);
-        if count == 0 && result.is_ok() {
+        let read = self.source.try_read(&mut self.buf[filled..]);
+        self.buf.truncate(filled + *read.as_ref().unwrap_or(&0));
+        if read? == 0 {
             self.eof = true;
         }
-        Poll::Ready(result.map(|_| ()))
+        Ok(())
     }
 }
 
@@ -188,6 +219,11 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use futures_lite::future;
+
     use super::*;
 
     /// All lines of `input`, and how the reading ended.
@@ -240,37 +276,76 @@ mod tests {
 
     #[test]
     fn a_silent_peer_times_out_and_a_talking_one_does_not() {
-        /// Says one line, then nothing, ever.
-        struct ThenSilence(&'static [u8]);
-        impl Source for ThenSilence {
-            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                if self.0.is_empty() {
-                    return Poll::Pending;
-                }
-                Poll::Ready(Ok(()))
-            }
-        }
-        impl AsyncRead for ThenSilence {
-            fn poll_read(
-                mut self: std::pin::Pin<&mut Self>,
-                _: &mut std::task::Context<'_>,
-                buf: &mut [u8],
-            ) -> std::task::Poll<io::Result<usize>> {
-                if self.0.is_empty() {
-                    return std::task::Poll::Pending;
-                }
-                let count = self.0.len().min(buf.len());
-                buf[..count].copy_from_slice(&self.0[..count]);
-                self.0 = &self.0[count..];
-                std::task::Poll::Ready(Ok(count))
-            }
-        }
         smol::block_on(async {
-            let silent = ThenSilence(b"hi\n");
+            let silent = Scripted::new(b"hi\n");
             let mut lines = LineReader::new(silent, 100, Some(Duration::from_millis(50)));
             assert_eq!(lines.next_line().await.unwrap(), Some(&b"hi"[..]));
             assert!(matches!(lines.next_line().await, Err(LineError::Idle)));
         });
+    }
+
+    #[test]
+    fn a_wake_up_without_input_costs_no_attempt() {
+        let source = Scripted::new(b"");
+        let (input, attempts) = (source.input.clone(), source.attempts.clone());
+        let mut lines = LineReader::new(source, 100, None);
+        let mut next = std::pin::pin!(lines.next_line());
+        let mut poll = || future::block_on(future::poll_once(next.as_mut()));
+        assert!(poll().is_none());
+        assert_eq!(attempts.get(), 1, "one look, then wait for the reactor");
+        for _ in 0..3 {
+            assert!(poll().is_none());
+        }
+        assert_eq!(attempts.get(), 1, "woken for nothing: no new attempt");
+        input.borrow_mut().extend_from_slice(b"hi\n");
+        let line = poll().map(|line| line.unwrap().map(<[u8]>::to_vec));
+        assert_eq!(line, Some(Some(b"hi".to_vec())));
+    }
+
+    /// Input a test controls: it has what `input` holds, and is readable
+    /// exactly when that is not empty.
+    struct Scripted {
+        input: Rc<RefCell<Vec<u8>>>,
+        attempts: Rc<Cell<usize>>,
+    }
+
+    impl Scripted {
+        fn new(input: &[u8]) -> Self {
+            Scripted {
+                input: Rc::new(RefCell::new(input.to_vec())),
+                attempts: Rc::default(),
+            }
+        }
+
+        fn attempt(&self) -> io::Result<()> {
+            self.attempts.set(self.attempts.get() + 1);
+            if self.input.borrow().is_empty() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(())
+        }
+    }
+
+    impl Source for Scripted {
+        fn try_peek(&mut self) -> io::Result<()> {
+            self.attempt()
+        }
+
+        fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.attempt()?;
+            let mut input = self.input.borrow_mut();
+            let count = input.len().min(buf.len());
+            buf[..count].copy_from_slice(&input[..count]);
+            input.drain(..count);
+            Ok(count)
+        }
+
+        fn poll_readable(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            if self.input.borrow().is_empty() {
+                return Poll::Pending;
+            }
+            Poll::Ready(Ok(()))
+        }
     }
 
     #[test]

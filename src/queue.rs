@@ -207,12 +207,24 @@ impl QueueReceiver {
             if state.lines.is_empty() {
                 return Poll::Ready(Some(Batch::One(first)));
             }
-            let waiting = state.queued - LINE_OVERHEAD * state.lines.len();
-            let mut bytes = Vec::with_capacity(cap.min(first.len() + waiting));
+            // Whole lines while under the cap: count them, then copy them
+            // into a buffer of exactly their size.
+            let mut size = first.len();
+            let more = state
+                .lines
+                .iter()
+                .take_while(|line| {
+                    let under = size < cap;
+                    size += if under { line.len() } else { 0 };
+                    under
+                })
+                .count();
+            let mut bytes = Vec::with_capacity(size);
             bytes.extend_from_slice(&first);
-            while bytes.len() < cap {
-                let Some(line) = take(&mut state) else { break };
-                bytes.extend_from_slice(&line);
+            for _ in 0..more {
+                if let Some(line) = take(&mut state) {
+                    bytes.extend_from_slice(&line);
+                }
             }
             Poll::Ready(Some(Batch::Many(bytes)))
         })
@@ -231,9 +243,13 @@ impl Drop for QueueReceiver {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.receiver_gone = true;
-        // Nobody will write these: free them now, not when the sender goes.
-        state.lines = VecDeque::new();
+        // Nobody will write these: free them now, not when the sender goes,
+        // and let go of the writer's waker, which keeps its task allocated.
+        let lines = std::mem::take(&mut state.lines);
+        let waker = state.waker.take();
         state.queued = 0;
+        drop(state);
+        drop((lines, waker));
     }
 }
 
@@ -276,10 +292,13 @@ mod tests {
         for text in ["aaaa\n", "bbbb\n", "cccc\n"] {
             sender.push(line(text)).unwrap();
         }
-        assert_eq!(
-            batch_now(&receiver, 6),
-            Some(Some(b"aaaa\nbbbb\n".to_vec()))
-        );
+        match future::block_on(receiver.next_batch(6)) {
+            Some(Batch::Many(bytes)) => {
+                assert_eq!(bytes, b"aaaa\nbbbb\n");
+                assert_eq!(bytes.capacity(), bytes.len(), "sized once, exactly");
+            }
+            _ => panic!("expected two lines in one batch"),
+        }
         assert!(matches!(
             future::block_on(receiver.next_batch(6)),
             Some(Batch::One(_))
@@ -332,6 +351,20 @@ mod tests {
         assert_eq!(batch_now(&receiver, 1 << 20), None);
         assert_eq!(receiver.shared.lock().lines.capacity(), 0);
         assert_eq!(receiver.shared.lock().queued, 0);
+    }
+
+    #[test]
+    fn a_gone_writer_lets_go_of_its_waker() {
+        let (sender, receiver, _) = queue(1000);
+        let executor = smol::LocalExecutor::new();
+        let writer = executor.spawn(async move {
+            // Waits once, registering its waker, then ends.
+            future::poll_once(receiver.next_batch(100)).await;
+        });
+        while executor.try_tick() {}
+        assert!(writer.is_finished());
+        assert!(sender.shared.lock().waker.is_none());
+        assert_eq!(sender.push(line("x")), Err(PushError::Closed));
     }
 
     #[test]
