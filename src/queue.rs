@@ -209,22 +209,18 @@ impl QueueReceiver {
             }
             // Whole lines while under the cap: count them, then copy them
             // into a buffer of exactly their size.
-            let mut size = first.len();
-            let more = state
-                .lines
-                .iter()
-                .take_while(|line| {
-                    let under = size < cap;
-                    size += if under { line.len() } else { 0 };
-                    under
-                })
-                .count();
+            let (mut size, mut more) = (first.len(), 0);
+            for line in &state.lines {
+                if size >= cap {
+                    break;
+                }
+                size += line.len();
+                more += 1;
+            }
             let mut bytes = Vec::with_capacity(size);
             bytes.extend_from_slice(&first);
-            for _ in 0..more {
-                if let Some(line) = take(&mut state) {
-                    bytes.extend_from_slice(&line);
-                }
+            for line in std::iter::from_fn(|| take(&mut state)).take(more) {
+                bytes.extend_from_slice(&line);
             }
             Poll::Ready(Some(Batch::Many(bytes)))
         })
