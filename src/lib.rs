@@ -10,6 +10,7 @@
 //! The data flows one way: socket -> lines -> reader -> broadcaster ->
 //! per-client queue -> writer -> socket.
 //!
+//! - [`addr`]: the listening address, read as Go reads it.
 //! - [`config`]: the limits and their defaults.
 //! - `server`: the accept loop, start-up and graceful shutdown ([`serve`]).
 //! - `broadcaster`: the set of clients; selects over entering, leaving and
@@ -47,6 +48,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod addr;
 mod broadcaster;
 pub mod config;
 mod conn;

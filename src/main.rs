@@ -3,7 +3,6 @@
 #![forbid(unsafe_code)]
 
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
 use async_signal::{Signal, Signals};
@@ -80,7 +79,7 @@ fn run() -> Result<(), String> {
         return Ok(());
     };
     chat::log::set_verbose(args.verbose);
-    let addr = resolve(&args.addr)?;
+    let addr = chat::addr::resolve(&args.addr)?;
     let mut signals = Signals::new([Signal::Int, Signal::Term])
         .map_err(|error| format!("cannot watch for signals: {error}"))?;
     smol::block_on(async {
@@ -180,20 +179,4 @@ fn positive(value: usize) -> Result<usize, String> {
     } else {
         Ok(value)
     }
-}
-
-/// Resolves `addr` as Go's `net.Listen` does for the book: the first IPv4
-/// address if there is one (`localhost` is 127.0.0.1), else the first.
-fn resolve(addr: &str) -> Result<SocketAddr, String> {
-    let bad = |why: String| format!("bad address {addr:?}: {why}; expected HOST:PORT");
-    let candidates: Vec<SocketAddr> = addr
-        .to_socket_addrs()
-        .map_err(|error| bad(error.to_string()))?
-        .collect();
-    candidates
-        .iter()
-        .find(|candidate| candidate.is_ipv4())
-        .or(candidates.first())
-        .copied()
-        .ok_or_else(|| bad("it resolves to nothing".to_string()))
 }

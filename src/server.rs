@@ -7,13 +7,14 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_net::TcpListener;
 use futures_lite::future;
+use rustix::io::Errno;
 use smol::{LocalExecutor, Timer};
 
 use crate::broadcaster::{self, Inputs};
@@ -36,7 +37,27 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// the largest accept backlog the kernel allows (`somaxconn`), so a burst of
 /// thousands of connections waits in the kernel instead of being dropped.
 /// (Rust's standard library asks for a backlog of only 128.)
+///
+/// `[::]` (what `:PORT` means) is every interface for IPv4 and IPv6 alike,
+/// as in Go; on a machine without IPv6 it becomes `0.0.0.0`.
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let every_interface = addr.ip() == IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+    match bind(addr, every_interface) {
+        Err(error)
+            if every_interface && Errno::from_io_error(&error) == Some(Errno::AFNOSUPPORT) =>
+        {
+            bind(
+                SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port()),
+                false,
+            )
+        }
+        bound => bound,
+    }
+}
+
+/// The socket calls of [`listen`]; `dual_stack` also takes IPv4 clients on
+/// an IPv6 socket, whatever the system's default (`bindv6only`).
+fn bind(addr: SocketAddr, dual_stack: bool) -> io::Result<TcpListener> {
     use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
     let family = if addr.is_ipv4() {
         AddressFamily::INET
@@ -45,6 +66,9 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     };
     let socket = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
     sockopt::set_socket_reuseaddr(&socket, true)?;
+    if dual_stack {
+        sockopt::set_ipv6_v6only(&socket, false)?;
+    }
     rustix::net::bind(&socket, &addr)?;
     // The kernel caps the backlog at net.core.somaxconn.
     rustix::net::listen(&socket, i32::MAX)?;

@@ -9,7 +9,7 @@ mod bins;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Output, Stdio};
 
-use bins::{chat_bin, client_bin, ChatProcess};
+use bins::{chat_bin, client_bin, netcat, netcat_in, ChatProcess};
 
 /// Runs `program` with `args` and `input` on stdin to completion.
 fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str], input: &[u8]) -> Output {
@@ -138,14 +138,41 @@ fn netcat_talks_to_the_server() {
     let chat = ChatProcess::start(&[]);
     let port = chat.addr.port().to_string();
     for _ in 0..5 {
-        let output = run("nc", &["-N", "127.0.0.1", &port], b"hello from nc\r\n");
-        assert!(
-            output.status.success(),
-            "nc failed (is netcat-openbsd installed?): {output:?}"
-        );
+        let output = run(netcat(), &["-N", "127.0.0.1", &port], b"hello from nc\r\n");
+        assert!(output.status.success(), "nc failed: {output:?}");
         let name = greeted_name(&output.stdout);
         let want = format!("You are {name}\n{name}: hello from nc\n");
         assert_eq!(String::from_utf8_lossy(&output.stdout), want);
+    }
+}
+
+/// Without netcat, the tests that need it say what to install.
+#[test]
+#[should_panic(expected = "install netcat-openbsd")]
+fn a_missing_netcat_says_what_to_install() {
+    netcat_in(std::ffi::OsStr::new("/nonexistent"));
+}
+
+/// `chat :PORT` listens on every interface, IPv4 and IPv6, as Go's
+/// `net.Listen` does; played in a network namespace whose only interface
+/// is loopback.
+#[test]
+fn colon_port_listens_on_every_interface() {
+    let chat = ChatProcess::start_in_own_network(":0", &[]);
+    assert_eq!(chat.addr.ip().to_string(), "::", "{:?}", chat.addr);
+    let port = chat.addr.port().to_string();
+    for (host, greeting) in [
+        ("127.0.0.1", "You are 127.0.0.1:"),
+        ("::1", "You are [::1]:"),
+    ] {
+        let output = chat
+            .in_its_network(netcat().to_str().expect("a UTF-8 path"))
+            .args(["-N", host, &port])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run nc with nsenter");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.starts_with(greeting), "{host}: {output:?}");
     }
 }
 

@@ -48,7 +48,37 @@ impl ChatProcess {
     /// Starts `chat 127.0.0.1:0` with `extra` flags, and learns its port
     /// from its first log line.
     pub fn start(extra: &[&str]) -> Self {
-        Self::spawn(Command::new(chat_bin()), extra)
+        Self::spawn(Command::new(chat_bin()), extra, "127.0.0.1:0")
+    }
+
+    /// Starts `chat ADDR` in a network namespace of its own, where the only
+    /// interface is loopback: `chat :0` listens on every interface, and
+    /// there every interface is loopback. Needs root (or user namespaces)
+    /// for `unshare`; `ip` brings the namespace's loopback up.
+    pub fn start_in_own_network(addr: &str, extra: &[&str]) -> Self {
+        let mut command = Command::new("unshare");
+        command
+            .args([
+                "--net",
+                "--",
+                "sh",
+                "-c",
+                r#"ip link set lo up && exec "$@""#,
+                "sh",
+            ])
+            .arg(chat_bin());
+        Self::spawn(command, extra, addr)
+    }
+
+    /// `program`, run in the server's network namespace (see
+    /// [`start_in_own_network`](Self::start_in_own_network)).
+    pub fn in_its_network(&self, program: &str) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .arg(format!("--net=/proc/{}/ns/net", self.child.id()))
+            .arg("--")
+            .arg(program);
+        command
     }
 
     /// Starts `chat` under `prlimit`, with at most `files` file descriptors.
@@ -57,13 +87,13 @@ impl ChatProcess {
         command
             .arg(format!("--nofile={files}:{files}"))
             .arg(chat_bin());
-        Self::spawn(command, extra)
+        Self::spawn(command, extra, "127.0.0.1:0")
     }
 
-    fn spawn(mut command: Command, extra: &[&str]) -> Self {
+    fn spawn(mut command: Command, extra: &[&str], addr: &str) -> Self {
         let mut child = command
             .args(extra)
-            .arg("127.0.0.1:0")
+            .arg(addr)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -154,4 +184,31 @@ impl Drop for ChatProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The system's netcat, OpenBSD's (the tests need its `-N`, which ends the
+/// connection at the end of input), or a panic that says what to install.
+pub fn netcat() -> PathBuf {
+    netcat_in(&std::env::var_os("PATH").unwrap_or_default())
+}
+
+/// [`netcat`], looked up in the directories of `path`.
+pub fn netcat_in(path: &std::ffi::OsStr) -> PathBuf {
+    let missing = "these tests talk to the server with OpenBSD's netcat: \
+                   install netcat-openbsd (apt-get install netcat-openbsd)";
+    let found = std::env::split_paths(path)
+        .map(|dir| dir.join("nc"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("no nc in PATH; {missing}"));
+    let help = Command::new(&found)
+        .arg("-h")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}; {missing}", found.display()));
+    let text = String::from_utf8_lossy(&help.stderr) + String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("-N"),
+        "{} has no -N option; {missing}",
+        found.display()
+    );
+    found
 }
