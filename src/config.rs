@@ -52,6 +52,26 @@ pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// an operator's Ctrl-C feels immediate.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
+/// The longest line a client may be allowed: 16 MiB. Every connection may
+/// buffer this much, so the limit is what keeps "bounded memory" a promise.
+pub const MAX_LINE_CEILING: usize = 16 << 20;
+
+/// The largest send queue a client may be allowed: 256 MiB, already far
+/// past any client that reads.
+pub const SEND_QUEUE_CEILING: usize = 256 << 20;
+
+/// The longest timeout a flag takes: a day. Beyond it a timeout means
+/// never, which is what leaving it off says.
+pub const DURATION_CEILING: Duration = Duration::from_secs(24 * 3600);
+
+/// Room for a client's name in a line it is sent: the longest address,
+/// `[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535`, is 58
+/// bytes.
+const NAME_ROOM: usize = 64;
+
+/// Room for a farewell `error: ...` line.
+const FAREWELL_ROOM: usize = 128;
+
 /// File descriptors kept for everything but clients: the listener, the
 /// reactor, standard streams, a client being turned away.
 const RESERVED_FDS: usize = 32;
@@ -79,6 +99,35 @@ pub fn raise_fd_limit() -> std::io::Result<()> {
     setrlimit(Resource::Nofile, limit).map_err(std::io::Error::from)
 }
 
+/// The smallest send queue that holds what every client is sent at once
+/// before it can read anything: its greeting, one line of the longest kind
+/// `max_line_bytes` allows, and an `error: ...` line. A smaller queue would
+/// cut off every reader of a long line, or every client before its
+/// greeting.
+pub fn min_send_queue(max_line_bytes: usize) -> usize {
+    let greeting = "You are \n".len() + NAME_ROOM;
+    let longest = NAME_ROOM + ": \n".len() + max_line_bytes;
+    crate::queue::cost(greeting) + crate::queue::cost(longest) + crate::queue::cost(FAREWELL_ROOM)
+}
+
+impl Config {
+    /// Checks the limits against each other and against their ceilings, as
+    /// `chat` does at start; the error is one line naming the flags.
+    /// ([`crate::serve`] takes any limits: tests shrink them on purpose.)
+    pub fn check(&self) -> Result<(), String> {
+        let needed = min_send_queue(self.max_line_bytes);
+        if self.send_queue_bytes < needed {
+            return Err(format!(
+                "--send-queue {} cannot hold a greeting and one line of --max-line {}: \
+                 it must be at least {needed} bytes",
+                format_bytes(self.send_queue_bytes),
+                format_bytes(self.max_line_bytes)
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -92,23 +141,33 @@ impl Default for Config {
     }
 }
 
+/// `count` followed by `unit`, plural unless it is one: `1 byte`, `2 bytes`.
+pub fn format_count(count: usize, unit: &str) -> String {
+    if count == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{count} {unit}s")
+    }
+}
+
 /// A duration as the flags take it and the error lines show it: `250ms`,
 /// `30s`, `5m`, `1h`.
 pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
     let secs = duration.as_secs();
-    if millis % 1000 != 0 || secs == 0 {
+    if !millis.is_multiple_of(1000) || secs == 0 {
         format!("{millis}ms")
-    } else if secs % 3600 == 0 {
+    } else if secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs % 60 == 0 {
+    } else if secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
     }
 }
 
-/// Parses `250ms`, `30s`, `5m`, `1h` (a bare number is seconds).
+/// Parses `250ms`, `30s`, `5m`, `1h`; a bare number is seconds, as
+/// `--help` says.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -126,6 +185,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => None,
     };
     duration.ok_or_else(|| format!("bad duration {text:?}: expected e.g. 250ms, 30s, 5m, 1h"))
+}
+
+/// A byte count as the flags take it: `65535`, `64K`, `16M`.
+pub fn format_bytes(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{}M", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{}K", bytes >> 10)
+    } else {
+        bytes.to_string()
+    }
 }
 
 /// Parses a byte count: `65536`, `64K`, `1M` (binary units).
@@ -157,10 +227,38 @@ mod tests {
     }
 
     #[test]
+    fn counts() {
+        assert_eq!(format_count(1, "byte"), "1 byte");
+        assert_eq!(format_count(0, "byte"), "0 bytes");
+        assert_eq!(format_count(65535, "byte"), "65535 bytes");
+    }
+
+    #[test]
+    fn the_default_send_queue_holds_the_longest_default_line() {
+        assert!(Config::default().check().is_ok());
+        let config = Config {
+            send_queue_bytes: 1024,
+            ..Config::default()
+        };
+        let error = config.check().unwrap_err();
+        assert!(error.contains("--send-queue 1K"), "{error}");
+        assert!(error.contains("--max-line 65535"), "{error}");
+        let config = Config {
+            send_queue_bytes: SEND_QUEUE_CEILING,
+            max_line_bytes: MAX_LINE_CEILING,
+            ..Config::default()
+        };
+        assert!(config.check().is_ok());
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(parse_bytes("64K").unwrap(), 65536);
         assert_eq!(parse_bytes("1M").unwrap(), 1 << 20);
         assert_eq!(parse_bytes("123").unwrap(), 123);
+        for text in ["65535", "64K", "16M", "1"] {
+            assert_eq!(format_bytes(parse_bytes(text).unwrap()), text);
+        }
         assert!(parse_bytes("1G").is_err());
         assert!(parse_bytes("-1").is_err());
     }

@@ -20,7 +20,7 @@ use smol::lock::Semaphore;
 use smol::Async;
 
 use crate::broadcaster::{Entering, Leaving, Message};
-use crate::config::format_duration;
+use crate::config::{format_count, format_duration};
 use crate::lines::{LineError, LineReader};
 use crate::log;
 use crate::queue::{queue, Line, QueueReceiver, QueueWatch};
@@ -197,8 +197,8 @@ pub fn serve<Ticket>(
 fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
     let why = match end {
         InputEnd::TooLong => format!(
-            "error: line too long (the limit is {} bytes)",
-            config.max_line_bytes
+            "error: line too long (the limit is {})",
+            format_count(config.max_line_bytes, "byte")
         ),
         InputEnd::Idle => format!(
             "error: idle for too long (nothing received for {})",
@@ -299,7 +299,10 @@ fn format_line(pieces: &[&str]) -> Line {
 fn describe(end: &InputEnd, config: &Config) -> String {
     match end {
         InputEnd::Closed => "end of input".to_string(),
-        InputEnd::TooLong => format!("line too long (over {} bytes)", config.max_line_bytes),
+        InputEnd::TooLong => format!(
+            "line too long (over {})",
+            format_count(config.max_line_bytes, "byte")
+        ),
         InputEnd::Idle => format!(
             "idle for {}",
             format_duration(config.idle_timeout.unwrap_or_default())

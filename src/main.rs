@@ -17,24 +17,29 @@ chat: the chat server of The Go Programming Language, chapter 8
 
 Usage: chat [OPTIONS] [ADDR]
 
-  ADDR                      address to listen on [default: localhost:8000]
-                            (a name is resolved and its first IPv4 address
-                            used, as the book's server does)
+  ADDR                      address to listen on [default: localhost:8000]:
+                            HOST:PORT, [IPv6]:PORT, or :PORT for every
+                            interface (IPv4 and IPv6), as in Go. localhost is
+                            127.0.0.1; another name is looked up and its
+                            first IPv4 address used, as the book's server does
 
-Limits:
+Limits (BYTES: 65536, 64K, 1M; DURATION: 250ms, 30s, 5m, 1h, or a bare
+number of seconds):
   --max-line BYTES          longest line a client may send; a longer one
                             ends the client with an error line
-                            [default: 65535, the book's]
+                            [default: 65535, the book's; at most 16M]
   --send-queue BYTES        most output queued for one client; a client that
                             stops reading is disconnected when it is full
-                            [default: 4M]
+                            [default: 4M; at most 256M; at least one
+                            greeting and one line of --max-line]
   --max-connections N       most clients at once; newcomers past it get
-                            `error: server full` [default: the file
-                            descriptor limit, raised to its maximum, less 32]
-  --idle-timeout DURATION   disconnect a client silent for this long, e.g.
-                            30s, 5m, 1h [default: never]
+                            `error: server full` [default and most: the
+                            file descriptor limit, raised to its maximum,
+                            less 32]
+  --idle-timeout DURATION   disconnect a client silent for this long
+                            [default: never; at most 24h]
   --shutdown-grace DURATION how long SIGINT or SIGTERM waits for queued
-                            lines to be flushed [default: 3s]
+                            lines to be flushed [default: 3s; at most 24h]
 
 Options:
   -v, --verbose             log every connect and leave on stderr
@@ -42,8 +47,9 @@ Options:
   -V, --version             print the version
 
 Clients get `You are ADDR`; each line they send goes to everyone as
-`ADDR: TEXT`; arrivals and leaves are announced. Try it with `client` or nc.
-SIGINT or SIGTERM stops the server gracefully; a second one stops it at once.";
+`ADDR: TEXT`; arrivals and leaves are announced. Try it with `client` or
+`nc -N`. SIGINT or SIGTERM stops the server gracefully; a second one stops
+it at once. The protocol: PROTOCOL.md in the source.";
 
 /// What the command line asks for.
 struct Args {
@@ -120,6 +126,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         config: Config::default(),
     };
     let mut addr_seen = false;
+    let mut max_connections_asked = false;
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
         match arg {
             Short('h') | Long("help") => {
@@ -132,28 +139,31 @@ fn parse_args() -> Result<Option<Args>, String> {
             }
             Short('v') | Long("verbose") => args.verbose = true,
             Long("max-line") => {
-                args.config.max_line_bytes = positive(config::parse_bytes(&value(&mut parser)?)?)?;
+                let bytes = config::parse_bytes(&value(&mut parser)?)?;
+                args.config.max_line_bytes = within("--max-line", bytes, config::MAX_LINE_CEILING)?;
             }
             Long("send-queue") => {
+                let bytes = config::parse_bytes(&value(&mut parser)?)?;
                 args.config.send_queue_bytes =
-                    positive(config::parse_bytes(&value(&mut parser)?)?)?;
+                    within("--send-queue", bytes, config::SEND_QUEUE_CEILING)?;
             }
             Long("max-connections") => {
                 let text = value(&mut parser)?;
                 let count = text
                     .parse()
                     .map_err(|_| format!("bad --max-connections {text:?}: expected a number"))?;
-                args.config.max_connections = positive(count)?;
+                args.config.max_connections = positive("--max-connections", count)?;
+                max_connections_asked = true;
             }
             Long("idle-timeout") => {
-                let timeout = config::parse_duration(&value(&mut parser)?)?;
+                let timeout = duration("--idle-timeout", &value(&mut parser)?)?;
                 if timeout.is_zero() {
                     return Err("--idle-timeout must be more than 0".to_string());
                 }
                 args.config.idle_timeout = Some(timeout);
             }
             Long("shutdown-grace") => {
-                args.config.shutdown_grace = config::parse_duration(&value(&mut parser)?)?;
+                args.config.shutdown_grace = duration("--shutdown-grace", &value(&mut parser)?)?;
             }
             Value(value) if !addr_seen => {
                 args.addr = value.string().map_err(|error| error.to_string())?;
@@ -161,6 +171,15 @@ fn parse_args() -> Result<Option<Args>, String> {
             }
             _ => return Err(format!("{}; try --help", arg.unexpected())),
         }
+    }
+    args.config.check()?;
+    let most = config::default_max_connections();
+    if max_connections_asked && args.config.max_connections > most {
+        chat::log::always(format_args!(
+            "--max-connections {} is more than the file descriptor limit allows; using {most}",
+            args.config.max_connections
+        ));
+        args.config.max_connections = most;
     }
     Ok(Some(args))
 }
@@ -172,11 +191,31 @@ fn value(parser: &mut lexopt::Parser) -> Result<String, String> {
     value.string().map_err(|error| error.to_string())
 }
 
-/// A limit of 0 would lock everyone out: refuse it.
-fn positive(value: usize) -> Result<usize, String> {
+/// `value` of `flag`, if it is more than 0: a limit of 0 would lock
+/// everyone out.
+fn positive(flag: &str, value: usize) -> Result<usize, String> {
     if value == 0 {
-        Err("a limit must be more than 0".to_string())
-    } else {
-        Ok(value)
+        return Err(format!("{flag} must be more than 0"));
     }
+    Ok(value)
+}
+
+/// The byte count `value` of `flag`, if it is more than 0 and at most
+/// `ceiling`.
+fn within(flag: &str, value: usize, ceiling: usize) -> Result<usize, String> {
+    if positive(flag, value)? > ceiling {
+        let ceiling = config::format_bytes(ceiling);
+        return Err(format!("{flag} must be at most {ceiling}"));
+    }
+    Ok(value)
+}
+
+/// The duration `text` given to `flag`, at most [`config::DURATION_CEILING`].
+fn duration(flag: &str, text: &str) -> Result<std::time::Duration, String> {
+    let duration = config::parse_duration(text).map_err(|why| format!("{flag}: {why}"))?;
+    if duration > config::DURATION_CEILING {
+        let ceiling = config::format_duration(config::DURATION_CEILING);
+        return Err(format!("{flag} must be at most {ceiling}"));
+    }
+    Ok(duration)
 }

@@ -109,9 +109,9 @@ pub fn queue(limit: usize) -> (QueueSender, QueueReceiver, QueueWatch) {
     )
 }
 
-/// What `line` counts for against the limit.
-fn cost(line: &Line) -> usize {
-    line.len() + LINE_OVERHEAD
+/// What a line of `len` bytes counts for against the limit.
+pub fn cost(len: usize) -> usize {
+    len + LINE_OVERHEAD
 }
 
 impl Shared {
@@ -131,7 +131,7 @@ impl QueueSender {
         if state.receiver_gone {
             return Err(PushError::Closed);
         }
-        let cost = cost(&line);
+        let cost = cost(line.len());
         if state.queued + cost > self.shared.limit {
             return Err(PushError::Full);
         }
@@ -231,7 +231,7 @@ impl QueueReceiver {
 /// Takes the first queued line and gives its bytes back to the budget.
 fn take(state: &mut State) -> Option<Line> {
     let line = state.lines.pop_front()?;
-    state.queued -= cost(&line);
+    state.queued -= cost(line.len());
     Some(line)
 }
 

@@ -18,6 +18,7 @@ use rustix::io::Errno;
 use smol::{LocalExecutor, Timer};
 
 use crate::broadcaster::{self, Inputs};
+use crate::config::format_count;
 use crate::conn::{self, Hub};
 use crate::log;
 use crate::Config;
@@ -124,9 +125,9 @@ pub async fn serve(
                             if live.load(Ordering::Relaxed) >= config.max_connections {
                                 if !full {
                                     log::always(format_args!(
-                                        "{addr} turned away: server full ({} connections); \
+                                        "{addr} turned away: server full ({}); \
                                          further newcomers are turned away quietly",
-                                        config.max_connections
+                                        format_count(config.max_connections, "connection")
                                     ));
                                     full = true;
                                 }
@@ -158,7 +159,6 @@ pub async fn serve(
             };
             future::or(accept_loop, shutdown).await;
 
-            log::verbose(format_args!("shutting down"));
             drop(listener);
             drop(stop);
             broadcaster.await;

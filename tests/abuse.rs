@@ -43,7 +43,7 @@ fn a_stderr_nobody_reads_never_stalls_the_server() {
     for _ in 0..1_000 {
         let mut client = Peer::connect(chat.addr);
         client.send(b"too long\n");
-        client.expect("error: line too long (the limit is 1 bytes)");
+        client.expect("error: line too long (the limit is 1 byte)");
         client.expect_end();
     }
     let mut count = 0;

@@ -226,6 +226,111 @@ fn bad_addresses_are_one_clear_line_and_exit_1() {
     }
 }
 
+/// `--verbose` says it is shutting down once, not once per layer.
+#[test]
+fn verbose_logs_the_shutdown_once() {
+    let mut chat = ChatProcess::start(&["--verbose"]);
+    assert!(chat.terminate_keep_log().success());
+    let mut log = String::new();
+    chat.stderr.read_to_string(&mut log).unwrap();
+    assert_eq!(log.matches("shutting down").count(), 1, "{log}");
+}
+
+/// Limits that cannot work are refused at start with one line naming the
+/// flag: zero, past a ceiling, or a send queue too small for one line.
+#[test]
+fn impossible_limits_are_refused_at_start() {
+    for (flags, error) in [
+        (
+            &["--max-line", "0"][..],
+            "chat: --max-line must be more than 0",
+        ),
+        (
+            &["--max-line", "17M"],
+            "chat: --max-line must be at most 16M",
+        ),
+        (
+            &["--send-queue", "0"],
+            "chat: --send-queue must be more than 0",
+        ),
+        (
+            &["--send-queue", "1G"],
+            "chat: bad size \"1G\": expected e.g. 65536, 64K, 1M",
+        ),
+        (
+            &["--send-queue", "257M"],
+            "chat: --send-queue must be at most 256M",
+        ),
+        (
+            &["--send-queue", "1K"],
+            "chat: --send-queue 1K cannot hold a greeting and one line of --max-line 65535: \
+             it must be at least 65899 bytes",
+        ),
+        (
+            &["--send-queue", "1", "--max-line", "10"],
+            "chat: --send-queue 1 cannot hold a greeting and one line of --max-line 10: \
+             it must be at least 374 bytes",
+        ),
+        (
+            &["--max-connections", "0"],
+            "chat: --max-connections must be more than 0",
+        ),
+        (
+            &["--idle-timeout", "0"],
+            "chat: --idle-timeout must be more than 0",
+        ),
+        (
+            &["--idle-timeout", "25h"],
+            "chat: --idle-timeout must be at most 24h",
+        ),
+        (
+            &["--shutdown-grace", "86401"],
+            "chat: --shutdown-grace must be at most 24h",
+        ),
+    ] {
+        let output = run(chat_bin(), &[flags, &["127.0.0.1:0"]].concat(), b"");
+        assert_eq!(output.status.code(), Some(1), "{flags:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr, format!("{error}\n"), "{flags:?}");
+    }
+    // Seconds when no unit is given, as --help says.
+    let chat = ChatProcess::start(&[
+        "--idle-timeout",
+        "86400",
+        "--send-queue",
+        "374",
+        "--max-line",
+        "10",
+    ]);
+    assert!(chat.early_log.is_empty(), "{:?}", chat.early_log);
+}
+
+/// A connection cap past what the descriptor limit allows is lowered to
+/// it, with one log line.
+#[test]
+fn too_many_connections_are_lowered_to_the_descriptor_limit() {
+    let chat = ChatProcess::start_with_fd_limit(100, &["--max-connections", "5000"]);
+    assert_eq!(
+        chat.early_log,
+        ["chat: --max-connections 5000 is more than the file descriptor limit allows; using 68\n"]
+    );
+}
+
+/// The log says `1 connection`, not `1 connections`.
+#[test]
+fn a_full_server_logs_its_cap() {
+    let mut chat = ChatProcess::start(&["--max-connections", "1"]);
+    let _inside = common::Peer::connect(chat.addr);
+    let mut turned_away = common::Peer::connect_quiet(chat.addr);
+    turned_away.expect("error: server full");
+    let mut line = String::new();
+    chat.stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains(" turned away: server full (1 connection); "),
+        "{line}"
+    );
+}
+
 #[test]
 fn chat_reports_a_port_in_use() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

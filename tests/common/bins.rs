@@ -40,6 +40,8 @@ pub struct ChatProcess {
     pub addr: SocketAddr,
     /// The process.
     pub child: Child,
+    /// Its log before the `listening on` line.
+    pub early_log: Vec<String>,
     /// Its log, after the `listening on` line.
     pub stderr: BufReader<ChildStderr>,
 }
@@ -100,17 +102,23 @@ impl ChatProcess {
             .spawn()
             .expect("start chat");
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut first = String::new();
-        stderr.read_line(&mut first).expect("read chat's log");
-        let addr = first
-            .trim_end()
-            .strip_prefix("chat: listening on ")
-            .unwrap_or_else(|| panic!("unexpected first log line: {first:?}"))
-            .parse()
-            .expect("an address in the log line");
+        let mut early_log = Vec::new();
+        let addr = loop {
+            let mut line = String::new();
+            stderr.read_line(&mut line).expect("read chat's log");
+            if let Some(addr) = line.trim_end().strip_prefix("chat: listening on ") {
+                break addr.parse().expect("an address in the log line");
+            }
+            assert!(
+                !line.is_empty(),
+                "chat ended without listening; its log: {early_log:?}"
+            );
+            early_log.push(line);
+        };
         ChatProcess {
             addr,
             child,
+            early_log,
             stderr,
         }
     }
