@@ -41,8 +41,6 @@ fn main() {
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
-    raise_fd_limit();
-    pin_benchmark();
     let scenarios: [(&str, Scenario); 6] = [
         ("fanout", fanout),
         ("fanout-wide", fanout_wide),
@@ -51,6 +49,17 @@ fn main() {
         ("slow", slow),
         ("churn", churn),
     ];
+    // A typo must not pass for a run that measured nothing.
+    let known: Vec<&str> = scenarios.iter().map(|(name, _)| *name).collect();
+    if let Some(unknown) = wanted.iter().find(|w| !known.contains(&w.as_str())) {
+        eprintln!(
+            "load: no scenario named {unknown:?}; the scenarios are {}",
+            known.join(", ")
+        );
+        std::process::exit(2);
+    }
+    raise_fd_limit();
+    pin_benchmark();
     for (name, scenario) in scenarios {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
             println!("{name:<12} {}", scenario());
