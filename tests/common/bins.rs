@@ -50,7 +50,12 @@ impl ChatProcess {
     /// Starts `chat 127.0.0.1:0` with `extra` flags, and learns its port
     /// from its first log line.
     pub fn start(extra: &[&str]) -> Self {
-        Self::spawn(Command::new(chat_bin()), extra, "127.0.0.1:0")
+        Self::start_on("127.0.0.1:0", extra)
+    }
+
+    /// Starts `chat ADDR` with `extra` flags; ADDR's port should be 0.
+    pub fn start_on(addr: &str, extra: &[&str]) -> Self {
+        Self::spawn(Command::new(chat_bin()), extra, addr)
     }
 
     /// Starts `chat ADDR` in a network namespace of its own, where the only

@@ -1,0 +1,190 @@
+//! The README's examples, played: its two-terminal `nc` session and its
+//! example script. Each block follows an HTML comment naming this file, and
+//! is read from README.md as it stands, so the README cannot drift from what
+//! the server does.
+
+mod common;
+
+#[path = "common/bins.rs"]
+mod bins;
+
+mod transcript;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+
+use bins::{netcat, ChatProcess};
+use common::PATIENCE;
+
+/// The README, as the test was built with it.
+const README: &str = include_str!("../README.md");
+
+/// The lines of the fenced block right after the line `marker`.
+fn block_after(marker: &str) -> Vec<&'static str> {
+    let mut lines = README.lines().skip_while(|line| *line != marker);
+    assert!(lines.next().is_some(), "README.md has no line {marker:?}");
+    let fence = lines.next().unwrap_or_default();
+    assert!(fence.starts_with("```"), "no fenced block after {marker:?}");
+    lines.take_while(|line| !line.starts_with("```")).collect()
+}
+
+#[test]
+fn the_example_script_plays() {
+    let script = block_after("<!-- tests/readme.rs plays this script: keep it true -->").join("\n");
+    let transcript =
+        transcript::transcript(&script).unwrap_or_else(|why| panic!("README's script: {why}"));
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("readme-script", transcript));
+}
+
+/// One terminal of the session: `nc` with its input and output.
+struct Terminal {
+    child: Child,
+    input: Option<ChildStdin>,
+    /// Lines of its output, read by a thread so a wait can time out.
+    output: mpsc::Receiver<String>,
+}
+
+impl Terminal {
+    /// Runs the README's command line (`$ nc -N localhost 8000`) against
+    /// the server's port.
+    fn start(command: &str, port: u16) -> Self {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(words.first(), Some(&"nc"), "only nc sessions: {command}");
+        let mut child = Command::new(netcat())
+            .args(words[1..].iter().map(|word| match *word {
+                "8000" => port.to_string(),
+                word => word.to_string(),
+            }))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nc");
+        let stdout = BufReader::new(child.stdout.take().expect("nc's output"));
+        let (lines, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Terminal {
+            input: child.stdin.take(),
+            child,
+            output,
+        }
+    }
+
+    /// The next line it prints, or `None` once its output has ended.
+    fn next_line(&self) -> Option<String> {
+        match self.output.recv_timeout(PATIENCE) {
+            Ok(line) => Some(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("nothing for {PATIENCE:?}"),
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `text` with each address shown in the README replaced by the real one,
+/// in one pass (a real address may happen to be another's README one).
+fn with_real_addresses(text: &str, addresses: &HashMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for (shown, real) in addresses {
+            if let Some(after) = rest.strip_prefix(shown.as_str()) {
+                out.push_str(real);
+                rest = after;
+                continue 'scan;
+            }
+        }
+        let mut chars = rest.chars();
+        out.extend(chars.next());
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// Plays the session row by row: in each row, what is typed first (a
+/// command starts `nc`, `^D` ends its input, other text is a line typed),
+/// then what each terminal must print next, with the README's addresses
+/// standing for the real ones. At the end each terminal must print nothing
+/// more and `nc` must exit by itself once its input has ended.
+#[test]
+fn the_session_with_nc_is_what_nc_shows() {
+    let rows = block_after("<!-- tests/readme.rs plays this session with nc: keep it true -->");
+    let column = rows
+        .iter()
+        .filter_map(|row| row.rfind("$ "))
+        .find(|&at| at > 0)
+        .expect("a command in the right column");
+    let server = ChatProcess::start_on("localhost:0", &[]);
+    let port = server.addr.port();
+
+    let mut terminals: [Option<Terminal>; 2] = [None, None];
+    // The README's address of each client -> its real one.
+    let mut addresses: HashMap<String, String> = HashMap::new();
+    let is_printed =
+        |text: &str| text.starts_with("You are ") || text.starts_with(|c: char| c.is_ascii_digit());
+    for row in &rows {
+        let (left, right) = row.split_at(row.len().min(column));
+        let parts = [left.trim(), right.trim()];
+        for (side, part) in parts.iter().enumerate() {
+            if let Some(command) = part.strip_prefix("$ ") {
+                terminals[side] = Some(Terminal::start(command, port));
+            } else if *part == "^D" {
+                let terminal = terminals[side].as_mut().expect("a started terminal");
+                drop(terminal.input.take());
+            } else if !part.is_empty() && !is_printed(part) {
+                let terminal = terminals[side].as_mut().expect("a started terminal");
+                let input = terminal.input.as_mut().expect("input still open");
+                input.write_all(format!("{part}\n").as_bytes()).unwrap();
+                input.flush().unwrap();
+            }
+        }
+        let printed: Vec<(&str, String)> = (0..2)
+            .filter(|&side| is_printed(parts[side]))
+            .map(|side| {
+                let terminal = terminals[side].as_ref().expect("a started terminal");
+                let got = terminal
+                    .next_line()
+                    .unwrap_or_else(|| panic!("nc ended before {:?}", parts[side]));
+                (parts[side], got)
+            })
+            .collect();
+        for (part, got) in &printed {
+            if let (Some(shown), Some(real)) =
+                (part.strip_prefix("You are "), got.strip_prefix("You are "))
+            {
+                addresses.insert(shown.to_string(), real.to_string());
+            }
+        }
+        for (part, got) in printed {
+            assert_eq!(
+                got,
+                with_real_addresses(part, &addresses),
+                "README row {row:?}"
+            );
+        }
+    }
+    assert_eq!(addresses.len(), 2, "both terminals greeted");
+    for terminal in terminals.iter_mut().flatten() {
+        drop(terminal.input.take());
+        assert_eq!(terminal.next_line(), None, "nothing more");
+        assert!(terminal.child.wait().expect("wait for nc").success());
+    }
+}
