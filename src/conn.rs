@@ -19,11 +19,11 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 use smol::lock::Semaphore;
 use smol::Async;
 
-use crate::broadcaster::{Entering, Leaving, Message};
 use crate::config::{format_count, format_duration};
 use crate::lines::{LineError, LineReader};
 use crate::log;
 use crate::queue::{queue, Line, QueueReceiver, QueueWatch};
+use crate::room::{Entering, Leaving, Message};
 use crate::Config;
 
 /// Largest batch the writer gathers from its queue for one write.

@@ -13,8 +13,9 @@
 //! - [`addr`]: the listening address, read as Go reads it.
 //! - [`config`]: the limits and their defaults.
 //! - `server`: the accept loop, start-up and graceful shutdown ([`serve`]).
-//! - `broadcaster`: the set of clients; selects over entering, leaving and
-//!   messages, and keeps every client's view in one order.
+//! - `room`: the broadcaster, the one place that knows who is in the chat:
+//!   `room::order` turns entering, leaving and messages into one order of
+//!   events, and the room applies them to its audience (`room::audience`).
 //! - `conn`: one connection's reader and writer.
 //! - `lines`: bounded line framing.
 //! - `queue`: a client's outgoing queue, bounded in bytes.
@@ -49,12 +50,12 @@
 #![warn(missing_docs)]
 
 pub mod addr;
-mod broadcaster;
 pub mod config;
 mod conn;
 mod lines;
 pub mod log;
 mod queue;
+mod room;
 mod server;
 
 pub use config::Config;

@@ -17,10 +17,10 @@ use futures_lite::future;
 use rustix::io::Errno;
 use smol::{LocalExecutor, Timer};
 
-use crate::broadcaster::{self, Inputs};
 use crate::config::format_count;
 use crate::conn::{self, Hub};
 use crate::log;
+use crate::room::{self, Inputs};
 use crate::Config;
 
 /// Lines that may wait for the broadcaster before readers must wait too.
@@ -97,7 +97,7 @@ pub async fn serve(
             let (leaving, leaving_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
             let (messages, messages_rx) = async_channel::bounded(MESSAGES_BACKLOG);
             let (stop, stop_rx) = async_channel::bounded::<()>(1);
-            let broadcaster = executor.spawn(broadcaster::run(Inputs {
+            let broadcaster = executor.spawn(room::run(Inputs {
                 entering: entering_rx,
                 leaving: leaving_rx,
                 messages: messages_rx,

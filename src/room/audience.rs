@@ -1,0 +1,109 @@
+//! The audience: the clients that receive broadcasts, and the fan-out.
+//!
+//! The room never waits for a client: a broadcast pushes to each client's
+//! bounded queue and cuts off any client whose queue is full. A client cut
+//! off leaves the audience at once, but its `has left` waits for its
+//! connection's leave, like anyone's, so that the lines it sent before are
+//! delivered first and the leave is announced exactly once.
+
+use std::collections::HashMap;
+use std::net::Shutdown;
+use std::sync::Arc;
+
+use super::events::{Entering, LINES_IN_FLIGHT};
+use super::format_line;
+use crate::conn::Socket;
+use crate::log;
+use crate::queue::{Line, PushError, QueueSender};
+
+/// One client in the audience.
+struct Member {
+    /// Identity, to find the member when it leaves.
+    id: u64,
+    /// Address, for its `has left` line and for logs.
+    name: Arc<str>,
+    /// Its outgoing queue.
+    queue: QueueSender,
+    /// Its socket, to cut it off if it stops reading.
+    socket: Socket,
+}
+
+/// The set of clients receiving broadcasts.
+#[derive(Default)]
+pub struct Audience {
+    /// Members in a vector: a broadcast is one pass over contiguous memory.
+    members: Vec<Member>,
+    /// Where each member's id sits in `members`.
+    index: HashMap<u64, usize>,
+    /// Members whose queue overflowed during the current broadcast.
+    lagging: Vec<u64>,
+    /// Clients cut off, by id, whose connection has not said it left yet:
+    /// their `has left` goes out when it does.
+    departed: HashMap<u64, Arc<str>>,
+}
+
+impl Audience {
+    /// Queues `line` for every member, then cuts off those that are full.
+    pub fn broadcast(&mut self, line: Line) {
+        for member in &self.members {
+            if let Err(PushError::Full) = member.queue.push(line.clone()) {
+                self.lagging.push(member.id);
+            }
+        }
+        while let Some(id) = self.lagging.pop() {
+            self.cut_off(id);
+        }
+    }
+
+    /// Cuts off a member that does not read fast enough.
+    fn cut_off(&mut self, id: u64) {
+        if let Some(member) = self.remove(id) {
+            log::always(format_args!(
+                "{} disconnected: not reading (send queue full)",
+                member.name
+            ));
+            member.queue.cut_off();
+            // Wakes its writer (blocked on a full socket) and its reader.
+            let _ = member.socket.get_ref().shutdown(Shutdown::Both);
+            self.departed.insert(member.id, member.name);
+        }
+    }
+
+    /// Adds a newcomer and tells its connection it may start reading.
+    pub fn join(&mut self, entering: Entering) {
+        self.index.insert(entering.id, self.members.len());
+        self.members.push(Member {
+            id: entering.id,
+            name: entering.name,
+            queue: entering.queue,
+            socket: entering.socket,
+        });
+        entering.permits.add_permits(LINES_IN_FLIGHT);
+    }
+
+    /// Removes a member whose input ended; its queue is closed after the
+    /// farewell, so its writer flushes and ends. Then the others hear of it.
+    pub fn leave(&mut self, id: u64, farewell: Option<Line>) {
+        let name = if let Some(member) = self.remove(id) {
+            if let Some(farewell) = farewell {
+                let _ = member.queue.push(farewell);
+            }
+            member.name
+        } else if let Some(name) = self.departed.remove(&id) {
+            name
+        } else {
+            return;
+        };
+        self.broadcast(format_line(&name, " has left"));
+    }
+
+    /// Takes a member out of the audience, if it is still in.
+    fn remove(&mut self, id: u64) -> Option<Member> {
+        let position = self.index.remove(&id)?;
+        let member = self.members.swap_remove(position);
+        if let Some(moved) = self.members.get(position) {
+            self.index.insert(moved.id, position);
+        }
+        Some(member)
+    }
+}

@@ -1,0 +1,92 @@
+//! The room: the one place that knows who is in the chat.
+//!
+//! As in the book, connections talk to it over three channels: `entering`,
+//! `leaving` and `messages`. [`order`] turns them into one stream of events
+//! in the order the book's unbuffered channels would have kept; the room
+//! applies each event in that order to the [`audience`]. A newcomer's
+//! connection may send lines only once it has joined (the room grants its
+//! first permits then), so its first line always reaches itself.
+//!
+//! It yields to the other tasks every [`YIELD_EVERY_BYTES`] broadcast, so
+//! that writers drain the queues while a burst goes through: a client
+//! reading at a steady pace is never cut off by a burst it can absorb.
+
+mod audience;
+mod events;
+mod order;
+
+pub use events::{Entering, Inputs, Leaving, Message};
+
+use futures_lite::future;
+
+use crate::queue::Line;
+use audience::Audience;
+use order::{Event, Order};
+
+/// Bytes of lines broadcast between two yields to the writers. Well under
+/// the smallest sensible send queue, so no queue fills within one turn.
+const YIELD_EVERY_BYTES: usize = 32 * 1024;
+
+/// Lines broadcast between two yields, however short they are, so that
+/// accepting and reading go on during a flood.
+const YIELD_EVERY_LINES: usize = 256;
+
+/// Runs the room until the server stops; then lets go of every client
+/// queue, so that each writer flushes and closes its connection.
+pub async fn run(inputs: Inputs) {
+    let mut order = Order::new(inputs);
+    let mut audience = Audience::default();
+    let mut pacer = Pacer::default();
+    loop {
+        match order.next().await {
+            Event::Message(message) => {
+                let Message { line, permit } = message;
+                pacer.count(&line);
+                audience.broadcast(line);
+                drop(permit);
+            }
+            Event::Enter(entering) => {
+                audience.broadcast(format_line(&entering.name, " has arrived"));
+                audience.join(entering);
+            }
+            Event::Leave(leaving) => audience.leave(leaving.id, leaving.farewell),
+            Event::Stop => return,
+        }
+        pacer.pause_if_due().await;
+    }
+}
+
+/// Decides when the room lets the writers run.
+#[derive(Default)]
+struct Pacer {
+    /// Bytes broadcast since the last yield.
+    bytes: usize,
+    /// Lines broadcast since the last yield.
+    lines: usize,
+}
+
+impl Pacer {
+    /// Notes one line broadcast.
+    fn count(&mut self, line: &Line) {
+        self.bytes += line.len();
+        self.lines += 1;
+    }
+
+    /// Yields to the other tasks if enough went out since the last time.
+    async fn pause_if_due(&mut self) {
+        if self.bytes >= YIELD_EVERY_BYTES || self.lines >= YIELD_EVERY_LINES {
+            self.bytes = 0;
+            self.lines = 0;
+            future::yield_now().await;
+        }
+    }
+}
+
+/// `NAME` followed by `what` and a newline, as one shared line.
+pub(crate) fn format_line(name: &str, what: &str) -> Line {
+    let mut line = Vec::with_capacity(name.len() + what.len() + 1);
+    line.extend_from_slice(name.as_bytes());
+    line.extend_from_slice(what.as_bytes());
+    line.push(b'\n');
+    Line::from(line)
+}
