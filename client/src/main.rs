@@ -3,7 +3,8 @@
 //! In a pipe it is byte for byte netcat (below). At a terminal (standard
 //! input and output both terminals) it gives you a prompt line to edit, keeps
 //! what you type intact while lines arrive above it, and shows peers' control
-//! characters instead of obeying them: see `terminal`.
+//! characters instead of obeying them: see `terminal`; at a terminal that
+//! cannot move its cursor, see `plain`. `display` picks among them.
 //!
 //! Standard input goes to the server and the server's output to standard
 //! output, byte for byte. At the end of standard input the client half-closes
@@ -13,16 +14,28 @@
 
 #![forbid(unsafe_code)]
 
+mod addr;
+mod display;
+mod editor;
+mod incoming;
+mod input;
+mod keys;
+mod plain;
 mod render;
+mod screen;
 mod terminal;
 
+use std::future::Future;
 use std::io::{self, ErrorKind, IsTerminal, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::Shutdown;
 use std::process::ExitCode;
 
 use async_net::TcpStream;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use smol::Unblock;
+
+use display::{Color, Mode};
+use input::Input;
 
 /// The book's address.
 const DEFAULT_ADDR: &str = "localhost:8000";
@@ -32,12 +45,16 @@ client: talk to a chat server, like netcat
 
 Usage: client [OPTIONS] [ADDR]
 
-  ADDR                  server address [default: localhost:8000]
+  ADDR                  server address, HOST:PORT [default: localhost:8000];
+                        as in Go, an empty HOST (:8000) is this machine, and
+                        an IPv6 HOST is in brackets ([::1]:8000). localhost
+                        (127.0.0.1, then ::1) and IP addresses need no
+                        resolver; other names are looked up
 
 Options:
   --color WHEN          at a terminal, colour your messages, others' and
-                        notices: never, auto (unless NO_COLOR is set) or
-                        always [default: auto]
+                        notices: never, auto (unless NO_COLOR is set, or
+                        TERM is dumb or unset) or always [default: auto]
   -h, --help            print this help
   -V, --version         print the version
 
@@ -47,18 +64,14 @@ input the client tells the server it is done, prints what the server still
 sends, and exits when the server closes the connection.
 
 At a terminal (standard input and output both terminals) you type on a
-prompt line at the bottom (left, right, backspace, home, end, up and down for
-history) while lines arrive above it; control characters a peer sends are
-shown (^[ for ESC) rather than obeyed. Ctrl-D ends your input the same way;
-Ctrl-C quits.";
-
-/// When to colour the terminal display.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Color {
-    Never,
-    Auto,
-    Always,
-}
+prompt line at the bottom, with readline's keys (left, right, home, end,
+backspace, delete, Ctrl-A, -E, -K, -U, -W, -L; up and down for history),
+while lines arrive above it; control characters a peer sends are shown (^[
+for ESC) rather than obeyed. Ctrl-D on an empty line ends your input the
+same way (on a line, it deletes the character under the cursor); Ctrl-C
+quits, with exit status 130. What you typed stays on the screen when the
+client exits. With TERM=dumb, lines are printed as they come and typing is
+the terminal's own.";
 
 /// What the command line asks for.
 struct Args {
@@ -70,7 +83,7 @@ struct Args {
 
 fn main() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             let _ = writeln!(std::io::stderr(), "client: {message}");
             ExitCode::FAILURE
@@ -78,35 +91,60 @@ fn main() -> ExitCode {
     }
 }
 
+/// The exit status of a user who quit with Ctrl-C, as shells report a
+/// program stopped by SIGINT: 128 + 2.
+const INTERRUPTED: u8 = 130;
+
 /// Parses the command line, connects and relays; errors come back as one line.
-fn run() -> Result<(), String> {
+fn run() -> Result<ExitCode, String> {
     let Some(Args { addr, color }) = parse_args()? else {
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     };
     let at_terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
+    let term = std::env::var_os("TERM");
+    let no_color = std::env::var_os("NO_COLOR");
+    let colored = display::colored(color, term.as_deref(), no_color.as_deref());
     smol::block_on(async {
         let stream = connect(&addr).await?;
-        if at_terminal {
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-            let colored = color == Color::Always || (color == Color::Auto && !no_color);
-            return terminal::run(stream, colored).await;
-        }
-        // Set when standard input fails: reported once the server has
-        // closed, so that what it still sends is printed first.
-        let mut input_error = None;
-        let upload = async {
-            if let Err(InputError::Stdin(error)) = send_input(stream.clone()).await {
-                input_error = Some(format!("cannot read input: {error}"));
-                let _ = stream.shutdown(Shutdown::Write);
+        match display::mode(at_terminal, term.as_deref()) {
+            Mode::Editor => match terminal::run(stream, colored).await? {
+                terminal::Ending::ServerClosed => Ok(ExitCode::SUCCESS),
+                terminal::Ending::Interrupted => Ok(ExitCode::from(INTERRUPTED)),
+                terminal::Ending::Signaled(status) => Ok(ExitCode::from(status)),
+            },
+            Mode::Plain => {
+                relay(stream.clone(), plain::print_lines(stream, colored)).await?;
+                Ok(ExitCode::SUCCESS)
             }
-            // A failed send means the connection is going away; the
-            // download notices and reports it.
-            future::pending::<()>().await;
-            Ok(())
-        };
-        future::or(print_output(stream.clone()), upload).await?;
-        input_error.map_or(Ok(()), Err)
+            Mode::Pipe => {
+                relay(stream.clone(), print_output(stream)).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+        }
     })
+}
+
+/// Sends standard input to the server while `download` shows what it
+/// sends, until the server closes.
+async fn relay(
+    stream: TcpStream,
+    download: impl Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    // Set when standard input fails: reported once the server has closed,
+    // so that what it still sends is printed first.
+    let mut input_error = None;
+    let upload = async {
+        if let Err(InputError::Stdin(error)) = send_input(stream.clone()).await {
+            input_error = Some(format!("cannot read input: {error}"));
+            let _ = stream.shutdown(Shutdown::Write);
+        }
+        // A failed send means the connection is going away: the download
+        // notices and reports it.
+        future::pending::<()>().await;
+        Ok(())
+    };
+    future::or(download, upload).await?;
+    input_error.map_or(Ok(()), Err)
 }
 
 /// The arguments, or `None` when `--help` or `--version` answered.
@@ -146,16 +184,11 @@ fn parse_args() -> Result<Option<Args>, String> {
     }))
 }
 
-/// Connects to the first address of `addr` that answers, IPv4 first: the
-/// server binds `localhost` to 127.0.0.1, as the book's does.
+/// Connects to the first address of `addr` that answers (see `addr` for
+/// which, in which order).
 async fn connect(addr: &str) -> Result<TcpStream, String> {
-    let mut candidates: Vec<SocketAddr> = addr
-        .to_socket_addrs()
-        .map_err(|error| format!("bad address {addr:?}: {error}; expected HOST:PORT"))?
-        .collect();
-    candidates.sort_by_key(|candidate| candidate.is_ipv6());
     let mut last_error = None;
-    for candidate in candidates {
+    for candidate in addr::resolve(addr)? {
         match TcpStream::connect(candidate).await {
             Ok(stream) => return Ok(stream),
             Err(error) => last_error = Some(error),
@@ -177,15 +210,14 @@ enum InputError {
 
 /// Copies standard input to the server, then half-closes the connection.
 async fn send_input(mut stream: TcpStream) -> Result<(), InputError> {
-    let mut stdin = Unblock::new(io::stdin());
-    let mut buf = vec![0u8; 16 * 1024];
+    let stdin = Input::spawn().map_err(InputError::Stdin)?;
     loop {
-        let count = stdin.read(&mut buf).await.map_err(InputError::Stdin)?;
-        if count == 0 {
+        let chunk = stdin.next().await.map_err(InputError::Stdin)?;
+        if chunk.is_empty() {
             break;
         }
         stream
-            .write_all(&buf[..count])
+            .write_all(&chunk)
             .await
             .map_err(|_| InputError::Socket)?;
     }

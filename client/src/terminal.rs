@@ -1,107 +1,162 @@
-//! The client at a terminal: a prompt line you edit at the bottom (left,
-//! right, backspace, home, end, history with up and down), and what the
-//! server sends printed above it, so arrivals never break the line you are
-//! typing. Peers' bytes are shown escaped (see `render`), never obeyed.
+//! The client at a terminal: a prompt line you edit at the bottom, and what
+//! the server sends printed above it, so arrivals never break the line you
+//! are typing. Peers' bytes are shown escaped (see `render`), never obeyed.
 //!
-//! Ctrl-D ends your input as the end of a pipe does (a half-close: you
-//! still see what the server sends until it closes); Ctrl-C quits.
+//! One task does everything, keys and network alike, and it alone writes to
+//! the terminal: a line can never be printed while the prompt line is half
+//! drawn, and leaving is always orderly. Ctrl-D on an empty line ends your
+//! input as the end of a pipe does (a half-close: you still see what the
+//! server sends until it closes); on a line it deletes, as in readline.
+//! Ctrl-C quits. Whatever you typed stays on the screen when the client
+//! leaves, and the terminal gets its settings back on every way out,
+//! SIGTERM, SIGHUP and a SIGINT sent with `kill` included.
 
-use std::io::{self, Write as _};
+use std::io;
 use std::net::Shutdown;
 
 use async_net::TcpStream;
-use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
-use rustyline_async::{Readline, ReadlineEvent, SharedWriter};
+use async_signal::{Signal, Signals};
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt, StreamExt};
 
-use crate::render;
+use crate::editor::{Action, Editor};
+use crate::incoming::{Incoming, SERVER_CLOSED};
+use crate::input::Input;
+use crate::keys::Decoder;
+use crate::screen::{RawMode, Screen};
+
+const PROMPT: &str = "> ";
+const CLOSED_PROMPT: &str = "(input closed; Ctrl-C quits) ";
+
+/// How a session at the terminal ended, when nothing failed.
+pub enum Ending {
+    /// The server closed the connection.
+    ServerClosed,
+    /// The user quit with Ctrl-C.
+    Interrupted,
+    /// A signal asked the client to stop: the exit status to report, 128
+    /// plus its number, as a shell would.
+    Signaled(u8),
+}
+
+/// What woke the session up.
+enum Event {
+    Network(io::Result<usize>),
+    Keyboard(io::Result<Vec<u8>>),
+    Signal(Option<io::Result<Signal>>),
+}
 
 /// Talks to the server through `stream` until it closes or the user quits.
-pub async fn run(stream: TcpStream, color: bool) -> Result<(), String> {
-    let (mut readline, screen) = Readline::new("> ".to_string())
-        .map_err(|error| format!("cannot use the terminal: {error}"))?;
-    // The server echoes every line: show it once, as the echo.
-    readline.should_print_line_on(false, false);
-    let outcome = future::or(
-        print_output(stream.clone(), screen, color),
-        read_input(&mut readline, stream),
-    )
-    .await;
-    // Show what is still pending, then give the terminal back.
-    let _ = readline.flush();
-    drop(readline);
-    let _ = io::stdout().flush();
-    outcome
+pub async fn run(stream: TcpStream, color: bool) -> Result<Ending, String> {
+    let raw = RawMode::enable().map_err(|error| format!("cannot use the terminal: {error}"))?;
+    let mut editor = Editor::default();
+    let mut screen = Screen::new(PROMPT);
+    let ending = session(stream, color, &mut editor, &mut screen).await;
+    // Leave the prompt line as it is, below what arrived, whatever happened.
+    let finished = screen.finish(&editor);
+    drop(raw);
+    let ending = ending?;
+    finished.map_err(cannot_write)?;
+    Ok(ending)
 }
 
-/// Prints the server's lines above the prompt until it closes.
-async fn print_output(
-    mut stream: TcpStream,
-    mut screen: SharedWriter,
+/// The session proper: keys to the editor and the server, the server's
+/// lines to the screen.
+async fn session(
+    stream: TcpStream,
     color: bool,
-) -> Result<(), String> {
-    let mut me: Option<String> = None;
-    let mut pending: Vec<u8> = Vec::new();
-    let mut buf = vec![0u8; 16 * 1024];
+    editor: &mut Editor,
+    screen: &mut Screen,
+) -> Result<Ending, String> {
+    let mut reader = stream.clone();
+    let mut writer = stream;
+    let keyboard = Input::spawn().map_err(|error| format!("cannot read the terminal: {error}"))?;
+    let mut keyboard_open = true;
+    let mut decoder = Decoder::default();
+    let mut incoming = Incoming::new(color);
+    let mut net_buf = vec![0u8; 16 * 1024];
+    let mut keys = Vec::new();
+    // In raw mode no key makes a signal, but `kill` still can.
+    let mut signals = Signals::new([Signal::Int, Signal::Term, Signal::Hup])
+        .map_err(|error| format!("cannot watch for signals: {error}"))?;
+    screen.draw(editor).map_err(cannot_write)?;
     loop {
-        let count = stream
-            .read(&mut buf)
-            .await
-            .map_err(|error| format!("connection lost: {error}"))?;
-        if count == 0 {
-            break;
-        }
-        pending.extend_from_slice(&buf[..count]);
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let line = &line[..line.len() - 1];
-            if me.is_none() {
-                if let Some(name) = line.strip_prefix(b"You are ") {
-                    me = Some(String::from_utf8_lossy(name).into_owned());
-                }
-            }
-            show(&mut screen, &render::show(line, me.as_deref(), color)).await;
-        }
-    }
-    if !pending.is_empty() {
-        show(&mut screen, &render::show(&pending, me.as_deref(), color)).await;
-    }
-    show(&mut screen, "(the server closed the connection)").await;
-    Ok(())
-}
-
-/// Prints one line above the prompt.
-async fn show(screen: &mut SharedWriter, text: &str) {
-    let _ = AsyncWriteExt::write_all(screen, format!("{text}\n").as_bytes()).await;
-}
-
-/// Sends each line the user enters; Ctrl-D half-closes, Ctrl-C quits.
-async fn read_input(readline: &mut Readline, mut stream: TcpStream) -> Result<(), String> {
-    let mut input_open = true;
-    loop {
-        let event = readline
-            .readline()
-            .await
-            .map_err(|error| format!("cannot read the terminal: {error}"))?;
+        // `race` picks a ready side at random: a flood from the server
+        // cannot keep Ctrl-C waiting.
+        let event = future::race(
+            future::race(
+                async { Event::Network(reader.read(&mut net_buf).await) },
+                async {
+                    if !keyboard_open {
+                        return future::pending().await;
+                    }
+                    Event::Keyboard(keyboard.next().await)
+                },
+            ),
+            async { Event::Signal(signals.next().await) },
+        )
+        .await;
         match event {
-            // After Ctrl-D there is nowhere to send lines to.
-            ReadlineEvent::Line(_) | ReadlineEvent::Eof if !input_open => {}
-            ReadlineEvent::Line(line) => {
-                readline.add_history_entry(line.clone());
-                let mut bytes = line.into_bytes();
-                bytes.push(b'\n');
-                if stream.write_all(&bytes).await.is_err() {
-                    // The connection is going away: the output side says so.
-                    future::pending::<()>().await;
+            Event::Signal(Some(Ok(Signal::Int))) => return Ok(Ending::Interrupted),
+            Event::Signal(Some(Ok(Signal::Hup))) => return Ok(Ending::Signaled(128 + 1)),
+            Event::Signal(Some(Ok(_))) => return Ok(Ending::Signaled(128 + 15)),
+            Event::Signal(Some(Err(error))) => {
+                return Err(format!("cannot watch for signals: {error}"))
+            }
+            Event::Signal(None) => return Err("cannot watch for signals".to_string()),
+            Event::Network(Ok(0)) => {
+                let mut lines: Vec<String> = incoming.finish().into_iter().collect();
+                lines.push(SERVER_CLOSED.to_string());
+                screen.print_above(&lines, editor).map_err(cannot_write)?;
+                return Ok(Ending::ServerClosed);
+            }
+            Event::Network(Ok(count)) => {
+                let lines = incoming.feed(&net_buf[..count]);
+                if !lines.is_empty() {
+                    screen.print_above(&lines, editor).map_err(cannot_write)?;
                 }
             }
-            ReadlineEvent::Eof => {
-                input_open = false;
-                let _ = stream.shutdown(Shutdown::Write);
-                readline
-                    .update_prompt("(input closed; Ctrl-C quits) ")
-                    .map_err(|error| error.to_string())?;
+            Event::Network(Err(error)) => return Err(format!("connection lost: {error}")),
+            Event::Keyboard(Ok(chunk)) if chunk.is_empty() => {
+                // The terminal is gone: as Ctrl-D, without the key.
+                keyboard_open = false;
+                let _ = writer.shutdown(Shutdown::Write);
             }
-            ReadlineEvent::Interrupted => return Ok(()),
+            Event::Keyboard(Ok(chunk)) => {
+                decoder.feed(&chunk, &mut keys);
+                let mut redraw = false;
+                for key in keys.drain(..) {
+                    match editor.key(key) {
+                        Action::None => {}
+                        Action::Redraw => redraw = true,
+                        Action::ClearScreen => {
+                            screen.clear();
+                            redraw = true;
+                        }
+                        Action::Send(line) => {
+                            redraw = true;
+                            // A failed send means the connection is going
+                            // away: the network side reports it.
+                            let _ = writer.write_all(format!("{line}\n").as_bytes()).await;
+                        }
+                        Action::EndOfInput => {
+                            redraw = true;
+                            let _ = writer.shutdown(Shutdown::Write);
+                            screen.set_prompt(CLOSED_PROMPT);
+                        }
+                        Action::Interrupt => return Ok(Ending::Interrupted),
+                    }
+                }
+                if redraw {
+                    screen.draw(editor).map_err(cannot_write)?;
+                }
+            }
+            Event::Keyboard(Err(error)) => {
+                return Err(format!("cannot read the terminal: {error}"))
+            }
         }
     }
+}
+
+fn cannot_write(error: io::Error) -> String {
+    format!("cannot write to the terminal: {error}")
 }

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -29,12 +30,28 @@ fn start_server() -> SocketAddr {
     addr
 }
 
+/// The chat server on a free loopback port, in this process, and what
+/// shuts it down gracefully when dropped.
+fn start_stoppable_server() -> (SocketAddr, async_channel::Sender<()>) {
+    let listener = chat::listen("127.0.0.1:0".parse().unwrap()).expect("listen");
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = async_channel::bounded::<()>(1);
+    thread::spawn(move || {
+        smol::block_on(chat::serve(listener, chat::Config::default(), async move {
+            let _ = stopped.recv().await;
+        }))
+    });
+    (addr, stop)
+}
+
 /// `client` running in a pseudo-terminal.
 struct Terminal {
     parser: Arc<Mutex<vt100::Parser>>,
     keyboard: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
+    master: Box<dyn MasterPty + Send>,
+    /// Set once everything the client wrote has reached `parser`.
+    output_ended: Arc<AtomicBool>,
 }
 
 impl Terminal {
@@ -60,18 +77,24 @@ impl Terminal {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
         let mut output = pty.master.try_clone_reader().unwrap();
         let screen = parser.clone();
+        let output_ended = Arc::new(AtomicBool::new(false));
+        let ended = output_ended.clone();
         thread::spawn(move || {
             let mut buf = [0u8; 4096];
+            // The read fails (EIO) once the client, the last holder of the
+            // pty's other end, has exited.
             while let Ok(count @ 1..) = output.read(&mut buf) {
                 screen.lock().unwrap().process(&buf[..count]);
             }
+            ended.store(true, Ordering::SeqCst);
         });
         let keyboard = pty.master.take_writer().unwrap();
         Terminal {
             parser,
             keyboard,
             child,
-            _master: pty.master,
+            master: pty.master,
+            output_ended,
         }
     }
 
@@ -138,6 +161,42 @@ impl Terminal {
             assert!(Instant::now() < deadline, "client did not exit");
             thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+impl Terminal {
+    /// Waits until the cursor's row reads `text` (trailing blanks aside)
+    /// with the cursor in column `col`: a prompt line fully drawn.
+    fn wait_for_prompt(&self, text: &str, col: u16) {
+        self.wait_for(&format!("{text:?} with the cursor at {col}"), |screen| {
+            let (row, at) = screen.cursor_position();
+            let line = screen.rows(0, COLS).nth(usize::from(row));
+            at == col && line.is_some_and(|line| line.trim_end() == text)
+        });
+    }
+
+    /// Waits until the client has exited and all it wrote is on the screen:
+    /// the screen it leaves behind.
+    fn wait_exit_and_output(&mut self) -> portable_pty::ExitStatus {
+        let status = self.wait_exit();
+        let ended = self.output_ended.clone();
+        self.wait_for("the end of the client's output", |_| {
+            ended.load(Ordering::SeqCst)
+        });
+        status
+    }
+
+    /// Asserts that the terminal is back in its ordinary (cooked) mode:
+    /// lines edited by the terminal, echoed, Ctrl-C a signal.
+    fn assert_cooked(&self) {
+        use nix::sys::termios::LocalFlags;
+        let termios = self.master.get_termios().expect("the pty's settings");
+        let cooked = LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG;
+        assert!(
+            termios.local_flags.contains(cooked),
+            "the terminal is left in raw mode: {:?}",
+            termios.local_flags
+        );
     }
 }
 
@@ -223,7 +282,152 @@ fn ctrl_d_ends_input_and_the_client_exits_when_the_server_closes() {
     terminal.typed("\x04");
     read_until(&mut reader, &format!("{me}: bye"));
     read_until(&mut reader, &format!("{me} has left"));
-    assert!(terminal.wait_exit().success());
+    assert!(terminal.wait_exit_and_output().success());
+    terminal.assert_cooked();
+    // The typed line was shown once: as the server's echo.
+    let contents = terminal.parser.lock().unwrap().screen().contents();
+    assert_eq!(contents.matches("bye").count(), 1, "{contents}");
+}
+
+#[test]
+fn ctrl_d_on_a_typed_line_keeps_it() {
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
+    let me = terminal.name();
+    let (_writer, mut reader, _) = peer(addr);
+    terminal.wait_for_text("has arrived");
+    terminal.typed("unsent text");
+    terminal.wait_for("the typed text", |screen| {
+        screen.contents().contains("> unsent text")
+    });
+    // Readline's Ctrl-D: at the end of a line there is nothing to delete,
+    // and input goes on. (The left arrow after it shows when it is done.)
+    terminal.typed("\x04\x1b[D");
+    terminal.wait_for_prompt("> unsent text", 12);
+    // So Enter still sends the line.
+    terminal.typed("\r");
+    read_until(&mut reader, &format!("{me}: unsent text"));
+    terminal.wait_for_text(&format!("{me}: unsent text"));
+    terminal.wait_for_prompt(">", 2);
+    assert!(
+        terminal.child.try_wait().unwrap().is_none(),
+        "client exited"
+    );
+}
+
+#[test]
+fn ctrl_d_mid_line_deletes_the_character_under_the_cursor() {
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
+    let me = terminal.name();
+    let (_writer, mut reader, _) = peer(addr);
+    terminal.wait_for_text("has arrived");
+    terminal.typed("unsent text");
+    terminal.typed("\x1b[D\x1b[D\x1b[D\x04");
+    terminal.wait_for("the e deleted", |screen| {
+        screen.contents().contains("> unsent txt")
+    });
+    terminal.typed("\r");
+    read_until(&mut reader, &format!("{me}: unsent txt"));
+    assert!(
+        terminal.child.try_wait().unwrap().is_none(),
+        "client exited"
+    );
+}
+
+#[test]
+fn what_you_typed_stays_on_the_screen_when_the_server_closes() {
+    let (addr, stop) = start_stoppable_server();
+    let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
+    terminal.name();
+    terminal.typed("half typed");
+    terminal.wait_for("the typed text", |screen| {
+        screen.contents().contains("> half typed")
+    });
+    drop(stop);
+    assert!(terminal.wait_exit_and_output().success());
+    terminal.assert_cooked();
+    let rows = terminal.rows();
+    let closed = rows
+        .iter()
+        .position(|row| row.trim_end() == "(the server closed the connection)")
+        .unwrap_or_else(|| panic!("no notice that the server closed: {rows:#?}"));
+    assert_eq!(rows[closed + 1].trim_end(), "> half typed", "{rows:#?}");
+}
+
+#[test]
+fn ctrl_c_quits_with_status_130_and_gives_the_terminal_back() {
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
+    terminal.name();
+    terminal.typed("never sent");
+    terminal.wait_for("the typed text", |screen| {
+        screen.contents().contains("> never sent")
+    });
+    terminal.typed("\x03");
+    let status = terminal.wait_exit_and_output();
+    assert_eq!(status.exit_code(), 130, "{status:?}");
+    terminal.assert_cooked();
+    // What was typed is still there to copy.
+    assert!(terminal
+        .rows()
+        .iter()
+        .any(|row| row.trim_end() == "> never sent"));
+}
+
+#[test]
+fn a_kill_gives_the_terminal_back_too() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
+    terminal.name();
+    terminal.typed("half");
+    terminal.wait_for("the typed text", |screen| {
+        screen.contents().contains("> half")
+    });
+    let pid = terminal.child.process_id().expect("the client's pid");
+    kill(Pid::from_raw(pid as i32), Signal::SIGTERM).unwrap();
+    let status = terminal.wait_exit_and_output();
+    assert_eq!(status.exit_code(), 143, "{status:?}");
+    terminal.assert_cooked();
+}
+
+#[test]
+fn a_dumb_terminal_gets_plain_escaped_lines_without_colour() {
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &[], &[("TERM", "dumb")]);
+    let me = terminal.name();
+    let (mut writer, mut reader, other) = peer(addr);
+    writer.write_all(b"\x1b[31mred\n").unwrap();
+    terminal.wait_for_text(&format!("{other}: ^[[31mred"));
+    terminal.typed("plain\r");
+    read_until(&mut reader, &format!("{me}: plain"));
+    let own = format!("{me}: plain");
+    terminal.wait_for_text(&own);
+    {
+        let parser = terminal.parser.lock().unwrap();
+        let screen = parser.screen();
+        for text in [own.as_str(), "You are "] {
+            let row = screen
+                .rows(0, COLS)
+                .position(|row| row.contains(text))
+                .unwrap();
+            let cell = screen.cell(row as u16, 0).unwrap();
+            assert_eq!(
+                (cell.fgcolor(), cell.dim()),
+                (vt100::Color::Default, false),
+                "{text} is not coloured"
+            );
+        }
+    }
+    // Typing is the terminal's own (cooked mode), as in a pipe, and the
+    // first Ctrl-D after a line ends input.
+    terminal.assert_cooked();
+    terminal.typed("\x04");
+    read_until(&mut reader, &format!("{me} has left"));
+    assert!(terminal.wait_exit_and_output().success());
+    terminal.wait_for_text("(the server closed the connection)");
 }
 
 #[test]

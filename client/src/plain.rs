@@ -1,0 +1,50 @@
+//! The client at a terminal that cannot move its cursor (`TERM=dumb`).
+//!
+//! No prompt line can be kept at the bottom there, so typing is left to the
+//! terminal's own line editing, as in a pipe, and the server's lines are
+//! printed as they come, but escaped as at any terminal (see `render`):
+//! a terminal that calls itself dumb may still obey escape sequences.
+
+use std::io;
+
+use async_net::TcpStream;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use smol::Unblock;
+
+use crate::incoming::{Incoming, SERVER_CLOSED};
+
+/// Prints the server's lines until it closes.
+pub async fn print_lines(mut stream: TcpStream, color: bool) -> Result<(), String> {
+    let mut stdout = Unblock::new(io::stdout());
+    let mut incoming = Incoming::new(color);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let count = stream
+            .read(&mut buf)
+            .await
+            .map_err(|error| format!("connection lost: {error}"))?;
+        let lines = if count == 0 {
+            let last = incoming.finish();
+            last.into_iter()
+                .chain([SERVER_CLOSED.to_string()])
+                .collect()
+        } else {
+            incoming.feed(&buf[..count])
+        };
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let written = async {
+            stdout.write_all(text.as_bytes()).await?;
+            stdout.flush().await
+        };
+        written
+            .await
+            .map_err(|error| format!("cannot write output: {error}"))?;
+        if count == 0 {
+            return Ok(());
+        }
+    }
+}
