@@ -1,5 +1,5 @@
-//! One connection: a reader (the book's `handleConn`) and a writer (the
-//! book's `clientWriter`).
+//! One connection, from its greeting to its close: a reader (the book's
+//! `handleConn`, in `reader`) and a writer (the book's `clientWriter`).
 //!
 //! The reader turns the client's lines into broadcasts; the writer is the only
 //! code that writes to the socket, and writes whatever the broadcaster queued
@@ -19,10 +19,9 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 use smol::lock::Semaphore;
 use smol::Async;
 
-use crate::config::{format_count, format_duration};
-use crate::lines::{LineError, LineReader};
 use crate::log;
-use crate::queue::{queue, Line, QueueReceiver, QueueWatch};
+use crate::queue::{queue, text_line, QueueReceiver};
+use crate::reader::{describe, farewell, read_lines, InputEnd};
 use crate::room::{Entering, Leaving, Message};
 use crate::Config;
 
@@ -53,20 +52,6 @@ pub struct Hub {
     pub leaving: Sender<Leaving>,
     /// To broadcast a line.
     pub messages: Sender<Message>,
-}
-
-/// How a client's input ended.
-enum InputEnd {
-    /// End of input: a close, a half-close.
-    Closed,
-    /// A line over the limit.
-    TooLong,
-    /// Nothing received for the idle timeout.
-    Idle,
-    /// The socket failed: a reset, for example.
-    Failed(io::Error),
-    /// The broadcaster is gone: the server is shutting down.
-    ServerStopped,
 }
 
 /// How the writer's part ended.
@@ -107,7 +92,7 @@ pub fn serve<Ticket>(
             .into();
         log::verbose(format_args!("{name} connected"));
         let (queue, outgoing, watch) = queue(config.send_queue_bytes);
-        let _ = queue.push(format_line(&["You are ", &name]));
+        let _ = queue.push(text_line(&["You are ", &name]));
         // No permits until the broadcaster has let us in.
         let permits = Arc::new(Semaphore::new(0));
         let entering = Entering {
@@ -193,22 +178,6 @@ pub fn serve<Ticket>(
     }
 }
 
-/// The `error: ...` line a client gets when the server ends its session.
-fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
-    let why = match end {
-        InputEnd::TooLong => format!(
-            "error: line too long (the limit is {})",
-            format_count(config.max_line_bytes, "byte")
-        ),
-        InputEnd::Idle => format!(
-            "error: idle for too long (nothing received for {})",
-            format_duration(config.idle_timeout.unwrap_or_default())
-        ),
-        _ => return None,
-    };
-    Some(format_line(&[&why]))
-}
-
 /// Tells a client past the connection cap that the server is full, and
 /// closes; bounded in time, so a flood of newcomers cannot pile these up.
 pub async fn turn_away(socket: Socket) {
@@ -223,43 +192,6 @@ pub async fn turn_away(socket: Socket) {
         smol::Timer::after(TURN_AWAY_TIMEOUT).await;
     })
     .await;
-}
-
-/// Broadcasts each line the client sends until its input ends.
-async fn read_lines(
-    socket: &Async<TcpStream>,
-    name: &str,
-    messages: &Sender<Message>,
-    permits: &Arc<Semaphore>,
-    own_queue: &QueueWatch,
-    config: &Config,
-) -> InputEnd {
-    let mut lines = LineReader::new(socket, config.max_line_bytes, config.idle_timeout);
-    loop {
-        // Waits until the client has joined, and then whenever it has
-        // enough lines in flight.
-        let permit = permits.acquire_arc().await;
-        match lines.next_line().await {
-            // Cut off: the socket was shut down under the client, so an
-            // unfinished line it sent is not its last line.
-            Ok(Some(_)) if own_queue.was_cut_off() => return InputEnd::Closed,
-            Ok(Some(text)) => {
-                let mut line = Vec::with_capacity(name.len() + 2 + text.len() + 1);
-                line.extend_from_slice(name.as_bytes());
-                line.extend_from_slice(b": ");
-                line.extend_from_slice(text);
-                line.push(b'\n');
-                let line = Line::from(line);
-                if messages.send(Message { line, permit }).await.is_err() {
-                    return InputEnd::ServerStopped;
-                }
-            }
-            Ok(None) => return InputEnd::Closed,
-            Err(LineError::TooLong) => return InputEnd::TooLong,
-            Err(LineError::Idle) => return InputEnd::Idle,
-            Err(LineError::Io(error)) => return InputEnd::Failed(error),
-        }
-    }
 }
 
 /// Writes every line queued for the client, several per write when they pile
@@ -286,28 +218,4 @@ async fn linger(socket: &Async<TcpStream>) {
         smol::Timer::after(LINGER).await;
     })
     .await;
-}
-
-/// The pieces joined and a newline added, as one line.
-fn format_line(pieces: &[&str]) -> Line {
-    let mut line = pieces.concat().into_bytes();
-    line.push(b'\n');
-    Line::from(line)
-}
-
-/// Why the input ended, for the log.
-fn describe(end: &InputEnd, config: &Config) -> String {
-    match end {
-        InputEnd::Closed => "end of input".to_string(),
-        InputEnd::TooLong => format!(
-            "line too long (over {})",
-            format_count(config.max_line_bytes, "byte")
-        ),
-        InputEnd::Idle => format!(
-            "idle for {}",
-            format_duration(config.idle_timeout.unwrap_or_default())
-        ),
-        InputEnd::Failed(error) => format!("connection error: {error}"),
-        InputEnd::ServerStopped => "server stopping".to_string(),
-    }
 }

@@ -16,7 +16,8 @@
 //! - `room`: the broadcaster, the one place that knows who is in the chat:
 //!   `room::order` turns entering, leaving and messages into one order of
 //!   events, and the room applies them to its audience (`room::audience`).
-//! - `conn`: one connection's reader and writer.
+//! - `conn`: one connection's life, and its writer.
+//! - `reader`: a connection's reading side, and how its input ends.
 //! - `lines`: bounded line framing.
 //! - `queue`: a client's outgoing queue, bounded in bytes.
 //! - [`log`]: log lines on stderr.
@@ -55,6 +56,7 @@ mod conn;
 mod lines;
 pub mod log;
 mod queue;
+mod reader;
 mod room;
 mod server;
 

@@ -29,6 +29,24 @@ use std::task::{Poll, Waker};
 /// holds a backlog of them, and the memory they took stays with the process.
 pub type Line = Arc<Vec<u8>>;
 
+/// The byte strings joined, and a newline, as one line.
+pub fn line(pieces: &[&[u8]]) -> Line {
+    let length = pieces.iter().map(|piece| piece.len()).sum::<usize>() + 1;
+    let mut line = Vec::with_capacity(length);
+    for piece in pieces {
+        line.extend_from_slice(piece);
+    }
+    line.push(b'\n');
+    Arc::new(line)
+}
+
+/// The strings joined, and a newline, as one line.
+pub fn text_line(pieces: &[&str]) -> Line {
+    let mut line = pieces.concat().into_bytes();
+    line.push(b'\n');
+    Arc::new(line)
+}
+
 /// What a queued line costs beyond its bytes: the queue slot and the
 /// reference. Counting it keeps a flood of empty lines bounded too.
 const LINE_OVERHEAD: usize = 32;

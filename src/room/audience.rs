@@ -11,10 +11,9 @@ use std::net::Shutdown;
 use std::sync::Arc;
 
 use super::events::{Entering, LINES_IN_FLIGHT};
-use super::format_line;
 use crate::conn::Socket;
 use crate::log;
-use crate::queue::{Line, PushError, QueueSender};
+use crate::queue::{text_line, Line, PushError, QueueSender};
 
 /// One client in the audience.
 struct Member {
@@ -94,7 +93,7 @@ impl Audience {
         } else {
             return;
         };
-        self.broadcast(format_line(&name, " has left"));
+        self.broadcast(text_line(&[&name, " has left"]));
     }
 
     /// Takes a member out of the audience, if it is still in.

@@ -19,7 +19,7 @@ pub use events::{Entering, Inputs, Leaving, Message};
 
 use futures_lite::future;
 
-use crate::queue::Line;
+use crate::queue::{text_line, Line};
 use audience::Audience;
 use order::{Event, Order};
 
@@ -46,7 +46,7 @@ pub async fn run(inputs: Inputs) {
                 drop(permit);
             }
             Event::Enter(entering) => {
-                audience.broadcast(format_line(&entering.name, " has arrived"));
+                audience.broadcast(text_line(&[&entering.name, " has arrived"]));
                 audience.join(entering);
             }
             Event::Leave(leaving) => audience.leave(leaving.id, leaving.farewell),
@@ -80,13 +80,4 @@ impl Pacer {
             future::yield_now().await;
         }
     }
-}
-
-/// `NAME` followed by `what` and a newline, as one shared line.
-pub(crate) fn format_line(name: &str, what: &str) -> Line {
-    let mut line = Vec::with_capacity(name.len() + what.len() + 1);
-    line.extend_from_slice(name.as_bytes());
-    line.extend_from_slice(what.as_bytes());
-    line.push(b'\n');
-    Line::from(line)
 }
