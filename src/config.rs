@@ -30,6 +30,13 @@ pub struct Config {
     /// How long shutdown waits for queued lines to be flushed before it
     /// closes the remaining connections anyway.
     pub shutdown_grace: Duration,
+    /// Names mode (`--names`): people choose names and have commands.
+    /// Off, the server is the book's, byte for byte.
+    pub names: bool,
+    /// In names mode, how long a newcomer has to choose a valid, free name
+    /// before it is disconnected: it holds a place under the connection
+    /// cap meanwhile.
+    pub naming_timeout: Duration,
 }
 
 /// The book's line limit: 64 KiB less the `\n`.
@@ -71,6 +78,10 @@ const NAME_ROOM: usize = 64;
 
 /// Room for a farewell `error: ...` line.
 const FAREWELL_ROOM: usize = 128;
+
+/// A minute to choose a name: time to think of one, not to hold a place
+/// forever without one.
+pub const DEFAULT_NAMING_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// File descriptors kept for everything but clients: the listener, the
 /// reactor, standard streams, a client being turned away.
@@ -137,6 +148,8 @@ impl Default for Config {
             idle_timeout: None,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            names: false,
+            naming_timeout: DEFAULT_NAMING_TIMEOUT,
         }
     }
 }

@@ -19,7 +19,9 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 use smol::lock::Semaphore;
 use smol::Async;
 
+use crate::lines::LineReader;
 use crate::log;
+use crate::naming;
 use crate::queue::{queue, text_line, QueueReceiver};
 use crate::reader::{describe, farewell, read_lines, InputEnd};
 use crate::room::{Entering, Leaving, Message};
@@ -43,9 +45,12 @@ const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
 /// its own readiness futures, and a connection's task holds several.
 pub type Socket = Arc<Async<TcpStream>>;
 
-/// The senders a connection uses to talk to the broadcaster.
+/// The channels a connection uses to talk to the broadcaster.
 #[derive(Clone)]
 pub struct Hub {
+    /// Closed when the server stops: a client still choosing its name,
+    /// not yet in the audience, learns it from this.
+    pub stopping: async_channel::Receiver<()>,
     /// To join the audience.
     pub entering: Sender<Entering>,
     /// To leave it.
@@ -92,31 +97,57 @@ pub fn serve<Ticket>(
             .into();
         log::verbose(format_args!("{name} connected"));
         let (queue, outgoing, watch) = queue(config.send_queue_bytes);
-        let _ = queue.push(text_line(&["You are ", &name]));
         // No permits until the broadcaster has let us in.
         let permits = Arc::new(Semaphore::new(0));
-        let entering = Entering {
-            id,
-            name: name.clone(),
-            queue,
-            socket: socket.clone(),
-            permits: permits.clone(),
+        // Book mode: greeted, and in line to join, before a byte is
+        // written: a client that reads its greeting is already queued to
+        // join. Names mode: asked its name first (see `naming`).
+        let unnamed = if config.names {
+            Some(queue)
+        } else {
+            let _ = queue.push(text_line(&["You are ", &name]));
+            let entering = Entering {
+                id,
+                name: name.clone(),
+                queue,
+                socket: socket.clone(),
+                permits: permits.clone(),
+                naming: None,
+            };
+            if hub.entering.send(entering).await.is_err() {
+                return;
+            }
+            None
         };
-        if hub.entering.send(entering).await.is_err() {
-            return;
-        }
 
         // The reader and the writer live in this inner future, which is
         // gone before the linger below: the two never take room together.
         let (input, output) = async {
-            let mut reader = pin!(read_lines(
-                &socket,
-                &name,
-                &hub.messages,
-                &permits,
-                &watch,
-                &config
-            ));
+            let mut reader = pin!(async {
+                let mut lines =
+                    LineReader::new(&*socket, config.max_line_bytes, config.idle_timeout);
+                if let Some(queue) = unnamed {
+                    // Boxed: only names mode pays for its state, and only
+                    // until the client has a name.
+                    let naming =
+                        naming::enter(queue, &mut lines, id, &socket, &permits, &hub, &config);
+                    if let Err(end) = Box::pin(naming).await {
+                        return (end, false);
+                    }
+                }
+                let messages = &hub.messages;
+                let end = read_lines(
+                    &mut lines,
+                    id,
+                    &name,
+                    messages,
+                    &permits,
+                    &watch,
+                    config.names,
+                )
+                .await;
+                (end, true)
+            });
             let mut writer = pin!(async {
                 match write_queue(outgoing, &socket).await {
                     _ if watch.was_cut_off() => OutputEnd::CutOff,
@@ -137,6 +168,8 @@ pub fn serve<Ticket>(
                 // matters.
                 Err(output) => (None, Some(output)),
             };
+            let entered = input.as_ref().is_some_and(|(_, entered)| *entered);
+            let input = input.map(|(input, _)| input);
             let farewell = input.as_ref().and_then(|input| farewell(input, &config));
             if let (Some(input), Some(_)) = (&input, &farewell) {
                 log::always(format_args!(
@@ -144,10 +177,12 @@ pub fn serve<Ticket>(
                     describe(input, &config)
                 ));
             }
-            // Out of the audience; the broadcaster delivers this client's
-            // last lines first, then announces the leave (once, however it
-            // ended).
-            let _ = hub.leaving.send(Leaving { id, farewell }).await;
+            if entered {
+                // Out of the audience; the broadcaster delivers this
+                // client's last lines first, then announces the leave (once,
+                // however it ended).
+                let _ = hub.leaving.send(Leaving { id, farewell }).await;
+            }
             if output.is_none() {
                 // Flush what is queued, but not forever: a client that
                 // stopped reading is no longer in the audience, so nothing

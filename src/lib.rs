@@ -18,6 +18,9 @@
 //!   events, and the room applies them to its audience (`room::audience`).
 //! - `conn`: one connection's life, and its writer.
 //! - `reader`: a connection's reading side, and how its input ends.
+//! - `naming`: names mode's way in: asking a newcomer its name.
+//! - [`names`]: what a name is, and when two are the same.
+//! - `command`: a names-mode line as a message or a command.
 //! - `lines`: bounded line framing.
 //! - `queue`: a client's outgoing queue, bounded in bytes.
 //! - [`log`]: log lines on stderr.
@@ -51,10 +54,13 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod command;
 pub mod config;
 mod conn;
 mod lines;
 pub mod log;
+pub mod names;
+mod naming;
 mod queue;
 mod reader;
 mod room;

@@ -23,6 +23,13 @@ Usage: chat [OPTIONS] [ADDR]
                             127.0.0.1; another name is looked up and its
                             first IPv4 address used, as the book's server does
 
+Modes:
+  --names                   names mode: people choose names (asked with
+                            `What is your name?`), see who is here, and
+                            have commands: /who, /nick NAME, /me TEXT,
+                            /msg NAME TEXT, /help, /quit. Without it the
+                            server is the book's, byte for byte
+
 Limits (BYTES: 65536, 64K, 1M; DURATION: 250ms, 30s, 5m, 1h, or a bare
 number of seconds):
   --max-line BYTES          longest line a client may send; a longer one
@@ -138,6 +145,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 return Ok(None);
             }
             Short('v') | Long("verbose") => args.verbose = true,
+            Long("names") => args.config.names = true,
             Long("max-line") => {
                 let bytes = config::parse_bytes(&value(&mut parser)?)?;
                 args.config.max_line_bytes = within("--max-line", bytes, config::MAX_LINE_CEILING)?;

@@ -14,10 +14,12 @@ use async_channel::Sender;
 use smol::lock::Semaphore;
 use smol::Async;
 
+use crate::command::{self, Command};
 use crate::config::{format_count, format_duration};
 use crate::lines::{LineError, LineReader};
+use crate::names;
 use crate::queue::{line, text_line, Line, QueueWatch};
-use crate::room::Message;
+use crate::room::{Message, Said};
 use crate::Config;
 
 /// How a client's input ended.
@@ -32,6 +34,23 @@ pub enum InputEnd {
     Failed(io::Error),
     /// The broadcaster is gone: the server is shutting down.
     ServerStopped,
+    /// Names mode: `/quit`.
+    Quit,
+    /// Names mode: no valid, free name within the naming timeout.
+    Unnamed,
+    /// Names mode: refused names piled up unread until the send queue was
+    /// full.
+    NotReading,
+}
+
+impl From<LineError> for InputEnd {
+    fn from(error: LineError) -> Self {
+        match error {
+            LineError::TooLong => InputEnd::TooLong,
+            LineError::Idle => InputEnd::Idle,
+            LineError::Io(error) => InputEnd::Failed(error),
+        }
+    }
 }
 
 /// The `error: ...` line a client gets when the server ends its session.
@@ -45,21 +64,26 @@ pub fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
             "error: idle for too long (nothing received for {})",
             format_duration(config.idle_timeout.unwrap_or_default())
         ),
+        InputEnd::Unnamed => format!(
+            "error: no name given within {}",
+            format_duration(config.naming_timeout)
+        ),
         _ => return None,
     };
     Some(text_line(&[&why]))
 }
 
-/// Broadcasts each line the client sends until its input ends.
+/// Broadcasts each line the client sends until its input ends. In names
+/// mode (`names`) a line may be a command, and the room formats it.
 pub async fn read_lines(
-    socket: &Async<TcpStream>,
+    lines: &mut LineReader<&Async<TcpStream>>,
+    id: u64,
     name: &str,
     messages: &Sender<Message>,
     permits: &Arc<Semaphore>,
     own_queue: &QueueWatch,
-    config: &Config,
+    names: bool,
 ) -> InputEnd {
-    let mut lines = LineReader::new(socket, config.max_line_bytes, config.idle_timeout);
     loop {
         // Waits until the client has joined, and then whenever it has
         // enough lines in flight.
@@ -69,17 +93,54 @@ pub async fn read_lines(
             // unfinished line it sent is not its last line.
             Ok(Some(_)) if own_queue.was_cut_off() => return InputEnd::Closed,
             Ok(Some(text)) => {
-                let line = line(&[name.as_bytes(), b": ", text]);
-                if messages.send(Message { line, permit }).await.is_err() {
+                let said = if names {
+                    match asked(text) {
+                        Some(said) => said,
+                        None => return InputEnd::Quit,
+                    }
+                } else {
+                    Said::Line(line(&[name.as_bytes(), b": ", text]))
+                };
+                let message = Message {
+                    from: id,
+                    said,
+                    permit,
+                };
+                if messages.send(message).await.is_err() {
                     return InputEnd::ServerStopped;
                 }
             }
             Ok(None) => return InputEnd::Closed,
-            Err(LineError::TooLong) => return InputEnd::TooLong,
-            Err(LineError::Idle) => return InputEnd::Idle,
-            Err(LineError::Io(error)) => return InputEnd::Failed(error),
+            Err(error) => return error.into(),
         }
     }
+}
+
+/// What a line asks of the room in names mode; `None` for `/quit`. What
+/// needs no one else (a command misused, a name that cannot be) is
+/// answered here, as a reply that takes its place in the order.
+fn asked(text: &[u8]) -> Option<Said> {
+    let error = |why: &str| Said::Reply(text_line(&["error: ", why]));
+    Some(match command::parse(text) {
+        Command::Say(text) => Said::Text(text.to_vec()),
+        Command::Me(text) => Said::Me(text.to_vec()),
+        Command::Who => Said::Who,
+        Command::Nick(new) => match names::parse(new) {
+            Ok(name) => Said::Nick(name),
+            Err(refusal) => error(&refusal.to_string()),
+        },
+        Command::Msg { to, text } => Said::Msg {
+            to: to.to_vec(),
+            text: text.to_vec(),
+        },
+        Command::Help => Said::Help,
+        Command::Quit => return None,
+        Command::Usage(usage) => error(&format!("usage: {usage}")),
+        Command::Unknown(word) => error(&format!(
+            "unknown command /{} (try /help)",
+            String::from_utf8_lossy(word)
+        )),
+    })
 }
 
 /// Why the input ended, for the log.
@@ -96,5 +157,11 @@ pub fn describe(end: &InputEnd, config: &Config) -> String {
         ),
         InputEnd::Failed(error) => format!("connection error: {error}"),
         InputEnd::ServerStopped => "server stopping".to_string(),
+        InputEnd::Quit => "quit".to_string(),
+        InputEnd::Unnamed => format!(
+            "no name given within {}",
+            format_duration(config.naming_timeout)
+        ),
+        InputEnd::NotReading => "not reading (send queue full)".to_string(),
     }
 }

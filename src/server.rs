@@ -97,17 +97,19 @@ pub async fn serve(
             let (leaving, leaving_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
             let (messages, messages_rx) = async_channel::bounded(MESSAGES_BACKLOG);
             let (stop, stop_rx) = async_channel::bounded::<()>(1);
-            let broadcaster = executor.spawn(room::run(Inputs {
-                entering: entering_rx,
-                leaving: leaving_rx,
-                messages: messages_rx,
-                stop: stop_rx,
-            }));
             let hub = Hub {
+                stopping: stop_rx.clone(),
                 entering,
                 leaving,
                 messages,
             };
+            let inputs = Inputs {
+                entering: entering_rx,
+                leaving: leaving_rx,
+                messages: messages_rx,
+                stop: stop_rx,
+            };
+            let broadcaster = executor.spawn(room::run(inputs, config.names));
             // Every connection task holds a clone; when the last is dropped,
             // `all_done` reports it: completion by drop, no counting.
             let (done, all_done) = async_channel::bounded::<()>(1);

@@ -11,15 +11,17 @@ use std::net::Shutdown;
 use std::sync::Arc;
 
 use super::events::{Entering, LINES_IN_FLIGHT};
+use super::roster::Roster;
 use crate::conn::Socket;
 use crate::log;
+use crate::names::Keys;
 use crate::queue::{text_line, Line, PushError, QueueSender};
 
 /// One client in the audience.
 struct Member {
     /// Identity, to find the member when it leaves.
     id: u64,
-    /// Address, for its `has left` line and for logs.
+    /// What the others call it: its address, or the name it chose.
     name: Arc<str>,
     /// Its outgoing queue.
     queue: QueueSender,
@@ -39,9 +41,50 @@ pub struct Audience {
     /// Clients cut off, by id, whose connection has not said it left yet:
     /// their `has left` goes out when it does.
     departed: HashMap<u64, Arc<str>>,
+    /// In names mode, who holds which name and who came first.
+    roster: Option<Roster>,
 }
 
 impl Audience {
+    /// An empty audience; `names` keeps a roster of names.
+    pub fn new(names: bool) -> Self {
+        Audience {
+            roster: names.then(Roster::default),
+            ..Audience::default()
+        }
+    }
+
+    /// The roster, in names mode.
+    pub fn roster(&self) -> Option<&Roster> {
+        self.roster.as_ref()
+    }
+
+    /// What member `id` is called, if it is in.
+    pub fn name_of(&self, id: u64) -> Option<&Arc<str>> {
+        let position = *self.index.get(&id)?;
+        Some(&self.members[position].name)
+    }
+
+    /// Queues `line` for member `id` alone, and cuts it off if it is full.
+    pub fn send_to(&mut self, id: u64, line: Line) {
+        let Some(&position) = self.index.get(&id) else {
+            return;
+        };
+        if let Err(PushError::Full) = self.members[position].queue.push(line) {
+            self.cut_off(id);
+        }
+    }
+
+    /// Gives member `id` a new name, whose keys are `keys`.
+    pub fn rename(&mut self, id: u64, name: Arc<str>, keys: Keys) {
+        if let Some(&position) = self.index.get(&id) {
+            self.members[position].name = name;
+            if let Some(roster) = &mut self.roster {
+                roster.rename(id, keys);
+            }
+        }
+    }
+
     /// Queues `line` for every member, then cuts off those that are full.
     pub fn broadcast(&mut self, line: Line) {
         for member in &self.members {
@@ -68,8 +111,12 @@ impl Audience {
         }
     }
 
-    /// Adds a newcomer and tells its connection it may start reading.
+    /// Adds a newcomer and tells its connection it may start reading (in
+    /// names mode, dropping its way back tells it its name was taken).
     pub fn join(&mut self, entering: Entering) {
+        if let (Some(roster), Some(naming)) = (&mut self.roster, entering.naming) {
+            roster.add(entering.id, naming.keys);
+        }
         self.index.insert(entering.id, self.members.len());
         self.members.push(Member {
             id: entering.id,
@@ -99,6 +146,9 @@ impl Audience {
     /// Takes a member out of the audience, if it is still in.
     fn remove(&mut self, id: u64) -> Option<Member> {
         let position = self.index.remove(&id)?;
+        if let Some(roster) = &mut self.roster {
+            roster.remove(id);
+        }
         let member = self.members.swap_remove(position);
         if let Some(moved) = self.members.get(position) {
             self.index.insert(moved.id, position);

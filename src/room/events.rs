@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use async_channel::Receiver;
+use async_channel::{Receiver, Sender};
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use crate::conn::Socket;
+use crate::names::{Keys, Name};
 use crate::queue::{Line, QueueSender};
 
 /// Lines one connection may have waiting for the room. Enough to keep the
@@ -21,7 +22,8 @@ pub const LINES_IN_FLIGHT: usize = 32;
 pub struct Entering {
     /// Tells this client apart from every other, past or present.
     pub id: u64,
-    /// The client's address as the others see it (`127.0.0.1:54321`).
+    /// What the others call the client: its address (`127.0.0.1:54321`),
+    /// or in names mode the name it chose.
     pub name: Arc<str>,
     /// Where the room puts the lines this client must receive.
     pub queue: QueueSender,
@@ -31,6 +33,19 @@ pub struct Entering {
     /// The connection's permits to have lines in flight, none until the
     /// client is in the audience: the room grants them on joining.
     pub permits: Arc<Semaphore>,
+    /// In names mode, the name asked for; the room greets the client
+    /// itself, or refuses the name.
+    pub naming: Option<Naming>,
+}
+
+/// A name asked for on entering, in names mode.
+pub struct Naming {
+    /// What the name is compared by (see `names::keys`).
+    pub keys: Keys,
+    /// Where the room hands the [`Entering`] back, queue and all, when the
+    /// name is taken, after queueing the `error: ...` line that says so.
+    /// Dropped unused when the client is let in.
+    pub refused: Sender<Entering>,
 }
 
 /// A connection whose input has ended, for whatever reason.
@@ -49,10 +64,43 @@ pub struct Leaving {
 /// flooding client can never fill the channel and keep others' lines out:
 /// everyone's next line is at most a few lines per active sender away.
 pub struct Message {
-    /// The line, already formatted as `ADDR: TEXT\n`.
-    pub line: Line,
+    /// Who sent it.
+    pub from: u64,
+    /// What it asks for.
+    pub said: Said,
     /// Returned to the sending connection when this message is dropped.
     pub permit: SemaphoreGuardArc,
+}
+
+/// What a client's line asks of the room.
+///
+/// In book mode a line is formatted by its reader, once, and the room only
+/// shares it out. In names mode the room formats it: a name can change
+/// between the line's reading and its turn (`/nick` just before), and only
+/// the room knows the name at that point of the one order.
+pub enum Said {
+    /// Book mode: the line, formatted as `ADDR: TEXT\n`.
+    Line(Line),
+    /// A message: `NAME: TEXT`.
+    Text(Vec<u8>),
+    /// `/me TEXT`: `* NAME TEXT`.
+    Me(Vec<u8>),
+    /// `/who`.
+    Who,
+    /// `/nick NEW`, the name valid and maybe free.
+    Nick(Name),
+    /// `/msg TO TEXT`.
+    Msg {
+        /// The name as typed.
+        to: Vec<u8>,
+        /// The line for TO.
+        text: Vec<u8>,
+    },
+    /// `/help`.
+    Help,
+    /// A line for the sender alone (an `error: ...`), in its place in the
+    /// order.
+    Reply(Line),
 }
 
 /// The room's three inputs, plus the signal to stop.
@@ -61,7 +109,7 @@ pub struct Inputs {
     pub entering: Receiver<Entering>,
     /// Connections whose input ended.
     pub leaving: Receiver<Leaving>,
-    /// Lines to send to everyone.
+    /// Lines from clients.
     pub messages: Receiver<Message>,
     /// Closed when the server shuts down.
     pub stop: Receiver<()>,

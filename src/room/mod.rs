@@ -12,14 +12,16 @@
 //! reading at a steady pace is never cut off by a burst it can absorb.
 
 mod audience;
+mod commands;
 mod events;
 mod order;
+mod roster;
 
-pub use events::{Entering, Inputs, Leaving, Message};
+pub use events::{Entering, Inputs, Leaving, Message, Naming, Said};
 
 use futures_lite::future;
 
-use crate::queue::{text_line, Line};
+use crate::queue::text_line;
 use audience::Audience;
 use order::{Event, Order};
 
@@ -32,18 +34,31 @@ const YIELD_EVERY_BYTES: usize = 32 * 1024;
 const YIELD_EVERY_LINES: usize = 256;
 
 /// Runs the room until the server stops; then lets go of every client
-/// queue, so that each writer flushes and closes its connection.
-pub async fn run(inputs: Inputs) {
+/// queue, so that each writer flushes and closes its connection. `names`
+/// is names mode: the room keeps a roster of names and carries out
+/// commands.
+pub async fn run(inputs: Inputs, names: bool) {
     let mut order = Order::new(inputs);
-    let mut audience = Audience::default();
+    let mut audience = Audience::new(names);
     let mut pacer = Pacer::default();
     loop {
         match order.next().await {
-            Event::Message(message) => {
-                let Message { line, permit } = message;
-                pacer.count(&line);
-                audience.broadcast(line);
+            Event::Message(Message { from, said, permit }) => {
+                match said {
+                    Said::Line(line) => {
+                        pacer.count(line.len());
+                        audience.broadcast(line);
+                    }
+                    said => {
+                        if let Some(length) = commands::apply(from, said, &mut audience) {
+                            pacer.count(length);
+                        }
+                    }
+                }
                 drop(permit);
+            }
+            Event::Enter(entering) if entering.naming.is_some() => {
+                commands::enter(entering, &mut audience);
             }
             Event::Enter(entering) => {
                 audience.broadcast(text_line(&[&entering.name, " has arrived"]));
@@ -66,9 +81,9 @@ struct Pacer {
 }
 
 impl Pacer {
-    /// Notes one line broadcast.
-    fn count(&mut self, line: &Line) {
-        self.bytes += line.len();
+    /// Notes one line of `length` bytes broadcast.
+    fn count(&mut self, length: usize) {
+        self.bytes += length;
         self.lines += 1;
     }
 

@@ -30,6 +30,12 @@ pub fn transcript(text: &str) -> Result<String, String> {
         if let Some(count) = settings.max_connections {
             flags.push(format!("--max-connections={count}"));
         }
+        if settings.names {
+            flags.push("--names".to_string());
+        }
+        if settings.naming_timeout.is_some() {
+            return Err("the naming timeout has no flag: play it in-process".into());
+        }
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let server = ChatProcess::start(&flags);
         run::play(&script, server.addr, max_line)?
@@ -57,6 +63,10 @@ fn config(settings: &script::Settings) -> Result<chat::Config, String> {
     }
     if let Some(count) = settings.max_connections {
         config.max_connections = count;
+    }
+    config.names = settings.names;
+    if let Some(timeout) = settings.naming_timeout {
+        config.naming_timeout = timeout;
     }
     Ok(config)
 }

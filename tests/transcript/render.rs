@@ -18,7 +18,13 @@ pub fn render(played: &Played) -> String {
     for step in &played.steps {
         out.push_str(&step.source);
         out.push('\n');
-        for (index, lines) in grouped(step).into_iter().enumerate() {
+        for (index, mut lines) in grouped(step).into_iter().enumerate() {
+            if step.interleaved {
+                // Which client's line the server took first is not the
+                // script's to say (`check_order` checks that everyone saw
+                // the same order): show each client's lines sorted.
+                lines.sort();
+            }
             for line in collapse(&lines, step.flood) {
                 let name = &played.clients[index].name;
                 out.push_str(&format!("  {name:width$} < {line}\n"));
@@ -96,25 +102,57 @@ pub fn check(played: &Played) -> Result<(), String> {
             }
             continue;
         }
-        let greeting = format!("You are {name}");
-        if client.lines.first() != Some(&greeting) {
-            return Err(format!("{name}'s first line is not {greeting:?}"));
-        }
-        if client
+        let greetings = client
             .lines
             .iter()
             .filter(|l| l.starts_with("You are "))
-            .count()
-            != 1
-        {
-            return Err(format!("{name} was greeted more than once"));
+            .count();
+        if played.names {
+            if client.lines.first().map(String::as_str) != Some("What is your name?") {
+                return Err(format!("{name} was not asked its name first"));
+            }
+            if greetings != client.names.len().min(1) {
+                return Err(format!("{name} was greeted {greetings} times"));
+            }
+        } else {
+            let greeting = format!("You are {name}");
+            if client.lines.first() != Some(&greeting) {
+                return Err(format!("{name}'s first line is not {greeting:?}"));
+            }
+            if greetings != 1 {
+                return Err(format!("{name} was greeted more than once"));
+            }
         }
         for other in &played.clients {
-            let arrived = format!("{} has arrived", other.name);
-            let left = format!("{} has left", other.name);
-            let arrivals: Vec<usize> = positions(&client.lines, &arrived);
-            let leaves: Vec<usize> = positions(&client.lines, &left);
-            if other.name == *name && !(arrivals.is_empty() && leaves.is_empty()) {
+            // As the others call it: its first name when it arrives, its
+            // last when it leaves (book mode: the script's name).
+            let (first, last) = match (other.names.first(), other.names.last()) {
+                (Some(first), Some(last)) => (first, last),
+                _ if played.names => continue,
+                _ => (&other.name, &other.name),
+            };
+            // A name two clients had (one after the other) says nothing.
+            let shared = |name: &String| {
+                played
+                    .clients
+                    .iter()
+                    .filter(|c| c.names.contains(name))
+                    .count()
+                    > 1
+            };
+            let arrived = format!("{first} has arrived");
+            let left = format!("{last} has left");
+            let arrivals = if shared(first) {
+                Vec::new()
+            } else {
+                positions(&client.lines, &arrived)
+            };
+            let leaves = if shared(last) {
+                Vec::new()
+            } else {
+                positions(&client.lines, &left)
+            };
+            if std::ptr::eq(other, client) && !(arrivals.is_empty() && leaves.is_empty()) {
                 return Err(format!("{name} saw its own arrival or leave"));
             }
             if arrivals.len() > 1 || leaves.len() > 1 {
@@ -135,13 +173,13 @@ pub fn check(played: &Played) -> Result<(), String> {
 /// duplicates within the time it was there; the sender gets all of them.
 fn check_messages(played: &Played, receiver: &super::run::ClientRecord) -> Result<(), String> {
     for sender in &played.clients {
-        let prefix = format!("{}: ", sender.name);
+        let sent: Vec<&str> = sender.sent.iter().map(String::as_str).collect();
         let got: Vec<&str> = receiver
             .lines
             .iter()
-            .filter_map(|line| line.strip_prefix(&prefix))
+            .map(String::as_str)
+            .filter(|line| sent.contains(line))
             .collect();
-        let sent: Vec<&str> = sender.sent.iter().map(String::as_str).collect();
         let ok = if std::ptr::eq(sender, receiver)
             && !receiver.cut_off
             && receiver.ending == "closed by the server"
@@ -164,17 +202,13 @@ fn check_messages(played: &Played, receiver: &super::run::ClientRecord) -> Resul
 }
 
 /// Within each step, every client's broadcast lines are in one order: each
-/// is a subsequence of the longest.
+/// is a subsequence of the longest. Lines for one client alone (greetings,
+/// errors, replies, private lines) are not broadcasts.
 fn check_order(played: &Played) -> Result<(), String> {
     for step in &played.steps {
         let lists: Vec<Vec<String>> = grouped(step)
             .into_iter()
-            .map(|lines| {
-                lines
-                    .into_iter()
-                    .filter(|l| !l.starts_with("You are ") && !l.starts_with("error: "))
-                    .collect()
-            })
+            .map(|lines| lines.into_iter().filter(|l| !for_one_client(l)).collect())
             .collect();
         let longest = lists
             .iter()
@@ -192,6 +226,21 @@ fn check_order(played: &Played) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether `line` goes to one client alone rather than to everyone.
+fn for_one_client(line: &str) -> bool {
+    const PREFIXES: [&str; 7] = [
+        "You are ",
+        "error: ",
+        "What is your name?",
+        "Also here: ",
+        "Nobody else is here",
+        "Here: ",
+        "/",
+    ];
+    PREFIXES.iter().any(|prefix| line.starts_with(prefix))
+        || super::run::private_ends(line).is_some()
 }
 
 fn positions(lines: &[String], wanted: &str) -> Vec<usize> {

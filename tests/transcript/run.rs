@@ -7,11 +7,20 @@
 //! a leave. After each step it waits until every reading client has received
 //! exactly what it is owed, never by sleeping; a client that was told to
 //! leave must then see the server close its connection with nothing more.
+//!
+//! In names mode the model knows the names too (it judges them with the
+//! server's own `chat::names`, and parses lines with `chat::command`): a
+//! try at a name is an error and the question again, or the greeting and
+//! `Also here` and an arrival for the others; each command is owed where
+//! the protocol sends it. A private line may only reach its two ends.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
+
+use chat::command::{self, Command};
+use chat::names::share_a_key;
 
 use super::script::{Action, Script, Step};
 
@@ -32,6 +41,9 @@ pub struct StepRecord {
     pub received: Vec<(usize, String)>,
     /// The step repeats one line an unpredictable number of times.
     pub flood: bool,
+    /// The step ends a chain of `&` steps of several clients: the order
+    /// in which the server took their lines is the server's to choose.
+    pub interleaved: bool,
 }
 
 /// One client's whole session.
@@ -40,8 +52,10 @@ pub struct ClientRecord {
     pub name: String,
     /// Every line it received, as displayed.
     pub lines: Vec<String>,
-    /// The texts of its lines the server was to broadcast, in order.
+    /// Its lines the server was to broadcast, as received, in order.
     pub sent: Vec<String>,
+    /// In names mode, each name it had, first to last.
+    pub names: Vec<String>,
     /// How its connection ended.
     pub ending: String,
     /// The server cut it off: what it received after it stopped reading is
@@ -53,6 +67,8 @@ pub struct ClientRecord {
 
 /// The whole record of a played script.
 pub struct Played {
+    /// Names mode.
+    pub names: bool,
     pub steps: Vec<StepRecord>,
     pub clients: Vec<ClientRecord>,
 }
@@ -78,6 +94,10 @@ struct Client {
     owed: usize,
     /// The server will close the connection once `owed` lines are read.
     closing: bool,
+    /// Names mode: connected and not yet named.
+    naming: bool,
+    /// Names mode: its name, once it has one.
+    chosen: Option<chat::names::Name>,
     record: ClientRecord,
 }
 
@@ -86,6 +106,8 @@ pub fn play(script: &Script, addr: SocketAddr, max_line: usize) -> Result<Played
     let mut runner = Runner {
         addr,
         max_line,
+        names: script.settings.names,
+        chain: Vec::new(),
         clients: Vec::new(),
         by_name: HashMap::new(),
         steps: Vec::new(),
@@ -100,6 +122,7 @@ pub fn play(script: &Script, addr: SocketAddr, max_line: usize) -> Result<Played
         .finish()
         .map_err(|why| format!("at the end of the script: {why}"))?;
     Ok(Played {
+        names: runner.names,
         steps: runner.steps,
         clients: runner.clients.into_iter().map(|c| c.record).collect(),
     })
@@ -108,6 +131,10 @@ pub fn play(script: &Script, addr: SocketAddr, max_line: usize) -> Result<Played
 struct Runner {
     addr: SocketAddr,
     max_line: usize,
+    /// Names mode.
+    names: bool,
+    /// The clients of the steps since the last that waited for its lines.
+    chain: Vec<String>,
     clients: Vec<Client>,
     by_name: HashMap<String, usize>,
     steps: Vec<StepRecord>,
@@ -121,8 +148,21 @@ impl Runner {
             source: step.source.clone(),
             received: Vec::new(),
             flood: false,
+            interleaved: false,
         };
+        self.chain.push(step.client.clone());
         if let Action::Connect = step.action {
+            self.connect(&step.client)?;
+            if self.names {
+                let who = self.clients.len() - 1;
+                self.send(who, format!("{}\n", step.client).as_bytes())?;
+            }
+            return self.finish_step(record, settle);
+        }
+        if let Action::ConnectUnnamed = step.action {
+            if !self.names {
+                return Err("connect-unnamed is for names mode (set mode names)".into());
+            }
             self.connect(&step.client)?;
             return self.finish_step(record, settle);
         }
@@ -137,6 +177,7 @@ impl Runner {
             let who = self.clients.len() - 1;
             let client = &mut self.clients[who];
             client.member = false;
+            client.naming = false;
             client.input_open = false;
             client.owed = 0;
             client.record.rejected = true;
@@ -149,7 +190,7 @@ impl Runner {
             .get(&step.client)
             .ok_or_else(|| format!("{} has not connected", step.client))?;
         match &step.action {
-            Action::Connect | Action::ConnectRejected => unreachable!(),
+            Action::Connect | Action::ConnectUnnamed | Action::ConnectRejected => unreachable!(),
             Action::Send(bytes) => self.send(who, bytes)?,
             Action::HalfClose => {
                 self.open_input(who)?;
@@ -199,7 +240,7 @@ impl Runner {
                 }
                 self.clients[who].owed += 1;
                 self.settle(&mut record)?;
-                let want = display(line);
+                let want = self.display(line);
                 let got = self.clients[who]
                     .record
                     .lines
@@ -229,6 +270,8 @@ impl Runner {
     fn finish_step(&mut self, mut record: StepRecord, settle: bool) -> Result<(), String> {
         if settle {
             self.settle(&mut record)?;
+            record.interleaved = self.chain.iter().any(|client| *client != self.chain[0]);
+            self.chain.clear();
         }
         self.steps.push(record);
         Ok(())
@@ -243,7 +286,10 @@ impl Runner {
         let stream = connect_socket(self.addr)?;
         let addr = stream.local_addr().map_err(|e| e.to_string())?.to_string();
         let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
-        self.broadcast();
+        // Book mode: greeted and in; names mode: asked its name, not in.
+        if !self.names {
+            self.broadcast();
+        }
         self.by_name.insert(name.to_string(), self.clients.len());
         self.clients.push(Client {
             name: name.to_string(),
@@ -252,14 +298,17 @@ impl Runner {
             reader: Some(reader),
             reading: true,
             input_open: true,
-            member: true,
+            member: !self.names,
             pending: Vec::new(),
             owed: 1,
             closing: false,
+            naming: self.names,
+            chosen: None,
             record: ClientRecord {
                 name: name.to_string(),
                 lines: Vec::new(),
                 sent: Vec::new(),
+                names: Vec::new(),
                 ending: String::new(),
                 cut_off: false,
                 rejected: false,
@@ -301,8 +350,9 @@ impl Runner {
                     break;
                 }
                 let text = text.strip_suffix(b"\r").unwrap_or(&text);
-                client.record.sent.push(display(text));
-                self.broadcast();
+                if let Said::Quit = self.said(who, text) {
+                    break;
+                }
             } else {
                 client.pending.push(byte);
                 if client.pending.len() > self.max_line {
@@ -330,10 +380,116 @@ impl Runner {
         if !client.pending.is_empty() {
             let text = std::mem::take(&mut client.pending);
             let text = text.strip_suffix(b"\r").unwrap_or(&text);
-            client.record.sent.push(display(text));
-            self.broadcast();
+            if let Said::Quit = self.said(who, text) {
+                return;
+            }
         }
         self.leave(who);
+    }
+
+    /// What the server owes whom for one whole line from `who`.
+    fn said(&mut self, who: usize, text: &[u8]) -> Said {
+        if self.clients[who].naming {
+            self.try_name(who, text);
+            return Said::Other;
+        }
+        if !self.names {
+            let line = format!("{}: {}", self.clients[who].name, display(text));
+            self.clients[who].record.sent.push(line);
+            self.broadcast();
+            return Said::Other;
+        }
+        let me = self.shown(who);
+        match command::parse(text) {
+            Command::Say(text) => {
+                let line = format!("{me}: {}", self.display(text));
+                self.clients[who].record.sent.push(line);
+                self.broadcast();
+            }
+            Command::Me(_) => self.broadcast(),
+            Command::Who => {
+                let members = self.clients.iter().filter(|c| c.member).count();
+                self.clients[who].owed += members.div_ceil(50);
+            }
+            Command::Nick(new) => match chat::names::parse(new) {
+                Ok(name)
+                    if !self.taken(&name, Some(who))
+                        && self.display(name.shown.as_bytes()) != me =>
+                {
+                    self.broadcast();
+                    let shown = self.display(name.shown.as_bytes());
+                    self.clients[who].record.names.push(shown);
+                    self.clients[who].chosen = Some(name);
+                }
+                _ => self.clients[who].owed += 1,
+            },
+            Command::Msg { to, .. } => {
+                self.clients[who].owed += 1;
+                let to = std::str::from_utf8(to).ok().map(chat::names::keys);
+                let target = to.and_then(|keys| {
+                    self.clients.iter().position(|c| {
+                        c.member
+                            && c.chosen
+                                .as_ref()
+                                .is_some_and(|name| share_a_key(&name.keys, &keys))
+                    })
+                });
+                if let Some(target) = target.filter(|&target| target != who) {
+                    self.clients[target].owed += 1;
+                }
+            }
+            Command::Help => self.clients[who].owed += command::HELP.len(),
+            Command::Quit => {
+                let client = &mut self.clients[who];
+                client.pending.clear();
+                client.input_open = false;
+                self.leave(who);
+                return Said::Quit;
+            }
+            Command::Usage(_) | Command::Unknown(_) => self.clients[who].owed += 1,
+        }
+        Said::Other
+    }
+
+    /// A try at a name: an error and the question again, or the greeting,
+    /// who else is here, and an arrival for the others.
+    fn try_name(&mut self, who: usize, text: &[u8]) {
+        self.clients[who].owed += 2;
+        let Ok(name) = chat::names::parse(text) else {
+            return;
+        };
+        if self.taken(&name, None) {
+            return;
+        }
+        self.broadcast();
+        let shown = self.display(name.shown.as_bytes());
+        let client = &mut self.clients[who];
+        client.naming = false;
+        client.member = true;
+        client.record.names.push(shown);
+        client.chosen = Some(name);
+    }
+
+    /// Whether a member other than `except` has `name`, or one like it.
+    fn taken(&self, name: &chat::names::Name, except: Option<usize>) -> bool {
+        self.clients.iter().enumerate().any(|(index, client)| {
+            Some(index) != except
+                && client.member
+                && client
+                    .chosen
+                    .as_ref()
+                    .is_some_and(|held| share_a_key(&held.keys, &name.keys))
+        })
+    }
+
+    /// What the others call `who` in lines: its name in names mode, its
+    /// script name (standing for its address) in book mode.
+    fn shown(&self, who: usize) -> String {
+        let client = &self.clients[who];
+        match &client.chosen {
+            Some(name) => self.display(name.shown.as_bytes()),
+            None => client.name.clone(),
+        }
     }
 
     /// One line for every member.
@@ -347,6 +503,11 @@ impl Runner {
     /// and the server closes its connection after what it is owed.
     fn leave(&mut self, who: usize) {
         if !self.clients[who].member {
+            // Never named: nobody hears of it, and the server closes.
+            if self.clients[who].naming {
+                self.clients[who].naming = false;
+                self.clients[who].closing = true;
+            }
             return;
         }
         self.clients[who].member = false;
@@ -366,9 +527,8 @@ impl Runner {
             .by_name
             .get(victim)
             .ok_or_else(|| format!("{victim} has not connected"))?;
-        let sender = self.clients[who].name.clone();
-        let echo = format!("{sender}: {}", display(text));
-        let left = format!("{} has left", self.clients[victim].name);
+        let echo = format!("{}: {}", self.shown(who), self.display(text));
+        let left = format!("{} has left", self.shown(victim));
         let mut line = text.to_vec();
         line.push(b'\n');
         for _ in 0..FLOOD_LIMIT {
@@ -376,7 +536,7 @@ impl Runner {
             self.writer(who)?
                 .write_all(&line)
                 .map_err(|e| e.to_string())?;
-            self.clients[who].record.sent.push(display(text));
+            self.clients[who].record.sent.push(echo.clone());
             let mut cut_off = false;
             for index in 0..self.clients.len() {
                 let client = &self.clients[index];
@@ -465,6 +625,12 @@ impl Runner {
         }
         raw.pop();
         let line = self.name_addresses(&raw);
+        if let Some((from, to)) = private_ends(&line) {
+            let names = &self.clients[index].record.names;
+            if !names.iter().any(|name| name == from || name == to) {
+                return Err(format!("{name} received another's private line: {line:?}"));
+            }
+        }
         self.clients[index].record.lines.push(line.clone());
         record.received.push((index, line.clone()));
         Ok(line)
@@ -522,6 +688,7 @@ impl Runner {
                 source: String::new(),
                 received: Vec::new(),
                 flood: false,
+                interleaved: false,
             };
             let client = &mut self.clients[index];
             if client.record.cut_off {
@@ -573,8 +740,46 @@ impl Runner {
                 }
             }
         }
-        display(raw)
+        self.display(raw)
     }
+
+    /// Bytes as the transcript shows them: in names mode, where names and
+    /// messages in any script are the point, valid UTF-8 as text; in book
+    /// mode, where bytes are the point, every byte past ASCII escaped.
+    fn display(&self, bytes: &[u8]) -> String {
+        if !self.names {
+            return display(bytes);
+        }
+        let mut out = String::new();
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c.is_ascii() || c.is_control() {
+                    let mut buf = [0u8; 4];
+                    out.push_str(&display(c.encode_utf8(&mut buf).as_bytes()));
+                } else {
+                    out.push(c);
+                }
+            }
+            out.push_str(&display(chunk.invalid()));
+        }
+        out
+    }
+}
+
+/// What a line did to the client's input.
+enum Said {
+    /// `/quit`: the server reads no more of it.
+    Quit,
+    /// Anything else.
+    Other,
+}
+
+/// The two ends of a private line, `FROM -> TO: TEXT`.
+pub fn private_ends(line: &str) -> Option<(&str, &str)> {
+    let (from, rest) = line.split_once(" -> ")?;
+    let (to, _) = rest.split_once(": ")?;
+    let is_name = |name: &str| !name.is_empty() && !name.contains([' ', ':']);
+    (is_name(from) && is_name(to)).then_some((from, to))
 }
 
 /// A client socket with a small receive buffer, so that a client that stops

@@ -6,9 +6,15 @@
 //! set send-queue 4096
 //! set idle-timeout 200ms
 //! set max-connections 2
+//! set mode names             names mode (`chat --names`); the default is
+//!                            `book`
+//! set naming-timeout 200ms   names mode's time to choose a name
 //! server binary              play against the built `chat` binary
 //!
-//! connect alice              a client connects (and is greeted)
+//! connect alice              a client connects (and is greeted); in names
+//!                            mode it is asked its name and answers `alice`
+//! connect-unnamed x          names mode: a client connects and is asked
+//!                            its name; each line it says is a try
 //! connect-rejected dave       a client connects and is turned away
 //! alice: Hi!                 alice says a line ("Hi!" and "\n")
 //! send alice "a\r\nb"        raw bytes, escapes \r \n \t \0 \\ \" \xHH, no
@@ -51,6 +57,10 @@ pub struct Settings {
     pub idle_timeout: Option<Duration>,
     /// `set max-connections N`
     pub max_connections: Option<usize>,
+    /// `set mode names`
+    pub names: bool,
+    /// `set naming-timeout 200ms`
+    pub naming_timeout: Option<Duration>,
     /// `server binary`
     pub binary: bool,
 }
@@ -74,6 +84,7 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub enum Action {
     Connect,
+    ConnectUnnamed,
     ConnectRejected,
     Send(Vec<u8>),
     HalfClose,
@@ -137,6 +148,14 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
         "send-queue" => settings.send_queue = Some(number()?),
         "idle-timeout" => settings.idle_timeout = Some(parse_duration(value.trim())?),
         "max-connections" => settings.max_connections = Some(number()?),
+        "mode" => {
+            settings.names = match value.trim() {
+                "book" => false,
+                "names" => true,
+                other => return Err(format!("unknown mode {other:?}: book or names")),
+            }
+        }
+        "naming-timeout" => settings.naming_timeout = Some(parse_duration(value.trim())?),
         _ => return Err(format!("unknown setting {key:?}")),
     }
     Ok(())
@@ -180,6 +199,7 @@ fn parse_step(source: &str) -> Result<(String, Action), String> {
     };
     let action = match verb {
         "connect" => no_rest(Action::Connect)?,
+        "connect-unnamed" => no_rest(Action::ConnectUnnamed)?,
         "connect-rejected" => no_rest(Action::ConnectRejected)?,
         "half-close" => no_rest(Action::HalfClose)?,
         "close" => no_rest(Action::Close)?,

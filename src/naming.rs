@@ -1,0 +1,110 @@
+//! Names mode's way in: a newcomer is asked its name until it gives one
+//! that is valid and free, and only then enters the audience.
+//!
+//! Until then it is invisible: no arrival, no leave, not listed, no
+//! broadcasts. Each line it sends is another try; a name that cannot be
+//! (see `names`) is refused here, and one that someone present holds is
+//! refused by the room, the one place that knows who is here. Either way
+//! the client hears why in one `error: ...` line and is asked again. It
+//! holds a place under the connection cap meanwhile, so it has the naming
+//! timeout to settle on a name, and no longer.
+
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_lite::future;
+use smol::lock::Semaphore;
+use smol::{Async, Timer};
+
+use crate::conn::{Hub, Socket};
+use crate::lines::{LineError, LineReader};
+use crate::names;
+use crate::queue::{text_line, PushError, QueueSender};
+use crate::reader::{farewell, InputEnd};
+use crate::room::{Entering, Naming};
+use crate::Config;
+
+/// The question a newcomer is asked, and asked again after a refusal.
+const PROMPT: &str = "What is your name?";
+
+/// What ends a wait for the next try.
+enum Next<'a> {
+    /// A line, the end of input, or a failure to read.
+    Line(Result<Option<&'a [u8]>, LineError>),
+    /// The naming timeout passed.
+    OutOfTime,
+    /// The server is stopping.
+    Stopping,
+}
+
+/// Asks for a name until the room lets the client in, or the client's
+/// input ends first. On that end, the `error: ...` line it has earned is
+/// queued and the queue let go, so the writer flushes it and closes.
+pub async fn enter(
+    mut queue: QueueSender,
+    lines: &mut LineReader<&Async<TcpStream>>,
+    id: u64,
+    socket: &Socket,
+    permits: &Arc<Semaphore>,
+    hub: &Hub,
+    config: &Config,
+) -> Result<(), InputEnd> {
+    let deadline = Instant::now() + config.naming_timeout;
+    let ended = loop {
+        if let Err(PushError::Full) = queue.push(text_line(&[PROMPT])) {
+            break InputEnd::NotReading;
+        }
+        let line = async { Next::Line(lines.next_line().await) };
+        let out_of_time = async {
+            Timer::at(deadline).await;
+            Next::OutOfTime
+        };
+        let stopping = async {
+            let _ = hub.stopping.recv().await;
+            Next::Stopping
+        };
+        let line = match future::or(stopping, future::or(line, out_of_time)).await {
+            Next::Line(Ok(Some(line))) => line,
+            Next::Line(Ok(None)) => break InputEnd::Closed,
+            Next::Line(Err(error)) => break error.into(),
+            Next::OutOfTime => break InputEnd::Unnamed,
+            Next::Stopping => break InputEnd::ServerStopped,
+        };
+        let name = match names::parse(line) {
+            Ok(name) => name,
+            Err(refusal) => {
+                let why = refusal.to_string();
+                if let Err(PushError::Full) = queue.push(text_line(&["error: ", &why])) {
+                    break InputEnd::NotReading;
+                }
+                continue;
+            }
+        };
+        let (refused, answer) = async_channel::bounded(1);
+        let entering = Entering {
+            id,
+            name: name.shown,
+            queue,
+            socket: socket.clone(),
+            permits: permits.clone(),
+            naming: Some(Naming {
+                keys: name.keys,
+                refused,
+            }),
+        };
+        if hub.entering.send(entering).await.is_err() {
+            return Err(InputEnd::ServerStopped);
+        }
+        match answer.recv().await {
+            // Taken: the room said so on the queue it handed back.
+            Ok(back) => queue = back.queue,
+            // Let in: the room dropped the way back.
+            Err(_) => return Ok(()),
+        }
+    };
+    if let Some(line) = farewell(&ended, config) {
+        let _ = queue.push(line);
+    }
+    Err(ended)
+}

@@ -1,0 +1,182 @@
+//! What names mode does in the room: greeting a named newcomer, and each
+//! command, each in its place in the one order.
+//!
+//! The lines are the protocol's (PROTOCOL.md, "Names mode"); replies go to
+//! the asker alone, renames and actions to everyone, a private line to its
+//! two ends. The room calls this only in names mode; book mode never comes
+//! here.
+
+use std::sync::Arc;
+
+use super::audience::Audience;
+use super::events::{Entering, Said};
+use crate::command::HELP;
+use crate::names::{self, Refusal};
+use crate::queue::Line;
+
+/// How many names `Also here` shows before ` and N more`.
+const ALSO_HERE_NAMES: usize = 20;
+
+/// How many names one `Here:` line of `/who` holds.
+const WHO_NAMES_PER_LINE: usize = 50;
+
+/// Lets a named newcomer in: `You are NAME`, who else is here, then
+/// `NAME has arrived` for the others; or, if someone here has that name,
+/// hands the newcomer back to its connection with an `error:` line.
+pub fn enter(entering: Entering, audience: &mut Audience) {
+    let Some(naming) = &entering.naming else {
+        return;
+    };
+    let holder = audience
+        .roster()
+        .and_then(|roster| roster.holder(&naming.keys))
+        .and_then(|id| audience.name_of(id));
+    if let Some(holder) = holder {
+        let refusal = Refusal::Taken {
+            wanted: entering.name.clone(),
+            holder: holder.clone(),
+        };
+        let _ = entering.queue.push(error_line(&refusal.to_string()));
+        let refused = naming.refused.clone();
+        // The connection is waiting for this or for its permits: it is
+        // there, unless it just ended, and then nothing is lost.
+        let _ = refused.try_send(entering);
+        return;
+    }
+    let _ = entering.queue.push(line(&["You are ", &entering.name]));
+    let _ = entering.queue.push(also_here(audience));
+    audience.broadcast(line(&[&entering.name, " has arrived"]));
+    audience.join(entering);
+}
+
+/// `Also here: a, b` (the first [`ALSO_HERE_NAMES`], then ` and N more`),
+/// or `Nobody else is here`.
+fn also_here(audience: &Audience) -> Line {
+    let names: Vec<&str> = names_here(audience).collect();
+    if names.is_empty() {
+        return line(&["Nobody else is here"]);
+    }
+    let shown = names.len().min(ALSO_HERE_NAMES);
+    let mut text = format!("Also here: {}", names[..shown].join(", "));
+    if names.len() > shown {
+        text += &format!(" and {} more", names.len() - shown);
+    }
+    line(&[&text])
+}
+
+/// Everyone's name, first arrived first.
+fn names_here(audience: &Audience) -> impl Iterator<Item = &str> {
+    audience
+        .roster()
+        .into_iter()
+        .flat_map(|roster| roster.in_arrival_order())
+        .filter_map(|id| audience.name_of(id))
+        .map(|name| &**name)
+}
+
+/// Carries out what member `from` said. Returns the length of the line
+/// broadcast to everyone, if any, for the room's pacing.
+pub fn apply(from: u64, said: Said, audience: &mut Audience) -> Option<usize> {
+    let name = audience.name_of(from)?.clone();
+    match said {
+        Said::Line(line) => broadcast(audience, line),
+        Said::Text(text) => broadcast(audience, bytes_line(&[name.as_bytes(), b": ", &text])),
+        Said::Me(text) => broadcast(audience, bytes_line(&[b"* ", name.as_bytes(), b" ", &text])),
+        Said::Who => {
+            let names: Vec<&str> = names_here(audience).collect();
+            let lines: Vec<Line> = names
+                .chunks(WHO_NAMES_PER_LINE)
+                .map(|chunk| line(&["Here: ", &chunk.join(", ")]))
+                .collect();
+            for line in lines {
+                audience.send_to(from, line);
+            }
+            None
+        }
+        Said::Nick(new) => {
+            let holder = audience
+                .roster()
+                .and_then(|roster| roster.holder(&new.keys))
+                .filter(|&holder| holder != from)
+                .and_then(|holder| audience.name_of(holder));
+            if let Some(holder) = holder {
+                let refusal = Refusal::Taken {
+                    wanted: new.shown,
+                    holder: holder.clone(),
+                };
+                audience.send_to(from, error_line(&refusal.to_string()));
+                return None;
+            }
+            if new.shown == name {
+                audience.send_to(from, error_line(&format!("you are {name} already")));
+                return None;
+            }
+            let line = line(&[&name, " is now ", &new.shown]);
+            audience.rename(from, new.shown, new.keys);
+            broadcast(audience, line)
+        }
+        Said::Msg { to, text } => {
+            let target = std::str::from_utf8(&to)
+                .ok()
+                .and_then(|to| audience.roster()?.holder(&names::keys(to)));
+            let Some((target, target_name)) =
+                target.and_then(|id| Some((id, audience.name_of(id)?.clone())))
+            else {
+                let to = String::from_utf8_lossy(&to);
+                audience.send_to(from, error_line(&format!("nobody here is called {to}")));
+                return None;
+            };
+            let line = bytes_line(&[
+                name.as_bytes(),
+                b" -> ",
+                target_name.as_bytes(),
+                b": ",
+                &text,
+            ]);
+            audience.send_to(from, line.clone());
+            if target != from {
+                audience.send_to(target, line);
+            }
+            None
+        }
+        Said::Help => {
+            for help in HELP {
+                audience.send_to(from, line(&[help]));
+            }
+            None
+        }
+        Said::Reply(line) => {
+            audience.send_to(from, line);
+            None
+        }
+    }
+}
+
+/// Sends `line` to everyone; its length, for the room's pacing.
+fn broadcast(audience: &mut Audience, line: Line) -> Option<usize> {
+    let length = line.len();
+    audience.broadcast(line);
+    Some(length)
+}
+
+/// `error: WHY` as a line.
+fn error_line(why: &str) -> Line {
+    line(&["error: ", why])
+}
+
+/// The pieces joined, and a newline, as one line.
+fn line(pieces: &[&str]) -> Line {
+    let pieces: Vec<&[u8]> = pieces.iter().map(|piece| piece.as_bytes()).collect();
+    bytes_line(&pieces)
+}
+
+/// The byte pieces joined, and a newline, as one line.
+fn bytes_line(pieces: &[&[u8]]) -> Line {
+    let length = pieces.iter().map(|piece| piece.len()).sum::<usize>() + 1;
+    let mut line = Vec::with_capacity(length);
+    for piece in pieces {
+        line.extend_from_slice(piece);
+    }
+    line.push(b'\n');
+    Arc::new(line)
+}
