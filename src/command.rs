@@ -142,4 +142,42 @@ mod tests {
         assert_eq!(parse(b"/ who"), Command::Unknown(b""));
         assert_eq!(parse(b"/whois x"), Command::Unknown(b"whois"));
     }
+
+    proptest::proptest! {
+        /// Any bytes parse; a line that is a message says exactly what was
+        /// sent, less the `/` of a `//` escape; a command never is one.
+        #[test]
+        fn any_line_parses_and_messages_keep_their_bytes(
+            line in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            match parse(&line) {
+                Command::Say(text) if line.starts_with(b"//") => {
+                    proptest::prop_assert_eq!(text, &line[1..]);
+                }
+                Command::Say(text) => {
+                    proptest::prop_assert!(!line.starts_with(b"/"));
+                    proptest::prop_assert_eq!(text, &line[..]);
+                }
+                _ => proptest::prop_assert!(line.starts_with(b"/") && !line.starts_with(b"//")),
+            }
+        }
+
+        /// The command word is matched without case (ASCII case: a Kelvin
+        /// sign is not a K).
+        #[test]
+        fn command_words_ignore_case(
+            word in proptest::sample::select(vec!["who", "help", "quit", "me", "nick", "msg"]),
+            capitals in proptest::prelude::any::<u8>(),
+            rest in "( [ a-z]{0,8})?",
+        ) {
+            let mixed: String = word
+                .chars()
+                .enumerate()
+                .map(|(at, c)| if capitals >> at & 1 == 1 { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let line = format!("/{mixed}{rest}");
+            let lower = format!("/{word}{rest}");
+            proptest::prop_assert_eq!(parse(line.as_bytes()), parse(lower.as_bytes()));
+        }
+    }
 }

@@ -164,7 +164,7 @@ pub fn share_a_key(a: &[Box<str>], b: &[Box<str>]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn shown(text: &str) -> String {
@@ -247,5 +247,38 @@ mod tests {
         assert!(same("lll", "1ll"));
         assert!(!same("alice", "alicia"));
         assert!(!same("李雷", "李"));
+    }
+
+    /// Characters names are made of, and their usual troublemakers: case,
+    /// look-alikes across scripts, combining marks, spaces, punctuation.
+    pub const CHARS: &str =
+        "[a-zA-Z0-9OoIl1аеорсухАВЕКМНОРСТХΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοι李雷たろ\u{301}\u{308} ._:\\-]{0,28}";
+
+    proptest::proptest! {
+        /// Every string is refused or is a name that reads back as itself.
+        #[test]
+        fn a_name_is_refused_or_round_trips(text in CHARS) {
+            if let Ok(name) = parse(text.as_bytes()) {
+                let again = parse(name.shown.as_bytes()).expect("a name parses again");
+                proptest::prop_assert_eq!(&again, &name);
+                let count = name.shown.chars().count();
+                proptest::prop_assert!((1..=MAX_NAME_CHARS).contains(&count));
+                proptest::prop_assert_eq!(name.shown.trim(), &*name.shown);
+            }
+        }
+
+        /// Sameness goes both ways (the roster's test of it: see
+        /// `room::roster`), and a name is the same as itself in capitals.
+        #[test]
+        fn the_same_names_are_refused_together(a in CHARS, b in CHARS) {
+            let (Ok(a), Ok(b)) = (parse(a.as_bytes()), parse(b.as_bytes())) else {
+                return Ok(());
+            };
+            let same = share_a_key(&a.keys, &b.keys);
+            proptest::prop_assert_eq!(same, share_a_key(&b.keys, &a.keys));
+            if let Ok(upper) = parse(a.shown.to_uppercase().as_bytes()) {
+                proptest::prop_assert!(share_a_key(&a.keys, &upper.keys));
+            }
+        }
     }
 }

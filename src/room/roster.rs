@@ -106,4 +106,27 @@ mod tests {
         roster.add(7, keys("alice"));
         assert_eq!(roster.in_arrival_order().collect::<Vec<_>>(), [3, 9, 7]);
     }
+
+    proptest::proptest! {
+        /// Two names the comparison calls the same are refused together:
+        /// whichever is here first, the other is taken; any other is free.
+        #[test]
+        fn the_same_names_are_refused_together(
+            a in crate::names::tests::CHARS,
+            b in crate::names::tests::CHARS,
+        ) {
+            use crate::names::{parse, share_a_key};
+            let (Ok(a), Ok(b)) = (parse(a.as_bytes()), parse(b.as_bytes())) else {
+                return Ok(());
+            };
+            let same = share_a_key(&a.keys, &b.keys);
+            for (first, second) in [(&a, &b), (&b, &a)] {
+                let mut roster = Roster::default();
+                roster.add(1, first.keys.clone());
+                proptest::prop_assert_eq!(roster.holder(&second.keys).is_some(), same);
+                roster.remove(1);
+                proptest::prop_assert_eq!(roster.holder(&second.keys), None);
+            }
+        }
+    }
 }
