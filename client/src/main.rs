@@ -11,15 +11,22 @@
 //! the connection, so the server knows this user is done, and keeps printing
 //! what the server still sends until the server closes: `printf 'hi\n' |
 //! client` shows the echo of `hi`, which netcat without `-N` can lose.
+//!
+//! `--name NAME` answers the question of a server in names mode (`chat
+//! --names`) so the user need not: see `naming`. In a pipe, standard input
+//! waits until the name is accepted, and a refusal is an error: see
+//! `handshake`. At a terminal, a refusal is shown and the user types another.
 
 #![forbid(unsafe_code)]
 
 mod addr;
 mod display;
 mod editor;
+mod handshake;
 mod incoming;
 mod input;
 mod keys;
+mod naming;
 mod plain;
 mod render;
 mod screen;
@@ -52,9 +59,17 @@ Usage: client [OPTIONS] [ADDR]
                         resolver; other names are looked up
 
 Options:
-  --color WHEN          at a terminal, colour your messages, others' and
-                        notices: never, auto (unless NO_COLOR is set, or
-                        TERM is dumb or unset) or always [default: auto]
+  --name NAME           answer the server's \"What is your name?\" (chat
+                        --names) with NAME, unseen. In a pipe, standard
+                        input waits until the name is accepted, and a
+                        refused name is an error (exit status 1) with the
+                        server's reason; at a terminal, the reason is shown
+                        and you type another name. A server without names
+                        mode ignores it, with a warning
+  --color WHEN          at a terminal, colour your messages, others',
+                        actions (/me), private lines (/msg) and notices:
+                        never, auto (unless NO_COLOR is set, or TERM is
+                        dumb or unset) or always [default: auto]
   -h, --help            print this help
   -V, --version         print the version
 
@@ -79,6 +94,8 @@ struct Args {
     addr: String,
     /// Colouring at a terminal.
     color: Color,
+    /// The answer to the server's question, if the user gave one.
+    name: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -97,7 +114,7 @@ const INTERRUPTED: u8 = 130;
 
 /// Parses the command line, connects and relays; errors come back as one line.
 fn run() -> Result<ExitCode, String> {
-    let Some(Args { addr, color }) = parse_args()? else {
+    let Some(Args { addr, color, name }) = parse_args()? else {
         return Ok(ExitCode::SUCCESS);
     };
     let at_terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
@@ -107,16 +124,19 @@ fn run() -> Result<ExitCode, String> {
     smol::block_on(async {
         let stream = connect(&addr).await?;
         match display::mode(at_terminal, term.as_deref()) {
-            Mode::Editor => match terminal::run(stream, colored).await? {
+            Mode::Editor => match terminal::run(stream, colored, name).await? {
                 terminal::Ending::ServerClosed => Ok(ExitCode::SUCCESS),
                 terminal::Ending::Interrupted => Ok(ExitCode::from(INTERRUPTED)),
                 terminal::Ending::Signaled(status) => Ok(ExitCode::from(status)),
             },
             Mode::Plain => {
-                relay(stream.clone(), plain::print_lines(stream, colored)).await?;
+                relay(stream.clone(), plain::print_lines(stream, colored, name)).await?;
                 Ok(ExitCode::SUCCESS)
             }
             Mode::Pipe => {
+                if let Some(name) = &name {
+                    handshake::settle(stream.clone(), name).await?;
+                }
                 relay(stream.clone(), print_output(stream)).await?;
                 Ok(ExitCode::SUCCESS)
             }
@@ -153,6 +173,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut parser = lexopt::Parser::from_env();
     let mut addr = None;
     let mut color = Color::Auto;
+    let mut name = None;
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
         match arg {
             Short('h') | Long("help") => {
@@ -172,6 +193,16 @@ fn parse_args() -> Result<Option<Args>, String> {
                     other => return Err(format!("bad --color {other:?}: never, auto or always")),
                 };
             }
+            Long("name") => {
+                let value = parser.value().map_err(|error| error.to_string())?;
+                let value = value.string().map_err(|error| error.to_string())?;
+                // The name goes to the server as one line: a line break
+                // in it would send the rest as a message.
+                if value.contains(['\n', '\r']) {
+                    return Err(format!("bad --name {value:?}: a name is one line"));
+                }
+                name = Some(value);
+            }
             Value(value) if addr.is_none() => {
                 addr = Some(value.string().map_err(|error| error.to_string())?);
             }
@@ -181,6 +212,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     Ok(Some(Args {
         addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
         color,
+        name,
     }))
 }
 

@@ -4,6 +4,7 @@
 //! terminal's own line editing, as in a pipe, and the server's lines are
 //! printed as they come, but escaped as at any terminal (see `render`):
 //! a terminal that calls itself dumb may still obey escape sequences.
+//! `--name` answers the server's question here, as in the line editor.
 
 use std::io;
 
@@ -13,10 +14,15 @@ use smol::Unblock;
 
 use crate::incoming::{Incoming, SERVER_CLOSED};
 
-/// Prints the server's lines until it closes.
-pub async fn print_lines(mut stream: TcpStream, color: bool) -> Result<(), String> {
+/// Prints the server's lines until it closes; `name` answers the server's
+/// question.
+pub async fn print_lines(
+    mut stream: TcpStream,
+    color: bool,
+    name: Option<String>,
+) -> Result<(), String> {
     let mut stdout = Unblock::new(io::stdout());
-    let mut incoming = Incoming::new(color);
+    let mut incoming = Incoming::new(color, name);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let count = stream
@@ -31,6 +37,10 @@ pub async fn print_lines(mut stream: TcpStream, color: bool) -> Result<(), Strin
         } else {
             incoming.feed(&buf[..count])
         };
+        if let Some(name) = incoming.take_answer() {
+            // A failed send: the next read reports it.
+            let _ = stream.write_all(format!("{name}\n").as_bytes()).await;
+        }
         let mut text = String::new();
         for line in lines {
             text.push_str(&line);

@@ -10,6 +10,10 @@
 //! Ctrl-C quits. Whatever you typed stays on the screen when the client
 //! leaves, and the terminal gets its settings back on every way out,
 //! SIGTERM, SIGHUP and a SIGINT sent with `kill` included.
+//!
+//! With `--name`, the server's first `What is your name?` is answered
+//! unseen; if the name is refused, the reason and the next question are
+//! shown, and the line the user types next is the answer, as any line is.
 
 use std::io;
 use std::net::Shutdown;
@@ -45,12 +49,14 @@ enum Event {
     Signal(Option<io::Result<Signal>>),
 }
 
-/// Talks to the server through `stream` until it closes or the user quits.
-pub async fn run(stream: TcpStream, color: bool) -> Result<Ending, String> {
+/// Talks to the server through `stream` until it closes or the user quits;
+/// `name` answers the server's question.
+pub async fn run(stream: TcpStream, color: bool, name: Option<String>) -> Result<Ending, String> {
     let raw = RawMode::enable().map_err(|error| format!("cannot use the terminal: {error}"))?;
     let mut editor = Editor::default();
     let mut screen = Screen::new(PROMPT);
-    let ending = session(stream, color, &mut editor, &mut screen).await;
+    let incoming = Incoming::new(color, name);
+    let ending = session(stream, incoming, &mut editor, &mut screen).await;
     // Leave the prompt line as it is, below what arrived, whatever happened.
     let finished = screen.finish(&editor);
     drop(raw);
@@ -63,7 +69,7 @@ pub async fn run(stream: TcpStream, color: bool) -> Result<Ending, String> {
 /// lines to the screen.
 async fn session(
     stream: TcpStream,
-    color: bool,
+    mut incoming: Incoming,
     editor: &mut Editor,
     screen: &mut Screen,
 ) -> Result<Ending, String> {
@@ -72,7 +78,6 @@ async fn session(
     let keyboard = Input::spawn().map_err(|error| format!("cannot read the terminal: {error}"))?;
     let mut keyboard_open = true;
     let mut decoder = Decoder::default();
-    let mut incoming = Incoming::new(color);
     let mut net_buf = vec![0u8; 16 * 1024];
     let mut keys = Vec::new();
     // In raw mode no key makes a signal, but `kill` still can.
@@ -111,6 +116,10 @@ async fn session(
             }
             Event::Network(Ok(count)) => {
                 let lines = incoming.feed(&net_buf[..count]);
+                if let Some(name) = incoming.take_answer() {
+                    // A failed send: the network side reports it.
+                    let _ = writer.write_all(format!("{name}\n").as_bytes()).await;
+                }
                 if !lines.is_empty() {
                     screen.print_above(&lines, editor).map_err(cannot_write)?;
                 }

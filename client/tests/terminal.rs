@@ -30,6 +30,19 @@ fn start_server() -> SocketAddr {
     addr
 }
 
+/// The chat server in names mode (`chat --names`) on a free loopback
+/// port, in this process.
+fn start_names_server() -> SocketAddr {
+    let listener = chat::listen("127.0.0.1:0".parse().unwrap()).expect("listen");
+    let addr = listener.local_addr().unwrap();
+    let config = chat::Config {
+        names: true,
+        ..chat::Config::default()
+    };
+    thread::spawn(move || smol::block_on(chat::serve(listener, config, std::future::pending())));
+    addr
+}
+
 /// The chat server on a free loopback port, in this process, and what
 /// shuts it down gracefully when dropped.
 fn start_stoppable_server() -> (SocketAddr, async_channel::Sender<()>) {
@@ -129,6 +142,19 @@ impl Terminal {
         self.wait_for(text, |screen| screen.contents().contains(text));
     }
 
+    /// The colour and dimness of the first row that holds `text`, read
+    /// from its first cell.
+    fn style_of(&self, text: &str) -> (vt100::Color, bool) {
+        let parser = self.parser.lock().unwrap();
+        let screen = parser.screen();
+        let row = screen
+            .rows(0, COLS)
+            .position(|row| row.contains(text))
+            .unwrap_or_else(|| panic!("no {text:?} on the screen"));
+        let cell = screen.cell(row as u16, 0).unwrap();
+        (cell.fgcolor(), cell.dim())
+    }
+
     /// The row the cursor is on: the prompt line.
     fn prompt_row(&self) -> String {
         let parser = self.parser.lock().unwrap();
@@ -212,6 +238,15 @@ fn peer(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>, String) {
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     let name = stream.local_addr().unwrap().to_string();
     (stream.try_clone().unwrap(), BufReader::new(stream), name)
+}
+
+/// A peer in names mode, named `name`: says lines, reads lines.
+fn named_peer(addr: SocketAddr, name: &str) -> (TcpStream, BufReader<TcpStream>) {
+    let (mut writer, mut reader, _) = peer(addr);
+    read_until(&mut reader, "What is your name?");
+    writer.write_all(format!("{name}\n").as_bytes()).unwrap();
+    read_until(&mut reader, &format!("You are {name}"));
+    (writer, reader)
 }
 
 fn read_until(reader: &mut BufReader<TcpStream>, wanted: &str) {
@@ -460,4 +495,141 @@ fn colours_tell_your_lines_from_notices_unless_no_color() {
     let plain_own = format!("{plain_me}: plain");
     plain.wait_for_text(&plain_own);
     assert_eq!(color_of(&plain, &plain_own), (vt100::Color::Default, false));
+}
+
+/// Your own messages' colour.
+const OWN: (vt100::Color, bool) = (vt100::Color::Idx(2), false);
+
+#[test]
+fn a_given_name_is_answered_without_showing_the_question() {
+    let addr = start_names_server();
+    let mut terminal = Terminal::start(addr, &["--name", "alice"], &[]);
+    terminal.wait_for_text("Nobody else is here");
+    assert_eq!(terminal.name(), "alice");
+    terminal.typed("hi\r");
+    terminal.wait_for_text("alice: hi");
+    assert_eq!(terminal.style_of("alice: hi"), OWN);
+    let contents = terminal.parser.lock().unwrap().screen().contents();
+    assert!(!contents.contains("What is your name?"), "{contents}");
+}
+
+#[test]
+fn a_refused_name_lets_you_type_another() {
+    let addr = start_names_server();
+    let (_ace, mut ace_lines) = named_peer(addr, "ace");
+    let mut terminal = Terminal::start(addr, &["--name", "ace"], &[]);
+    terminal.wait_for_text("error: ace is taken");
+    terminal.wait_for_text("What is your name?");
+    terminal.wait_for_prompt(">", 2);
+    let rows = terminal.rows();
+    let error = rows.iter().position(|row| row.starts_with("error: ace"));
+    let question = rows.iter().position(|row| row.starts_with("What is"));
+    assert!(
+        error < question,
+        "the reason, then the question:\n{rows:#?}"
+    );
+    assert_eq!(
+        terminal.style_of("error: ace is taken"),
+        (vt100::Color::Idx(1), false)
+    );
+
+    terminal.typed("ace2\r");
+    terminal.wait_for_text("Also here: ace");
+    assert_eq!(terminal.name(), "ace2");
+    read_until(&mut ace_lines, "ace2 has arrived");
+    terminal.typed("here\r");
+    read_until(&mut ace_lines, "ace2: here");
+    terminal.wait_for_text("ace2: here");
+    assert_eq!(terminal.style_of("ace2: here"), OWN);
+}
+
+#[test]
+fn without_a_name_the_question_is_shown_and_you_type_one() {
+    let addr = start_names_server();
+    let mut terminal = Terminal::start(addr, &[], &[]);
+    terminal.wait_for_text("What is your name?");
+    terminal.wait_for_prompt(">", 2);
+    terminal.typed("bob\r");
+    terminal.wait_for_text("Nobody else is here");
+    assert_eq!(terminal.name(), "bob");
+    terminal.typed("hello\r");
+    terminal.wait_for_text("bob: hello");
+    assert_eq!(terminal.style_of("bob: hello"), OWN);
+    assert_eq!(
+        terminal.style_of("What is your name?"),
+        (vt100::Color::Default, true)
+    );
+}
+
+#[test]
+fn actions_and_private_lines_are_coloured_apart_from_messages() {
+    let addr = start_names_server();
+    let mut terminal = Terminal::start(addr, &["--name", "alice"], &[]);
+    terminal.wait_for_text("Nobody else is here");
+    let (mut bob, mut bob_lines) = named_peer(addr, "bob");
+    bob.write_all(b"plain\n/me waves\n/msg alice psst\n")
+        .unwrap();
+    terminal.wait_for_text("bob -> alice: psst");
+    terminal.typed("/me nods\r");
+    terminal.typed("/msg bob hi\r");
+    read_until(&mut bob_lines, "alice -> bob: hi");
+    terminal.wait_for_text("alice -> bob: hi");
+
+    let message = terminal.style_of("bob: plain");
+    let action = terminal.style_of("* bob waves");
+    let private = terminal.style_of("bob -> alice: psst");
+    assert_eq!(message, (vt100::Color::Default, false));
+    assert_eq!(action, (vt100::Color::Idx(5), false));
+    assert_eq!(private, (vt100::Color::Idx(6), false));
+    assert!(message != action && message != private && action != private);
+    // Yours look the same: the kind is what the colour tells.
+    assert_eq!(terminal.style_of("* alice nods"), action);
+    assert_eq!(terminal.style_of("alice -> bob: hi"), private);
+}
+
+#[test]
+fn after_a_nick_your_lines_are_still_yours() {
+    let addr = start_names_server();
+    let mut terminal = Terminal::start(addr, &["--name", "alice"], &[]);
+    terminal.wait_for_text("Nobody else is here");
+    terminal.typed("/nick alicia\r");
+    terminal.wait_for_text("alice is now alicia");
+    terminal.typed("mine\r");
+    terminal.wait_for_text("alicia: mine");
+    assert_eq!(terminal.style_of("alicia: mine"), OWN);
+    // The old name is free, and whoever takes it is not you.
+    let (mut other, _other_lines) = named_peer(addr, "alice");
+    other.write_all(b"not you\n").unwrap();
+    terminal.wait_for_text("alice: not you");
+    assert_eq!(
+        terminal.style_of("alice: not you"),
+        (vt100::Color::Default, false)
+    );
+}
+
+#[test]
+fn a_name_for_a_server_without_names_mode_is_a_warning() {
+    let addr = start_server();
+    let mut terminal = Terminal::start(addr, &["--name", "alice"], &[]);
+    let me = terminal.name();
+    terminal.wait_for_text("client: the server has no names mode; --name ignored");
+    terminal.typed("still here\r");
+    let own = format!("{me}: still here");
+    terminal.wait_for_text(&own);
+    assert_eq!(terminal.style_of(&own), OWN);
+}
+
+#[test]
+fn a_dumb_terminal_answers_the_name_too() {
+    let addr = start_names_server();
+    let (_bob, mut bob_lines) = named_peer(addr, "bob");
+    let mut terminal = Terminal::start(addr, &["--name", "alice"], &[("TERM", "dumb")]);
+    terminal.wait_for_text("Also here: bob");
+    assert_eq!(terminal.name(), "alice");
+    read_until(&mut bob_lines, "alice has arrived");
+    terminal.typed("plain\r");
+    read_until(&mut bob_lines, "alice: plain");
+    terminal.wait_for_text("alice: plain");
+    let contents = terminal.parser.lock().unwrap().screen().contents();
+    assert!(!contents.contains("What is your name?"), "{contents}");
 }
