@@ -41,8 +41,9 @@ fn main() {
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 7] = [
         ("fanout", fanout),
+        ("fanout-names", fanout_names),
         ("fanout-wide", fanout_wide),
         ("latency", latency),
         ("idle", idle),
@@ -334,6 +335,7 @@ async fn wait_until(started: Instant, mut done: impl FnMut() -> bool) -> bool {
 
 /// Connects `count` reading clients and waits until each has seen the
 /// arrivals of all that came after it (so the storm is over).
+#[allow(clippy::too_many_arguments)]
 async fn connect_readers<'a>(
     executor: &LocalExecutor<'a>,
     addr: SocketAddr,
@@ -341,6 +343,7 @@ async fn connect_readers<'a>(
     epoch: Instant,
     record: bool,
     buffer: usize,
+    mode: Mode,
 ) -> Vec<(TcpStream, SeenRef)> {
     let mut clients: Vec<(TcpStream, SeenRef)> = Vec::with_capacity(count);
     for index in 0..count {
@@ -348,11 +351,16 @@ async fn connect_readers<'a>(
         // accept backlog is finite.
         if index >= CONNECT_WINDOW {
             let waiting = clients[index - CONNECT_WINDOW].1.clone();
-            let greeted = wait_until(Instant::now(), || waiting.borrow().lines > 0).await;
+            let greeted =
+                wait_until(Instant::now(), || waiting.borrow().lines >= mode.greeting()).await;
             assert!(greeted, "a client was not greeted in time");
         }
-        let stream = TcpStream::connect(addr).await.expect("connect");
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
         let _ = stream.set_nodelay(true);
+        if mode == Mode::Names {
+            let name = format!("c{index}\n");
+            stream.write_all(name.as_bytes()).await.expect("name");
+        }
         let seen: SeenRef = Rc::default();
         executor
             .spawn(read_lines(
@@ -369,7 +377,7 @@ async fn connect_readers<'a>(
     // Every client's greeting, and each arrival at everyone already there:
     // counted in total, since accepting need not follow the order of
     // connecting.
-    let expected = count * (count + 1) / 2;
+    let expected = count * mode.greeting() + count * (count - 1) / 2;
     let ready = wait_until(started, || {
         clients
             .iter()
@@ -393,6 +401,32 @@ async fn connect_readers<'a>(
         seen.lines = 0;
     }
     clients
+}
+
+/// Book mode, or names mode (`--names`) with every client named.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Book,
+    Names,
+}
+
+impl Mode {
+    /// The server's flags for the mode.
+    fn flags(self) -> &'static [&'static str] {
+        match self {
+            Mode::Book => &[],
+            Mode::Names => &["--names"],
+        }
+    }
+
+    /// The lines a client gets before it is in: `You are ADDR`; or the
+    /// question, `You are NAME` and who else is here.
+    fn greeting(self) -> usize {
+        match self {
+            Mode::Book => 1,
+            Mode::Names => 3,
+        }
+    }
 }
 
 /// Each of `senders` sends `lines` payload lines of `size` bytes as fast as
@@ -446,13 +480,21 @@ fn millis(micros: u32) -> String {
 
 /// `senders` of `clients` each send `lines` payload lines of `size` bytes
 /// as fast as they can; every client must receive all of them.
-fn fan_out(clients: usize, senders: usize, lines: usize, size: usize) -> String {
-    let server = Server::start(&[]);
+fn fan_out(clients: usize, senders: usize, lines: usize, size: usize, mode: Mode) -> String {
+    let server = Server::start(mode.flags());
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let readers =
-            connect_readers(&executor, server.addr, clients, epoch, true, 64 * 1024).await;
+        let readers = connect_readers(
+            &executor,
+            server.addr,
+            clients,
+            epoch,
+            true,
+            64 * 1024,
+            mode,
+        )
+        .await;
         let expected = senders * lines;
         let cpu_before = server.cpu_ns();
         let bench_before = bench_cpu_ns();
@@ -499,11 +541,16 @@ fn fan_out(clients: usize, senders: usize, lines: usize, size: usize) -> String 
 }
 
 fn fanout() -> String {
-    fan_out(100, 10, 1_000, 32)
+    fan_out(100, 10, 1_000, 32, Mode::Book)
 }
 
 fn fanout_wide() -> String {
-    fan_out(1_000, 1, 200, 32)
+    fan_out(1_000, 1, 200, 32, Mode::Book)
+}
+
+/// `fanout` in names mode: the same load from named clients.
+fn fanout_names() -> String {
+    fan_out(100, 10, 1_000, 32, Mode::Names)
 }
 
 /// One line every 10 ms to 100 clients: how long each takes to arrive.
@@ -514,8 +561,16 @@ fn latency() -> String {
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let readers =
-            connect_readers(&executor, server.addr, CLIENTS, epoch, true, 16 * 1024).await;
+        let readers = connect_readers(
+            &executor,
+            server.addr,
+            CLIENTS,
+            epoch,
+            true,
+            16 * 1024,
+            Mode::Book,
+        )
+        .await;
         let started = Instant::now();
         let mut sender = readers[0].0.clone();
         for index in 0..LINES {
@@ -553,7 +608,16 @@ fn idle() -> String {
     let baseline = server.rss_kib();
     smol::block_on(executor.run(async {
         let started = Instant::now();
-        let readers = connect_readers(&executor, server.addr, CLIENTS, epoch, false, 1024).await;
+        let readers = connect_readers(
+            &executor,
+            server.addr,
+            CLIENTS,
+            epoch,
+            false,
+            1024,
+            Mode::Book,
+        )
+        .await;
         let storm = started.elapsed();
         let rss = server.rss_kib();
         let per_connection = (rss.saturating_sub(baseline)) as f64 * 1024.0 / CLIENTS as f64;
@@ -578,8 +642,16 @@ fn slow() -> String {
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let readers =
-            connect_readers(&executor, server.addr, CLIENTS - 1, epoch, false, 64 * 1024).await;
+        let readers = connect_readers(
+            &executor,
+            server.addr,
+            CLIENTS - 1,
+            epoch,
+            false,
+            64 * 1024,
+            Mode::Book,
+        )
+        .await;
         // The stalled client: connected, never read.
         let stalled = TcpStream::connect(server.addr).await.expect("connect");
         let announced = wait_until(Instant::now(), || {
@@ -628,7 +700,7 @@ fn churn() -> String {
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let observers = connect_readers(&executor, server.addr, OBSERVERS, epoch, false, 64 * 1024).await;
+        let observers = connect_readers(&executor, server.addr, OBSERVERS, epoch, false, 64 * 1024, Mode::Book).await;
         let addr = server.addr;
         let done = Rc::new(RefCell::new(0usize));
         let cpu_before = server.cpu_ns();
