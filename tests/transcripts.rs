@@ -1,6 +1,10 @@
 //! One insta snapshot per script in `tests/scripts/`: a new scenario is a
-//! new `.chat` file, no Rust code. Kept in its own test binary, so that a
+//! new `.chat` file, no Rust code. With `CHAT_SERVER` set, the scripts are
+//! played against that server instead (see `transcript::external`); those
+//! it cannot serve are reported as SKIPPED on stderr. Kept in its own test binary, so that a
 //! failing snapshot elsewhere is never counted against a script.
+
+use std::io::Write;
 
 mod common;
 
@@ -17,9 +21,15 @@ fn scripts() {
     settings.bind(|| {
         insta::glob!("scripts", "*.chat", |path| {
             let text = std::fs::read_to_string(path).expect("read the script");
-            let transcript = transcript::transcript(&text)
+            let outcome = transcript::transcript(&text)
                 .unwrap_or_else(|why| panic!("{}: {why}", path.display()));
-            insta::assert_snapshot!(transcript);
+            match outcome {
+                transcript::Outcome::Played(transcript) => insta::assert_snapshot!(transcript),
+                transcript::Outcome::Skipped(why) => {
+                    // Past the test harness's capture: a skip is news.
+                    let _ = writeln!(std::io::stderr(), "SKIPPED {}: {why}", path.display());
+                }
+            }
         });
     });
 }

@@ -1,6 +1,7 @@
 //! The transcript tester: scripts of multi-client sessions played against a
 //! real server over loopback, rendered as text for insta snapshots.
 
+pub mod external;
 pub mod render;
 pub mod run;
 pub mod script;
@@ -8,34 +9,34 @@ pub mod script;
 use crate::bins::ChatProcess;
 use crate::common::TestServer;
 
+/// What became of a script.
+pub enum Outcome {
+    /// Played: its transcript.
+    Played(String),
+    /// Not played: the server under test cannot serve it (why).
+    Skipped(String),
+}
+
 /// Plays `text` (a script) against a fresh server and returns its
-/// transcript, after checking the protocol's invariants.
-pub fn transcript(text: &str) -> Result<String, String> {
+/// transcript, after checking the protocol's invariants. The server is the
+/// one `CHAT_SERVER` names, if set (see `external`); else the built `chat`
+/// binary for `server binary` scripts, else a server in this process.
+pub fn transcript(text: &str) -> Result<Outcome, String> {
     let script = script::parse(text)?;
     let settings = &script.settings;
     let max_line = settings
         .max_line
         .unwrap_or(chat::config::DEFAULT_MAX_LINE_BYTES);
-    let played = if settings.binary {
-        let mut flags = Vec::new();
-        if let Some(max_line) = settings.max_line {
-            flags.push(format!("--max-line={max_line}"));
-        }
-        if let Some(bytes) = settings.send_queue {
-            flags.push(format!("--send-queue={bytes}"));
-        }
-        if let Some(timeout) = settings.idle_timeout {
-            flags.push(format!("--idle-timeout={}ms", timeout.as_millis()));
-        }
-        if let Some(count) = settings.max_connections {
-            flags.push(format!("--max-connections={count}"));
-        }
-        if settings.names {
-            flags.push("--names".to_string());
-        }
-        if settings.naming_timeout.is_some() {
-            return Err("the naming timeout has no flag: play it in-process".into());
-        }
+    let played = if let Some(template) = external::template() {
+        let server = match external::Server::start(&template, settings)? {
+            Ok(server) => server,
+            Err(why) => return Ok(Outcome::Skipped(why)),
+        };
+        let played = run::play(&script, server.addr, max_line)?;
+        server.stop()?;
+        played
+    } else if settings.binary {
+        let flags = flags(settings)?;
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let server = ChatProcess::start(&flags);
         run::play(&script, server.addr, max_line)?
@@ -46,7 +47,32 @@ pub fn transcript(text: &str) -> Result<String, String> {
         played
     };
     render::check(&played)?;
-    Ok(render::render(&played))
+    Ok(Outcome::Played(render::render(&played)))
+}
+
+/// The `chat` flags for a script's settings; an error for a setting that
+/// has none.
+pub fn flags(settings: &script::Settings) -> Result<Vec<String>, String> {
+    let mut flags = Vec::new();
+    if let Some(max_line) = settings.max_line {
+        flags.push(format!("--max-line={max_line}"));
+    }
+    if let Some(bytes) = settings.send_queue {
+        flags.push(format!("--send-queue={bytes}"));
+    }
+    if let Some(timeout) = settings.idle_timeout {
+        flags.push(format!("--idle-timeout={}ms", timeout.as_millis()));
+    }
+    if let Some(count) = settings.max_connections {
+        flags.push(format!("--max-connections={count}"));
+    }
+    if settings.names {
+        flags.push("--names".to_string());
+    }
+    if settings.naming_timeout.is_some() {
+        return Err("the naming timeout has no flag: only a server in the test has it".into());
+    }
+    Ok(flags)
 }
 
 /// The server configuration a script's header asks for.

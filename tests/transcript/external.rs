@@ -1,0 +1,140 @@
+//! Any chat server under test: `CHAT_SERVER='COMMAND {addr}'`.
+//!
+//! The scripts are a specification: anyone's server, the book's Go server
+//! or an exercise solution, can be played against them. `{addr}` becomes a
+//! free loopback address to listen on; `{flags}`, if the command has it,
+//! becomes `chat`'s flags for the script's settings (`--names`,
+//! `--max-line=10`, ...). A command without `{flags}` is taken to be a
+//! book-mode server with no limits to set, and a script that needs a
+//! setting is skipped, not played: reported, never counted as passed.
+
+use std::io::Read;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::script::Settings;
+
+/// How long the server may take to start listening, and to stop.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The command template from `CHAT_SERVER`, if it is set.
+pub fn template() -> Option<String> {
+    std::env::var("CHAT_SERVER")
+        .ok()
+        .filter(|template| !template.trim().is_empty())
+}
+
+/// The server under test, in a process group of its own (a `go run`
+/// starts the server as its child), stopped with SIGTERM.
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl Server {
+    /// Starts the command for a script's `settings`: `Ok(Err(why))` when
+    /// the command cannot serve them, `Err` when it fails to start.
+    pub fn start(template: &str, settings: &Settings) -> Result<Result<Self, String>, String> {
+        let flags = if template.contains("{flags}") {
+            match super::flags(settings) {
+                Ok(flags) => flags.join(" "),
+                Err(why) => return Ok(Err(why)),
+            }
+        } else {
+            match super::flags(settings) {
+                Ok(flags) if flags.is_empty() => String::new(),
+                Ok(flags) => {
+                    return Ok(Err(format!(
+                        "it needs {} and CHAT_SERVER has no {{flags}}",
+                        flags.join(" ")
+                    )))
+                }
+                Err(why) => return Ok(Err(why)),
+            }
+        };
+        let addr = free_address()?;
+        let command = template
+            .replace("{addr}", &addr.to_string())
+            .replace("{flags}", &flags);
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec {command}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|error| format!("cannot run CHAT_SERVER {command:?}: {error}"))?;
+        let mut server = Server { addr, child };
+        server.wait_until_ready(&command)?;
+        Ok(Ok(server))
+    }
+
+    /// Waits until the server accepts a connection, then takes that
+    /// connection out again completely (to its close), so that the script
+    /// starts with nobody there.
+    fn wait_until_ready(&mut self, command: &str) -> Result<(), String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(mut probe) = TcpStream::connect(self.addr) {
+                probe
+                    .set_read_timeout(Some(PATIENCE))
+                    .map_err(|e| e.to_string())?;
+                probe.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+                let mut sink = Vec::new();
+                return probe.read_to_end(&mut sink).map(|_| ()).map_err(|error| {
+                    format!("{command}: the first connection never closed: {error}")
+                });
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("{command} exited with {status} before listening"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{command} did not listen on {} within {PATIENCE:?}",
+                    self.addr
+                ));
+            }
+            // A bounded wait for another program to start: nothing it sends
+            // could tell us sooner.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server with SIGTERM and waits for it, for a bounded time.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.signal(rustix::process::Signal::TERM);
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!(
+            "the server did not stop within {PATIENCE:?} of SIGTERM"
+        ))
+    }
+
+    /// Sends `signal` to the server's process group.
+    fn signal(&self, signal: rustix::process::Signal) {
+        if let Some(group) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, signal);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.signal(rustix::process::Signal::KILL);
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback address nothing listens on right now.
+fn free_address() -> Result<SocketAddr, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.local_addr().map_err(|e| e.to_string())
+}
