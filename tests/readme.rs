@@ -1,5 +1,5 @@
-//! The README's examples, played: its two-terminal `nc` session and its
-//! example script. Each block follows an HTML comment naming this file, and
+//! The README's examples, played: its two-terminal sessions (`nc` in book
+//! mode, `client --name` in names mode) and its example script. Each block follows an HTML comment naming this file, and
 //! is read from README.md as it stands, so the README cannot drift from what
 //! the server does.
 
@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 
-use bins::{netcat, ChatProcess};
+use bins::{client_bin, netcat, ChatProcess};
 use common::PATIENCE;
 
 /// The README, as the test was built with it.
@@ -58,16 +58,21 @@ struct Terminal {
 }
 
 impl Terminal {
-    /// Runs the README's command line (`$ nc -N localhost 8000`) against
-    /// the server's port.
+    /// Runs the README's command line (`$ nc -N localhost 8000`, `$ client
+    /// --name alice localhost:8000`) against the server's port.
     fn start(command: &str, port: u16) -> Self {
         let words: Vec<&str> = command.split_whitespace().collect();
-        assert_eq!(words.first(), Some(&"nc"), "only nc sessions: {command}");
-        let mut child = Command::new(netcat())
-            .args(words[1..].iter().map(|word| match *word {
-                "8000" => port.to_string(),
-                word => word.to_string(),
-            }))
+        let program = match words.first() {
+            Some(&"nc") => netcat(),
+            Some(&"client") => client_bin(),
+            _ => panic!("only nc and client sessions: {command}"),
+        };
+        let mut child = Command::new(program)
+            .args(
+                words[1..]
+                    .iter()
+                    .map(|word| word.replace("8000", &port.to_string())),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -128,26 +133,33 @@ fn with_real_addresses(text: &str, addresses: &HashMap<String, String>) -> Strin
 }
 
 /// Plays the session row by row: in each row, what is typed first (a
-/// command starts `nc`, `^D` ends its input, other text is a line typed),
-/// then what each terminal must print next, with the README's addresses
-/// standing for the real ones. At the end each terminal must print nothing
-/// more and `nc` must exit by itself once its input has ended.
-#[test]
-fn the_session_with_nc_is_what_nc_shows() {
-    let rows = block_after("<!-- tests/readme.rs plays this session with nc: keep it true -->");
+/// command starts `nc` or `client`, `^D` ends its input, other text is a
+/// line typed), then what each terminal must print next, with the README's
+/// addresses standing for the real ones. At the end each terminal must
+/// print nothing more and exit by itself once its input has ended.
+fn play_session(marker: &str, server_flags: &[&str]) {
+    let rows = block_after(marker);
     let column = rows
         .iter()
         .filter_map(|row| row.rfind("$ "))
         .find(|&at| at > 0)
         .expect("a command in the right column");
-    let server = ChatProcess::start_on("localhost:0", &[]);
+    let server = ChatProcess::start_on("localhost:0", server_flags);
     let port = server.addr.port();
+    // The names the session's clients give (`--name NAME`).
+    let names: Vec<&str> = rows
+        .iter()
+        .flat_map(|row| {
+            row.split_whitespace()
+                .skip_while(|word| *word != "--name")
+                .nth(1)
+        })
+        .collect();
 
     let mut terminals: [Option<Terminal>; 2] = [None, None];
     // The README's address of each client -> its real one.
     let mut addresses: HashMap<String, String> = HashMap::new();
-    let is_printed =
-        |text: &str| text.starts_with("You are ") || text.starts_with(|c: char| c.is_ascii_digit());
+    let is_printed = |text: &str| is_printed(text, &names);
     for row in &rows {
         let (left, right) = row.split_at(row.len().min(column));
         let parts = [left.trim(), right.trim()];
@@ -170,7 +182,7 @@ fn the_session_with_nc_is_what_nc_shows() {
                 let terminal = terminals[side].as_ref().expect("a started terminal");
                 let got = terminal
                     .next_line()
-                    .unwrap_or_else(|| panic!("nc ended before {:?}", parts[side]));
+                    .unwrap_or_else(|| panic!("the client ended before {:?}", parts[side]));
                 (parts[side], got)
             })
             .collect();
@@ -193,6 +205,44 @@ fn the_session_with_nc_is_what_nc_shows() {
     for terminal in terminals.iter_mut().flatten() {
         drop(terminal.input.take());
         assert_eq!(terminal.next_line(), None, "nothing more");
-        assert!(terminal.child.wait().expect("wait for nc").success());
+        assert!(terminal.child.wait().expect("wait").success());
     }
+}
+
+/// Whether a line of the session is one the server sent (rather than one
+/// typed): a greeting, a list of who is here, or a line that starts with
+/// an address or one of the session's `names`.
+fn is_printed(text: &str, names: &[&str]) -> bool {
+    const SERVER_LINES: [&str; 5] = [
+        "You are ",
+        "Nobody else is here",
+        "Also here: ",
+        "Here: ",
+        "* ",
+    ];
+    SERVER_LINES.iter().any(|start| text.starts_with(start))
+        || text.starts_with(|c: char| c.is_ascii_digit())
+        || names.iter().any(|name| {
+            text.strip_prefix(name).is_some_and(|rest| {
+                [": ", " has ", " -> ", " is now "]
+                    .iter()
+                    .any(|after| rest.starts_with(after))
+            })
+        })
+}
+
+#[test]
+fn the_session_with_nc_is_what_nc_shows() {
+    play_session(
+        "<!-- tests/readme.rs plays this session with nc: keep it true -->",
+        &[],
+    );
+}
+
+#[test]
+fn the_names_session_is_what_client_shows() {
+    play_session(
+        "<!-- tests/readme.rs plays this session with client: keep it true -->",
+        &["--names"],
+    );
 }
