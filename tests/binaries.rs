@@ -428,6 +428,28 @@ fn sigterm_flushes_closes_and_exits_zero() {
     assert!(log.contains("chat: shutting down"), "{log}");
 }
 
+/// Names mode shuts down as gracefully: named clients get what was queued
+/// for them, one still choosing its name is closed too, and the server
+/// exits 0 at once, not a minute later.
+#[test]
+fn sigterm_in_names_mode_closes_the_unnamed_too() {
+    let chat = ChatProcess::start(&["--names"]);
+    let mut alice = common::Peer::connect_quiet(chat.addr);
+    alice.expect("What is your name?");
+    alice.say("alice");
+    alice.expect("You are alice");
+    alice.expect("Nobody else is here");
+    let mut shy = common::Peer::connect_quiet(chat.addr);
+    shy.expect("What is your name?");
+    alice.say("goodnight");
+    alice.expect("alice: goodnight");
+    let terminate = std::thread::spawn(move || chat.terminate());
+    alice.expect_end();
+    shy.expect_end();
+    let status = terminate.join().unwrap();
+    assert!(status.success(), "chat exited with {status}");
+}
+
 /// A second signal stops the server at once, even while a client that does
 /// not read holds up the graceful shutdown.
 #[test]
