@@ -19,11 +19,9 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 use smol::lock::Semaphore;
 use smol::Async;
 
-use crate::lines::LineReader;
 use crate::log;
-use crate::naming;
 use crate::queue::{queue, text_line, QueueReceiver};
-use crate::reader::{describe, farewell, read_lines, InputEnd};
+use crate::reader::{describe, farewell, read_input, InputEnd};
 use crate::room::{Entering, Leaving, Message};
 use crate::Config;
 
@@ -123,31 +121,9 @@ pub fn serve<Ticket>(
         // The reader and the writer live in this inner future, which is
         // gone before the linger below: the two never take room together.
         let (input, output) = async {
-            let mut reader = pin!(async {
-                let mut lines =
-                    LineReader::new(&*socket, config.max_line_bytes, config.idle_timeout);
-                if let Some(queue) = unnamed {
-                    // Boxed: only names mode pays for its state, and only
-                    // until the client has a name.
-                    let naming =
-                        naming::enter(queue, &mut lines, id, &socket, &permits, &hub, &config);
-                    if let Err(end) = Box::pin(naming).await {
-                        return (end, false);
-                    }
-                }
-                let messages = &hub.messages;
-                let end = read_lines(
-                    &mut lines,
-                    id,
-                    &name,
-                    messages,
-                    &permits,
-                    &watch,
-                    config.names,
-                )
-                .await;
-                (end, true)
-            });
+            let mut reader = pin!(read_input(
+                &socket, id, &name, &hub, &permits, &watch, &config, unnamed
+            ));
             let mut writer = pin!(async {
                 match write_queue(outgoing, &socket).await {
                     _ if watch.was_cut_off() => OutputEnd::CutOff,

@@ -6,20 +6,20 @@
 //! a client can have only a few lines waiting for the room; and it reads
 //! through a [`LineReader`], so it never holds more than one line's limit.
 
+use std::future::Future;
 use std::io;
-use std::net::TcpStream;
 use std::sync::Arc;
 
-use async_channel::Sender;
 use smol::lock::Semaphore;
-use smol::Async;
 
 use crate::command::{self, Command};
 use crate::config::{format_count, format_duration};
+use crate::conn::{Hub, Socket};
 use crate::lines::{LineError, LineReader};
 use crate::names;
-use crate::queue::{line, text_line, Line, QueueWatch};
-use crate::room::{Message, Said};
+use crate::naming;
+use crate::queue::{line, text_line, Line, QueueSender, QueueWatch};
+use crate::room::{Asked, Message, Said};
 use crate::Config;
 
 /// How a client's input ended.
@@ -73,45 +73,62 @@ pub fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
     Some(text_line(&[&why]))
 }
 
-/// Broadcasts each line the client sends until its input ends. In names
-/// mode (`names`) a line may be a command, and the room formats it.
-pub async fn read_lines(
-    lines: &mut LineReader<&Async<TcpStream>>,
+/// Reads the client's input until it ends: in names mode first its name
+/// (while `unnamed` holds its queue, see `naming`), then each line it
+/// sends, for the room. Returns how the input ended, and whether the
+/// client had entered the audience by then.
+///
+/// One `async move` block, not an `async fn` nor a block around one: each
+/// of those would keep these arguments twice, in every connection's state.
+#[allow(clippy::too_many_arguments, clippy::manual_async_fn)]
+pub fn read_input<'a>(
+    socket: &'a Socket,
     id: u64,
-    name: &str,
-    messages: &Sender<Message>,
-    permits: &Arc<Semaphore>,
-    own_queue: &QueueWatch,
-    names: bool,
-) -> InputEnd {
-    loop {
-        // Waits until the client has joined, and then whenever it has
-        // enough lines in flight.
-        let permit = permits.acquire_arc().await;
-        match lines.next_line().await {
-            // Cut off: the socket was shut down under the client, so an
-            // unfinished line it sent is not its last line.
-            Ok(Some(_)) if own_queue.was_cut_off() => return InputEnd::Closed,
-            Ok(Some(text)) => {
-                let said = if names {
-                    match asked(text) {
-                        Some(said) => said,
-                        None => return InputEnd::Quit,
-                    }
-                } else {
-                    Said::Line(line(&[name.as_bytes(), b": ", text]))
-                };
-                let message = Message {
-                    from: id,
-                    said,
-                    permit,
-                };
-                if messages.send(message).await.is_err() {
-                    return InputEnd::ServerStopped;
-                }
+    name: &'a str,
+    hub: &'a Hub,
+    permits: &'a Arc<Semaphore>,
+    own_queue: &'a QueueWatch,
+    config: &'a Config,
+    unnamed: Option<QueueSender>,
+) -> impl Future<Output = (InputEnd, bool)> + 'a {
+    async move {
+        let mut lines = LineReader::new(&**socket, config.max_line_bytes, config.idle_timeout);
+        if let Some(queue) = unnamed {
+            // Boxed, and built right inside the box (a binding would keep
+            // room for it in every connection's state): only names mode
+            // pays for it, and only until the client has a name.
+            let entered = Box::pin(naming::enter(
+                queue, &mut lines, id, socket, permits, hub, config,
+            ))
+            .await;
+            if let Err(end) = entered {
+                return (end, false);
             }
-            Ok(None) => return InputEnd::Closed,
-            Err(error) => return error.into(),
+        }
+        loop {
+            // Waits until the client has joined, and then whenever it has
+            // enough lines in flight.
+            let permit = permits.acquire_arc().await;
+            let said = match lines.next_line().await {
+                // Cut off: the socket was shut down under the client, so
+                // an unfinished line it sent is not its last line.
+                Ok(Some(_)) if own_queue.was_cut_off() => return (InputEnd::Closed, true),
+                Ok(Some(text)) if config.names => match asked(text) {
+                    Some(said) => said,
+                    None => return (InputEnd::Quit, true),
+                },
+                Ok(Some(text)) => Said::Line(line(&[name.as_bytes(), b": ", text])),
+                Ok(None) => return (InputEnd::Closed, true),
+                Err(error) => return (error.into(), true),
+            };
+            let message = Message {
+                from: id,
+                said,
+                permit,
+            };
+            if hub.messages.send(message).await.is_err() {
+                return (InputEnd::ServerStopped, true);
+            }
         }
     }
 }
@@ -120,20 +137,25 @@ pub async fn read_lines(
 /// needs no one else (a command misused, a name that cannot be) is
 /// answered here, as a reply that takes its place in the order.
 fn asked(text: &[u8]) -> Option<Said> {
-    let error = |why: &str| Said::Reply(text_line(&["error: ", why]));
+    asked_for(text).map(|asked| Said::Asked(Box::new(asked)))
+}
+
+/// [`asked`], unboxed.
+fn asked_for(text: &[u8]) -> Option<Asked> {
+    let error = |why: &str| Asked::Reply(text_line(&["error: ", why]));
     Some(match command::parse(text) {
-        Command::Say(text) => Said::Text(text.to_vec()),
-        Command::Me(text) => Said::Me(text.to_vec()),
-        Command::Who => Said::Who,
+        Command::Say(text) => Asked::Text(text.to_vec()),
+        Command::Me(text) => Asked::Me(text.to_vec()),
+        Command::Who => Asked::Who,
         Command::Nick(new) => match names::parse(new) {
-            Ok(name) => Said::Nick(name),
+            Ok(name) => Asked::Nick(name),
             Err(refusal) => error(&refusal.to_string()),
         },
-        Command::Msg { to, text } => Said::Msg {
+        Command::Msg { to, text } => Asked::Msg {
             to: to.to_vec(),
             text: text.to_vec(),
         },
-        Command::Help => Said::Help,
+        Command::Help => Asked::Help,
         Command::Quit => return None,
         Command::Usage(usage) => error(&format!("usage: {usage}")),
         Command::Unknown(word) => error(&format!(

@@ -6,13 +6,11 @@
 //! two ends. The room calls this only in names mode; book mode never comes
 //! here.
 
-use std::sync::Arc;
-
 use super::audience::Audience;
-use super::events::{Entering, Said};
+use super::events::{Asked, Entering};
 use crate::command::HELP;
 use crate::names::{self, Refusal};
-use crate::queue::Line;
+use crate::queue::{self, text_line, Line};
 
 /// How many names `Also here` shows before ` and N more`.
 const ALSO_HERE_NAMES: usize = 20;
@@ -43,9 +41,11 @@ pub fn enter(entering: Entering, audience: &mut Audience) {
         let _ = refused.try_send(entering);
         return;
     }
-    let _ = entering.queue.push(line(&["You are ", &entering.name]));
+    let _ = entering
+        .queue
+        .push(text_line(&["You are ", &entering.name]));
     let _ = entering.queue.push(also_here(audience));
-    audience.broadcast(line(&[&entering.name, " has arrived"]));
+    audience.broadcast(text_line(&[&entering.name, " has arrived"]));
     audience.join(entering);
 }
 
@@ -54,14 +54,14 @@ pub fn enter(entering: Entering, audience: &mut Audience) {
 fn also_here(audience: &Audience) -> Line {
     let names: Vec<&str> = names_here(audience).collect();
     if names.is_empty() {
-        return line(&["Nobody else is here"]);
+        return text_line(&["Nobody else is here"]);
     }
     let shown = names.len().min(ALSO_HERE_NAMES);
     let mut text = format!("Also here: {}", names[..shown].join(", "));
     if names.len() > shown {
         text += &format!(" and {} more", names.len() - shown);
     }
-    line(&[&text])
+    text_line(&[&text])
 }
 
 /// Everyone's name, first arrived first.
@@ -76,24 +76,26 @@ fn names_here(audience: &Audience) -> impl Iterator<Item = &str> {
 
 /// Carries out what member `from` said. Returns the length of the line
 /// broadcast to everyone, if any, for the room's pacing.
-pub fn apply(from: u64, said: Said, audience: &mut Audience) -> Option<usize> {
+pub fn apply(from: u64, asked: Asked, audience: &mut Audience) -> Option<usize> {
     let name = audience.name_of(from)?.clone();
-    match said {
-        Said::Line(line) => broadcast(audience, line),
-        Said::Text(text) => broadcast(audience, bytes_line(&[name.as_bytes(), b": ", &text])),
-        Said::Me(text) => broadcast(audience, bytes_line(&[b"* ", name.as_bytes(), b" ", &text])),
-        Said::Who => {
+    match asked {
+        Asked::Text(text) => broadcast(audience, queue::line(&[name.as_bytes(), b": ", &text])),
+        Asked::Me(text) => broadcast(
+            audience,
+            queue::line(&[b"* ", name.as_bytes(), b" ", &text]),
+        ),
+        Asked::Who => {
             let names: Vec<&str> = names_here(audience).collect();
             let lines: Vec<Line> = names
                 .chunks(WHO_NAMES_PER_LINE)
-                .map(|chunk| line(&["Here: ", &chunk.join(", ")]))
+                .map(|chunk| text_line(&["Here: ", &chunk.join(", ")]))
                 .collect();
             for line in lines {
                 audience.send_to(from, line);
             }
             None
         }
-        Said::Nick(new) => {
+        Asked::Nick(new) => {
             let holder = audience
                 .roster()
                 .and_then(|roster| roster.holder(&new.keys))
@@ -111,11 +113,11 @@ pub fn apply(from: u64, said: Said, audience: &mut Audience) -> Option<usize> {
                 audience.send_to(from, error_line(&format!("you are {name} already")));
                 return None;
             }
-            let line = line(&[&name, " is now ", &new.shown]);
+            let line = text_line(&[&name, " is now ", &new.shown]);
             audience.rename(from, new.shown, new.keys);
             broadcast(audience, line)
         }
-        Said::Msg { to, text } => {
+        Asked::Msg { to, text } => {
             let target = std::str::from_utf8(&to)
                 .ok()
                 .and_then(|to| audience.roster()?.holder(&names::keys(to)));
@@ -126,7 +128,7 @@ pub fn apply(from: u64, said: Said, audience: &mut Audience) -> Option<usize> {
                 audience.send_to(from, error_line(&format!("nobody here is called {to}")));
                 return None;
             };
-            let line = bytes_line(&[
+            let line = queue::line(&[
                 name.as_bytes(),
                 b" -> ",
                 target_name.as_bytes(),
@@ -139,13 +141,13 @@ pub fn apply(from: u64, said: Said, audience: &mut Audience) -> Option<usize> {
             }
             None
         }
-        Said::Help => {
+        Asked::Help => {
             for help in HELP {
-                audience.send_to(from, line(&[help]));
+                audience.send_to(from, text_line(&[help]));
             }
             None
         }
-        Said::Reply(line) => {
+        Asked::Reply(line) => {
             audience.send_to(from, line);
             None
         }
@@ -161,22 +163,5 @@ fn broadcast(audience: &mut Audience, line: Line) -> Option<usize> {
 
 /// `error: WHY` as a line.
 fn error_line(why: &str) -> Line {
-    line(&["error: ", why])
-}
-
-/// The pieces joined, and a newline, as one line.
-fn line(pieces: &[&str]) -> Line {
-    let pieces: Vec<&[u8]> = pieces.iter().map(|piece| piece.as_bytes()).collect();
-    bytes_line(&pieces)
-}
-
-/// The byte pieces joined, and a newline, as one line.
-fn bytes_line(pieces: &[&[u8]]) -> Line {
-    let length = pieces.iter().map(|piece| piece.len()).sum::<usize>() + 1;
-    let mut line = Vec::with_capacity(length);
-    for piece in pieces {
-        line.extend_from_slice(piece);
-    }
-    line.push(b'\n');
-    Arc::new(line)
+    text_line(&["error: ", why])
 }

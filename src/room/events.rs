@@ -81,6 +81,14 @@ pub struct Message {
 pub enum Said {
     /// Book mode: the line, formatted as `ADDR: TEXT\n`.
     Line(Line),
+    /// Names mode: a message or a command. Boxed, so that a message in
+    /// flight, and every reader's state that holds one, stays as small as
+    /// book mode needs.
+    Asked(Box<Asked>),
+}
+
+/// What a line asks for in names mode.
+pub enum Asked {
     /// A message: `NAME: TEXT`.
     Text(Vec<u8>),
     /// `/me TEXT`: `* NAME TEXT`.

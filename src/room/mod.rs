@@ -17,7 +17,7 @@ mod events;
 mod order;
 mod roster;
 
-pub use events::{Entering, Inputs, Leaving, Message, Naming, Said};
+pub use events::{Asked, Entering, Inputs, Leaving, Message, Naming, Said};
 
 use futures_lite::future;
 
@@ -49,8 +49,8 @@ pub async fn run(inputs: Inputs, names: bool) {
                         pacer.count(line.len());
                         audience.broadcast(line);
                     }
-                    said => {
-                        if let Some(length) = commands::apply(from, said, &mut audience) {
+                    Said::Asked(asked) => {
+                        if let Some(length) = commands::apply(from, *asked, &mut audience) {
                             pacer.count(length);
                         }
                     }
