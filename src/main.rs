@@ -45,7 +45,7 @@ number of seconds):
                             less 32]
   --idle-timeout DURATION   disconnect a client silent for this long
                             [default: never; at most 24h]
-  --shutdown-grace DURATION how long SIGINT or SIGTERM waits for queued
+  --shutdown-grace DURATION how long SIGINT, SIGTERM or SIGHUP waits for queued
                             lines to be flushed [default: 3s; at most 24h]
 
 Options:
@@ -55,7 +55,8 @@ Options:
 
 Clients get `You are ADDR`; each line they send goes to everyone as
 `ADDR: TEXT`; arrivals and leaves are announced. Try it with `client` or
-`nc -N`. SIGINT or SIGTERM stops the server gracefully; a second one stops
+`nc -N`. SIGINT, SIGTERM or SIGHUP (the terminal went away) stops the
+server gracefully; a second one stops
 it at once. The protocol: PROTOCOL.md in the source.";
 
 /// What the command line asks for.
@@ -93,7 +94,7 @@ fn run() -> Result<(), String> {
     };
     chat::log::set_verbose(args.verbose);
     let addr = chat::addr::resolve(&args.addr)?;
-    let mut signals = Signals::new([Signal::Int, Signal::Term])
+    let mut signals = Signals::new([Signal::Int, Signal::Term, Signal::Hup])
         .map_err(|error| format!("cannot watch for signals: {error}"))?;
     smol::block_on(async {
         let listener = chat::listen(addr)

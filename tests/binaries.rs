@@ -403,6 +403,17 @@ fn client_reports_unreadable_input() {
 /// its log says it is shutting down.
 #[test]
 fn sigterm_flushes_closes_and_exits_zero() {
+    signal_flushes_closes_and_exits_zero(rustix::process::Signal::TERM);
+}
+
+/// SIGHUP (the terminal the server ran in went away) is a graceful
+/// shutdown too, not a kill.
+#[test]
+fn sighup_flushes_closes_and_exits_zero() {
+    signal_flushes_closes_and_exits_zero(rustix::process::Signal::HUP);
+}
+
+fn signal_flushes_closes_and_exits_zero(signal: rustix::process::Signal) {
     let mut chat = ChatProcess::start(&[]);
     let mut alice = common::Peer::connect(chat.addr);
     let mut bob = common::Peer::connect(chat.addr);
@@ -413,7 +424,7 @@ fn sigterm_flushes_closes_and_exits_zero() {
     let pid = chat.child.id();
     let status = {
         let terminate = std::thread::spawn(move || {
-            let status = chat.terminate_keep_log();
+            let status = chat.signal_with(signal);
             (status, chat)
         });
         bob.expect(&format!("{}: goodnight", bob.name));

@@ -149,13 +149,18 @@ impl ChatProcess {
 
     /// As [`terminate`](Self::terminate), keeping the process's log readable.
     pub fn terminate_keep_log(&mut self) -> std::process::ExitStatus {
-        self.signal();
+        self.signal_with(rustix::process::Signal::TERM)
+    }
+
+    /// Sends `signal` and waits, for a bounded time, for the server to exit.
+    pub fn signal_with(&mut self, signal: rustix::process::Signal) -> std::process::ExitStatus {
+        self.send(signal);
         self.wait_for_exit()
     }
 
     /// Sends SIGTERM twice: the second must stop the server at once.
     pub fn terminate_twice(mut self) -> std::process::ExitStatus {
-        self.signal();
+        self.send(rustix::process::Signal::TERM);
         // The first signal is being handled once the server says so.
         let mut line = String::new();
         while !line.contains("shutting down") {
@@ -166,14 +171,14 @@ impl ChatProcess {
                 "chat's log ended before it said it was shutting down"
             );
         }
-        self.signal();
+        self.send(rustix::process::Signal::TERM);
         self.wait_for_exit()
     }
 
-    /// Sends SIGTERM.
-    fn signal(&self) {
+    /// Sends `signal` to the server.
+    fn send(&self, signal: rustix::process::Signal) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a pid");
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("send SIGTERM");
+        rustix::process::kill_process(pid, signal).expect("send the signal");
     }
 
     /// Waits, for a bounded time, for the server to exit.
@@ -185,7 +190,7 @@ impl ChatProcess {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "chat did not exit within 20 s of SIGTERM"
+                "chat did not exit within 20 s of the signal"
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
