@@ -21,6 +21,10 @@ pub struct Config {
     /// Most clients connected at once; past it a newcomer gets
     /// `error: server full` and is closed.
     pub max_connections: usize,
+    /// Most clients connected at once from one address, if capped; past it
+    /// a newcomer gets `error: too many connections from your address`.
+    /// Off by default: on one machine everyone is 127.0.0.1.
+    pub max_per_address: Option<usize>,
     /// Disconnect a client that has sent nothing for this long (the book's
     /// exercise 8.13); `None` keeps quiet clients forever.
     pub idle_timeout: Option<Duration>,
@@ -145,6 +149,7 @@ impl Default for Config {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             max_connections: default_max_connections(),
+            max_per_address: None,
             idle_timeout: None,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,

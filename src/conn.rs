@@ -189,12 +189,13 @@ pub fn serve<Ticket>(
     }
 }
 
-/// Tells a client past the connection cap that the server is full, and
-/// closes; bounded in time, so a flood of newcomers cannot pile these up.
-pub async fn turn_away(socket: Socket) {
+/// Tells a client past a cap why it is turned away (`why`, an `error: ...`
+/// line), and closes; bounded in time, so a flood of newcomers cannot pile
+/// these up.
+pub async fn turn_away(socket: Socket, why: &'static [u8]) {
     let mut writer = &*socket;
     let farewell = async {
-        if writer.write_all(b"error: server full\n").await.is_ok() {
+        if writer.write_all(why).await.is_ok() {
             let _ = socket.get_ref().shutdown(Shutdown::Write);
             linger(&socket).await;
         }

@@ -43,6 +43,10 @@ number of seconds):
                             `error: server full` [default and most: the
                             file descriptor limit, raised to its maximum,
                             less 32]
+  --max-per-address N       most clients at once from one address; more get
+                            `error: too many connections from your address`
+                            [default: no cap: on one machine everyone is
+                            127.0.0.1]
   --idle-timeout DURATION   disconnect a client silent for this long
                             [default: never; at most 24h]
   --shutdown-grace DURATION how long SIGINT, SIGTERM or SIGHUP waits for queued
@@ -157,12 +161,11 @@ fn parse_args() -> Result<Option<Args>, String> {
                     within("--send-queue", bytes, config::SEND_QUEUE_CEILING)?;
             }
             Long("max-connections") => {
-                let text = value(&mut parser)?;
-                let count = text
-                    .parse()
-                    .map_err(|_| format!("bad --max-connections {text:?}: expected a number"))?;
-                args.config.max_connections = positive("--max-connections", count)?;
+                args.config.max_connections = count("--max-connections", &mut parser)?;
                 max_connections_asked = true;
+            }
+            Long("max-per-address") => {
+                args.config.max_per_address = Some(count("--max-per-address", &mut parser)?);
             }
             Long("idle-timeout") => {
                 let timeout = duration("--idle-timeout", &value(&mut parser)?)?;
@@ -198,6 +201,15 @@ fn value(parser: &mut lexopt::Parser) -> Result<String, String> {
     use lexopt::ValueExt;
     let value = parser.value().map_err(|error| error.to_string())?;
     value.string().map_err(|error| error.to_string())
+}
+
+/// The count given to `flag`, if it is a number more than 0.
+fn count(flag: &str, parser: &mut lexopt::Parser) -> Result<usize, String> {
+    let text = value(parser)?;
+    let count = text
+        .parse()
+        .map_err(|_| format!("bad {flag} {text:?}: expected a number"))?;
+    positive(flag, count)
 }
 
 /// `value` of `flag`, if it is more than 0: a limit of 0 would lock

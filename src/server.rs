@@ -5,10 +5,12 @@
 //! broadcaster deliver what is queued and release every client, and waits, for
 //! a bounded grace period, for the connections to flush and close.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,7 +116,7 @@ pub async fn serve(
             // `all_done` reports it: completion by drop, no counting.
             let (done, all_done) = async_channel::bounded::<()>(1);
 
-            let live = Arc::new(AtomicUsize::new(0));
+            let places = Rc::new(RefCell::new(Places::default()));
 
             let accept_loop = async {
                 let mut next_id = 0u64;
@@ -124,7 +126,8 @@ pub async fn serve(
                     match listener.accept().await {
                         Ok((stream, addr)) => {
                             failing = false;
-                            if live.load(Ordering::Relaxed) >= config.max_connections {
+                            let address = addr.ip().to_canonical();
+                            if places.borrow().live >= config.max_connections {
                                 if !full {
                                     log::always(format_args!(
                                         "{addr} turned away: server full ({}); \
@@ -133,12 +136,26 @@ pub async fn serve(
                                     ));
                                     full = true;
                                 }
-                                executor.spawn(conn::turn_away(stream.into())).detach();
+                                let turned_away = conn::turn_away(stream.into(), SERVER_FULL);
+                                executor.spawn(turned_away).detach();
                                 continue;
                             }
                             full = false;
+                            if config
+                                .max_per_address
+                                .is_some_and(|most| places.borrow().from(address) >= most)
+                            {
+                                log::verbose(format_args!(
+                                    "{addr} turned away: too many connections from its address"
+                                ));
+                                let turned_away =
+                                    conn::turn_away(stream.into(), TOO_MANY_FROM_ADDRESS);
+                                executor.spawn(turned_away).detach();
+                                continue;
+                            }
                             next_id += 1;
-                            let slot = Slot::take(&live, done.clone());
+                            let by_address = config.max_per_address.map(|_| address);
+                            let slot = Slot::take(&places, by_address, done.clone());
                             let task = conn::serve(
                                 stream.into(),
                                 addr,
@@ -180,20 +197,55 @@ pub async fn serve(
         .await
 }
 
-/// A connection's place under the cap, given back when its task ends.
+/// The line a newcomer past the connection cap gets.
+const SERVER_FULL: &[u8] = b"error: server full\n";
+
+/// The line a newcomer past the cap per address gets.
+const TOO_MANY_FROM_ADDRESS: &[u8] = b"error: too many connections from your address\n";
+
+/// The places taken under the caps.
+#[derive(Default)]
+struct Places {
+    /// Connections alive.
+    live: usize,
+    /// Connections alive per address, when there is a cap per address
+    /// (an IPv4-mapped IPv6 address counts as its IPv4 address).
+    by_address: HashMap<IpAddr, usize>,
+}
+
+impl Places {
+    /// Connections alive from `address`.
+    fn from(&self, address: IpAddr) -> usize {
+        self.by_address.get(&address).copied().unwrap_or(0)
+    }
+}
+
+/// A connection's place under the caps, given back when its task ends.
+/// Everything runs on the server's one thread: a `RefCell` is enough.
 struct Slot {
-    /// Connections alive, this one included.
-    live: Arc<AtomicUsize>,
+    /// The places, this one included.
+    places: Rc<RefCell<Places>>,
+    /// The address it counts against, when there is a cap per address.
+    address: Option<IpAddr>,
     /// Dropped with the slot: the server waits for every one at shutdown.
     _done: async_channel::Sender<()>,
 }
 
 impl Slot {
-    /// Counts one more live connection.
-    fn take(live: &Arc<AtomicUsize>, done: async_channel::Sender<()>) -> Self {
-        live.fetch_add(1, Ordering::Relaxed);
+    /// Takes one more place (and one from `address`).
+    fn take(
+        places: &Rc<RefCell<Places>>,
+        address: Option<IpAddr>,
+        done: async_channel::Sender<()>,
+    ) -> Self {
+        let mut taken = places.borrow_mut();
+        taken.live += 1;
+        if let Some(address) = address {
+            *taken.by_address.entry(address).or_default() += 1;
+        }
         Slot {
-            live: live.clone(),
+            places: places.clone(),
+            address,
             _done: done,
         }
     }
@@ -201,6 +253,15 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
+        let mut places = self.places.borrow_mut();
+        places.live -= 1;
+        if let Some(address) = self.address {
+            if let Some(count) = places.by_address.get_mut(&address) {
+                *count -= 1;
+                if *count == 0 {
+                    places.by_address.remove(&address);
+                }
+            }
+        }
     }
 }

@@ -146,6 +146,38 @@ fn netcat_talks_to_the_server() {
     }
 }
 
+/// An IPv4 client of a dual-stack listener counts against its IPv4
+/// address, however it is written: `::ffff:127.0.0.1` is 127.0.0.1.
+#[test]
+fn the_cap_per_address_counts_ipv4_mapped_addresses_as_ipv4() {
+    let chat = ChatProcess::start_in_own_network(":0", &["--max-per-address", "1"]);
+    let port = chat.addr.port().to_string();
+    let mut first = chat
+        .in_its_network(netcat().to_str().expect("a UTF-8 path"))
+        .args(["-N", "127.0.0.1", &port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run nc with nsenter");
+    let mut greeting = String::new();
+    BufReader::new(first.stdout.take().unwrap())
+        .read_line(&mut greeting)
+        .unwrap();
+    assert!(greeting.starts_with("You are 127.0.0.1:"), "{greeting:?}");
+    let second = chat
+        .in_its_network(netcat().to_str().expect("a UTF-8 path"))
+        .args(["-N", "::ffff:127.0.0.1", &port])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run nc with nsenter");
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout),
+        "error: too many connections from your address\n"
+    );
+    drop(first.stdin.take());
+    assert!(first.wait().unwrap().success());
+}
+
 /// Without netcat, the tests that need it say what to install.
 #[test]
 #[should_panic(expected = "install netcat-openbsd")]

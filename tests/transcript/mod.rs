@@ -66,6 +66,9 @@ pub fn flags(settings: &script::Settings) -> Result<Vec<String>, String> {
     if let Some(count) = settings.max_connections {
         flags.push(format!("--max-connections={count}"));
     }
+    if let Some(count) = settings.max_per_address {
+        flags.push(format!("--max-per-address={count}"));
+    }
     if settings.names {
         flags.push("--names".to_string());
     }
@@ -90,6 +93,7 @@ fn config(settings: &script::Settings) -> Result<chat::Config, String> {
     if let Some(count) = settings.max_connections {
         config.max_connections = count;
     }
+    config.max_per_address = settings.max_per_address;
     config.names = settings.names;
     if let Some(timeout) = settings.naming_timeout {
         config.naming_timeout = timeout;

@@ -6,6 +6,7 @@
 //! set send-queue 4096
 //! set idle-timeout 200ms
 //! set max-connections 2
+//! set max-per-address 2
 //! set mode names             names mode (`chat --names`); the default is
 //!                            `book`
 //! set naming-timeout 200ms   names mode's time to choose a name
@@ -57,6 +58,8 @@ pub struct Settings {
     pub idle_timeout: Option<Duration>,
     /// `set max-connections N`
     pub max_connections: Option<usize>,
+    /// `set max-per-address N`
+    pub max_per_address: Option<usize>,
     /// `set mode names`
     pub names: bool,
     /// `set naming-timeout 200ms`
@@ -148,6 +151,7 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
         "send-queue" => settings.send_queue = Some(number()?),
         "idle-timeout" => settings.idle_timeout = Some(parse_duration(value.trim())?),
         "max-connections" => settings.max_connections = Some(number()?),
+        "max-per-address" => settings.max_per_address = Some(number()?),
         "mode" => {
             settings.names = match value.trim() {
                 "book" => false,
