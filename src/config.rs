@@ -28,6 +28,11 @@ pub struct Config {
     /// Disconnect a client that has sent nothing for this long (the book's
     /// exercise 8.13); `None` keeps quiet clients forever.
     pub idle_timeout: Option<Duration>,
+    /// How long a line may take from its first byte to its `\n`, if
+    /// bounded: a client trickling a byte a second is never idle, yet must
+    /// not hold a connection forever. People never notice: terminals and
+    /// `client` send whole lines.
+    pub line_timeout: Option<Duration>,
     /// How long a leaving client may take to read what is still queued for
     /// it before its connection is closed anyway.
     pub flush_timeout: Duration,
@@ -55,6 +60,10 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 65_535;
 /// held by the others' queues anyway. It is the order of an IRC server's
 /// SendQ and of Redis' pub/sub limits (8 MiB soft, 32 MiB hard).
 pub const DEFAULT_SEND_QUEUE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A minute to finish a line: far more than any person or program sending
+/// whole lines takes, and the end of a trickler that sends a byte a second.
+pub const DEFAULT_LINE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A leaving client's last lines are a few KiB at most: seconds are plenty.
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -151,6 +160,7 @@ impl Default for Config {
             max_connections: default_max_connections(),
             max_per_address: None,
             idle_timeout: None,
+            line_timeout: Some(DEFAULT_LINE_TIMEOUT),
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             names: false,

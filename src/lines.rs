@@ -11,7 +11,7 @@ use std::future::{poll_fn, Future};
 use std::io::{self, Read};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use smol::{Async, Timer};
 
@@ -71,6 +71,9 @@ pub enum LineError {
     TooLong,
     /// The peer sent nothing for the idle timeout.
     Idle,
+    /// The peer started a line and did not finish it within the line
+    /// timeout.
+    Unfinished,
     /// The connection failed (a reset, for example).
     Io(io::Error),
 }
@@ -100,12 +103,24 @@ pub struct LineReader<R> {
     max_line: usize,
     /// How long a read may wait for the peer's next bytes, if bounded.
     idle_timeout: Option<Duration>,
+    /// How long a line may take from its first byte to its end, if bounded:
+    /// a peer trickling a byte now and then is never idle, yet must not
+    /// hold its connection forever.
+    line_timeout: Option<Duration>,
+    /// When the unfinished line at `buf[start..]` was first seen pending.
+    line_started: Option<Instant>,
 }
 
 impl<R: Source> LineReader<R> {
     /// Reads lines from `source`, refusing any longer than `max_line` bytes,
-    /// and giving up on a peer silent for `idle_timeout`.
-    pub fn new(source: R, max_line: usize, idle_timeout: Option<Duration>) -> Self {
+    /// giving up on a peer silent for `idle_timeout`, or one whose line is
+    /// not finished `line_timeout` after it began.
+    pub fn new(
+        source: R,
+        max_line: usize,
+        idle_timeout: Option<Duration>,
+        line_timeout: Option<Duration>,
+    ) -> Self {
         LineReader {
             source,
             buf: Vec::new(),
@@ -115,6 +130,8 @@ impl<R: Source> LineReader<R> {
             would_block: false,
             max_line,
             idle_timeout,
+            line_timeout,
+            line_started: None,
         }
     }
 
@@ -127,6 +144,9 @@ impl<R: Source> LineReader<R> {
                 let line_end = self.scanned + offset;
                 self.start = line_end + 1;
                 self.scanned = self.start;
+                // The next line's clock starts when it is seen unfinished,
+                // after any pause the server takes between lines.
+                self.line_started = None;
                 if line_end - line_start > self.max_line {
                     return Err(LineError::TooLong);
                 }
@@ -144,6 +164,13 @@ impl<R: Source> LineReader<R> {
                 let line_start = self.start;
                 self.start = self.buf.len();
                 return Ok(Some(strip_cr(&self.buf[line_start..])));
+            }
+            // The clock starts when an unfinished line is first seen: within
+            // one read of its first byte, and no clock at all between lines.
+            if pending == 0 {
+                self.line_started = None;
+            } else if self.line_timeout.is_some() && self.line_started.is_none() {
+                self.line_started = Some(Instant::now());
             }
             self.fill(pending).await?;
         }
@@ -165,9 +192,19 @@ impl<R: Source> LineReader<R> {
             self.scanned = self.buf.len();
         }
         let mut idle = self.idle_timeout.map(Timer::after);
+        let mut unfinished = self
+            .line_started
+            .zip(self.line_timeout)
+            .map(|(started, timeout)| Timer::at(started + timeout));
         poll_fn(|context| {
             if let Poll::Ready(result) = self.poll_fill(context, pending) {
                 return Poll::Ready(result.map_err(LineError::Io));
+            }
+            if let Some(Poll::Ready(_)) = unfinished
+                .as_mut()
+                .map(|timer| Pin::new(timer).poll(context))
+            {
+                return Poll::Ready(Err(LineError::Unfinished));
             }
             match idle.as_mut().map(|timer| Pin::new(timer).poll(context)) {
                 Some(Poll::Ready(_)) => Poll::Ready(Err(LineError::Idle)),
@@ -196,18 +233,27 @@ impl<R: Source> LineReader<R> {
     /// One attempt: with no line pending, looks for input before taking a
     /// buffer; then reads at most one byte past the limit, enough to tell a
     /// line is too long.
+    ///
+    /// It reads into a scratch buffer on the stack and keeps only what
+    /// arrived: a peer trickling a line a byte at a time holds its bytes,
+    /// not a chunk's worth of buffer. The buffer grows by at least half
+    /// again when it must grow, so a long line still costs few copies.
     fn try_fill(&mut self, pending: usize) -> io::Result<()> {
         if pending == 0 {
             self.source.try_peek()?;
         }
         let want = READ_CHUNK.min(self.max_line.saturating_add(1) - pending);
-        let filled = self.buf.len();
-        self.buf.resize(filled + want, 0);
-        let read = self.source.try_read(&mut self.buf[filled..]);
-        self.buf.truncate(filled + *read.as_ref().unwrap_or(&0));
-        if read? == 0 {
+        let mut scratch = [0u8; READ_CHUNK];
+        let read = self.source.try_read(&mut scratch[..want])?;
+        if read == 0 {
             self.eof = true;
+            return Ok(());
         }
+        let room = self.buf.capacity() - self.buf.len();
+        if room < read {
+            self.buf.reserve_exact(read.max(self.buf.len() / 2));
+        }
+        self.buf.extend_from_slice(&scratch[..read]);
         Ok(())
     }
 }
@@ -229,7 +275,7 @@ mod tests {
     /// All lines of `input`, and how the reading ended.
     fn lines(input: &[u8], max_line: usize) -> (Vec<Vec<u8>>, Option<String>) {
         smol::block_on(async {
-            let mut reader = LineReader::new(input, max_line, None);
+            let mut reader = LineReader::new(input, max_line, None, None);
             let mut out = Vec::new();
             loop {
                 match reader.next_line().await {
@@ -278,7 +324,7 @@ mod tests {
     fn a_silent_peer_times_out_and_a_talking_one_does_not() {
         smol::block_on(async {
             let silent = Scripted::new(b"hi\n");
-            let mut lines = LineReader::new(silent, 100, Some(Duration::from_millis(50)));
+            let mut lines = LineReader::new(silent, 100, Some(Duration::from_millis(50)), None);
             assert_eq!(lines.next_line().await.unwrap(), Some(&b"hi"[..]));
             assert!(matches!(lines.next_line().await, Err(LineError::Idle)));
         });
@@ -288,7 +334,7 @@ mod tests {
     fn a_wake_up_without_input_costs_no_attempt() {
         let source = Scripted::new(b"");
         let (input, attempts) = (source.input.clone(), source.attempts.clone());
-        let mut lines = LineReader::new(source, 100, None);
+        let mut lines = LineReader::new(source, 100, None, None);
         let mut next = std::pin::pin!(lines.next_line());
         let mut poll = || future::block_on(future::poll_once(next.as_mut()));
         assert!(poll().is_none());

@@ -49,6 +49,10 @@ number of seconds):
                             127.0.0.1]
   --idle-timeout DURATION   disconnect a client silent for this long
                             [default: never; at most 24h]
+  --line-timeout DURATION   disconnect a client that started a line and has
+                            not finished it this long after its first byte
+                            (a trickler); `off` for never [default: 60s;
+                            at most 24h]
   --shutdown-grace DURATION how long SIGINT, SIGTERM or SIGHUP waits for queued
                             lines to be flushed [default: 3s; at most 24h]
 
@@ -168,11 +172,15 @@ fn parse_args() -> Result<Option<Args>, String> {
                 args.config.max_per_address = Some(count("--max-per-address", &mut parser)?);
             }
             Long("idle-timeout") => {
-                let timeout = duration("--idle-timeout", &value(&mut parser)?)?;
-                if timeout.is_zero() {
-                    return Err("--idle-timeout must be more than 0".to_string());
-                }
+                let timeout = timeout("--idle-timeout", &value(&mut parser)?)?;
                 args.config.idle_timeout = Some(timeout);
+            }
+            Long("line-timeout") => {
+                let text = value(&mut parser)?;
+                args.config.line_timeout = match text.as_str() {
+                    "off" => None,
+                    text => Some(timeout("--line-timeout", text)?),
+                };
             }
             Long("shutdown-grace") => {
                 args.config.shutdown_grace = duration("--shutdown-grace", &value(&mut parser)?)?;
@@ -229,6 +237,16 @@ fn within(flag: &str, value: usize, ceiling: usize) -> Result<usize, String> {
         return Err(format!("{flag} must be at most {ceiling}"));
     }
     Ok(value)
+}
+
+/// The timeout `text` given to `flag`: a duration more than 0 (a timeout
+/// of 0 would end everyone at once).
+fn timeout(flag: &str, text: &str) -> Result<std::time::Duration, String> {
+    let timeout = duration(flag, text)?;
+    if timeout.is_zero() {
+        return Err(format!("{flag} must be more than 0"));
+    }
+    Ok(timeout)
 }
 
 /// The duration `text` given to `flag`, at most [`config::DURATION_CEILING`].

@@ -30,6 +30,8 @@ pub enum InputEnd {
     TooLong,
     /// Nothing received for the idle timeout.
     Idle,
+    /// A line not finished within the line timeout.
+    Unfinished,
     /// The socket failed: a reset, for example.
     Failed(io::Error),
     /// The broadcaster is gone: the server is shutting down.
@@ -48,6 +50,7 @@ impl From<LineError> for InputEnd {
         match error {
             LineError::TooLong => InputEnd::TooLong,
             LineError::Idle => InputEnd::Idle,
+            LineError::Unfinished => InputEnd::Unfinished,
             LineError::Io(error) => InputEnd::Failed(error),
         }
     }
@@ -63,6 +66,10 @@ pub fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
         InputEnd::Idle => format!(
             "error: idle for too long (nothing received for {})",
             format_duration(config.idle_timeout.unwrap_or_default())
+        ),
+        InputEnd::Unfinished => format!(
+            "error: line not finished within {}",
+            format_duration(config.line_timeout.unwrap_or_default())
         ),
         InputEnd::Unnamed => format!(
             "error: no name given within {}",
@@ -92,7 +99,12 @@ pub fn read_input<'a>(
     unnamed: Option<QueueSender>,
 ) -> impl Future<Output = (InputEnd, bool)> + 'a {
     async move {
-        let mut lines = LineReader::new(&**socket, config.max_line_bytes, config.idle_timeout);
+        let mut lines = LineReader::new(
+            &**socket,
+            config.max_line_bytes,
+            config.idle_timeout,
+            config.line_timeout,
+        );
         if let Some(queue) = unnamed {
             // Boxed, and built right inside the box (a binding would keep
             // room for it in every connection's state): only names mode
@@ -180,6 +192,10 @@ pub fn describe(end: &InputEnd, config: &Config) -> String {
         InputEnd::Failed(error) => format!("connection error: {error}"),
         InputEnd::ServerStopped => "server stopping".to_string(),
         InputEnd::Quit => "quit".to_string(),
+        InputEnd::Unfinished => format!(
+            "line not finished within {}",
+            format_duration(config.line_timeout.unwrap_or_default())
+        ),
         InputEnd::Unnamed => format!(
             "no name given within {}",
             format_duration(config.naming_timeout)

@@ -109,6 +109,43 @@ fn connect_all(addr: SocketAddr, count: usize) -> Vec<Peer> {
     peers
 }
 
+/// Tricklers: 2,000 connections that each start a line and never finish it
+/// cost what they sent, not a read buffer each (a partial line used to
+/// hold 4 to 8 KiB), and the line timeout ends them all. In names mode, so
+/// that they are invisible and nothing else is queued meanwhile.
+#[test]
+fn tricklers_cost_their_bytes_and_time_out() {
+    const TRICKLERS: usize = 2_000;
+    raise_own_fd_limit(2 * TRICKLERS + 100);
+    let chat = ChatProcess::start(&["--names", "--line-timeout", "3s"]);
+    let mut tricklers: Vec<Peer> = (0..TRICKLERS)
+        .map(|_| {
+            let mut peer = Peer::connect_quiet(chat.addr);
+            peer.expect("What is your name?");
+            peer
+        })
+        .collect();
+    let before = chat.rss_kib();
+    for trickler in &mut tricklers {
+        trickler.send(b"tri");
+    }
+    for trickler in &mut tricklers {
+        trickler.send(b"ckle");
+    }
+    for trickler in &mut tricklers {
+        trickler.expect("error: line not finished within 3s");
+    }
+    let peak = chat.peak_rss_kib();
+    eprintln!("{TRICKLERS} tricklers: RSS {before} KiB before, peak {peak} KiB");
+    assert!(
+        peak.saturating_sub(before) < TRICKLERS as u64,
+        "{TRICKLERS} unfinished lines took {} KiB, over 1 KiB each",
+        peak.saturating_sub(before)
+    );
+    drop(tricklers);
+    finish(chat, 64);
+}
+
 /// Two senders push 50 MB through while one client never reads: it is cut
 /// off, the reader gets every line in order, and memory stays bounded.
 #[test]

@@ -132,13 +132,23 @@ impl ChatProcess {
 impl ChatProcess {
     /// The most memory the server has held so far (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
+        self.status_kib("VmHWM:")
+    }
+
+    /// The memory the server holds now (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// A `kB` figure of the server's /proc status.
+    fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .expect("read the server's /proc status");
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("a VmHWM line")
+            .unwrap_or_else(|| panic!("a {field} line"))
     }
 
     /// Sends SIGTERM and waits, for a bounded time, for the server to exit;

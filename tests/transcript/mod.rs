@@ -69,6 +69,9 @@ pub fn flags(settings: &script::Settings) -> Result<Vec<String>, String> {
     if let Some(count) = settings.max_per_address {
         flags.push(format!("--max-per-address={count}"));
     }
+    if let Some(timeout) = settings.line_timeout {
+        flags.push(format!("--line-timeout={}ms", timeout.as_millis()));
+    }
     if settings.names {
         flags.push("--names".to_string());
     }
@@ -94,6 +97,9 @@ fn config(settings: &script::Settings) -> Result<chat::Config, String> {
         config.max_connections = count;
     }
     config.max_per_address = settings.max_per_address;
+    if let Some(timeout) = settings.line_timeout {
+        config.line_timeout = Some(timeout);
+    }
     config.names = settings.names;
     if let Some(timeout) = settings.naming_timeout {
         config.naming_timeout = timeout;

@@ -7,6 +7,7 @@
 //! set idle-timeout 200ms
 //! set max-connections 2
 //! set max-per-address 2
+//! set line-timeout 300ms
 //! set mode names             names mode (`chat --names`); the default is
 //!                            `book`
 //! set naming-timeout 200ms   names mode's time to choose a name
@@ -60,6 +61,8 @@ pub struct Settings {
     pub max_connections: Option<usize>,
     /// `set max-per-address N`
     pub max_per_address: Option<usize>,
+    /// `set line-timeout 300ms`
+    pub line_timeout: Option<Duration>,
     /// `set mode names`
     pub names: bool,
     /// `set naming-timeout 200ms`
@@ -152,6 +155,7 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
         "idle-timeout" => settings.idle_timeout = Some(parse_duration(value.trim())?),
         "max-connections" => settings.max_connections = Some(number()?),
         "max-per-address" => settings.max_per_address = Some(number()?),
+        "line-timeout" => settings.line_timeout = Some(parse_duration(value.trim())?),
         "mode" => {
             settings.names = match value.trim() {
                 "book" => false,
