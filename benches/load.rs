@@ -415,7 +415,8 @@ impl Mode {
     fn flags(self) -> &'static [&'static str] {
         match self {
             Mode::Book => &[],
-            Mode::Names => &["--names"],
+            // The cost of delivery, not of pacing: flood control off.
+            Mode::Names => &["--names", "--rate", "off"],
         }
     }
 

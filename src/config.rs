@@ -39,6 +39,10 @@ pub struct Config {
     /// How long shutdown waits for queued lines to be flushed before it
     /// closes the remaining connections anyway.
     pub shutdown_grace: Duration,
+    /// Flood control: how fast one client's lines are read, if limited.
+    /// `chat` sets [`NAMES_DEFAULT_RATE`] in names mode unless told
+    /// otherwise; the book's server has none.
+    pub rate: Option<Rate>,
     /// Names mode (`--names`): people choose names and have commands.
     /// Off, the server is the book's, byte for byte.
     pub names: bool,
@@ -91,6 +95,39 @@ const NAME_ROOM: usize = 64;
 
 /// Room for a farewell `error: ...` line.
 const FAREWELL_ROOM: usize = 128;
+
+/// How fast one client may send: `burst` lines at once, then `lines` per
+/// `per`. Commands count as lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Lines per `per`, once the burst is spent.
+    pub lines: u32,
+    /// The period of `lines`.
+    pub per: Duration,
+    /// Lines that may come at once.
+    pub burst: u32,
+}
+
+/// Names mode's flood control: a paste of 20 lines goes through at once,
+/// a person typing never meets it, and a flooder is read at 5 lines a
+/// second.
+pub const NAMES_DEFAULT_RATE: Rate = Rate {
+    lines: 5,
+    per: Duration::from_secs(1),
+    burst: 20,
+};
+
+/// Parses a rate as `--rate` takes it: `5/1s`, `60/1m`, `10/500ms`.
+pub fn parse_rate(text: &str) -> Result<(u32, Duration), String> {
+    let bad = || format!("bad rate {text:?}: expected lines/duration, e.g. 5/1s, 60/1m");
+    let (lines, per) = text.split_once('/').ok_or_else(bad)?;
+    let lines: u32 = lines.parse().map_err(|_| bad())?;
+    let per = parse_duration(per).map_err(|_| bad())?;
+    if lines == 0 || per.is_zero() {
+        return Err(bad());
+    }
+    Ok((lines, per))
+}
 
 /// A minute to choose a name: time to think of one, not to hold a place
 /// forever without one.
@@ -163,6 +200,7 @@ impl Default for Config {
             line_timeout: Some(DEFAULT_LINE_TIMEOUT),
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            rate: None,
             names: false,
             naming_timeout: DEFAULT_NAMING_TIMEOUT,
         }
@@ -252,6 +290,16 @@ mod tests {
         assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("5/1s"), Ok((5, Duration::from_secs(1))));
+        assert_eq!(parse_rate("60/1m"), Ok((60, Duration::from_secs(60))));
+        assert_eq!(parse_rate("10/500ms"), Ok((10, Duration::from_millis(500))));
+        for bad in ["5", "0/1s", "5/0s", "x/1s", "5/soon", ""] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

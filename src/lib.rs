@@ -19,6 +19,7 @@
 //! - `conn`: one connection's life, and its writer.
 //! - `reader`: a connection's reading side, and how its input ends.
 //! - `naming`: names mode's way in: asking a newcomer its name.
+//! - `throttle`: flood control, deciding when a client's next line is read.
 //! - [`names`]: what a name is, and when two are the same.
 //! - `command`: a names-mode line as a message or a command.
 //! - `lines`: bounded line framing.
@@ -65,6 +66,7 @@ mod queue;
 mod reader;
 mod room;
 mod server;
+mod throttle;
 
 pub use config::Config;
 pub use server::{listen, serve};

@@ -49,6 +49,13 @@ number of seconds):
                             127.0.0.1]
   --idle-timeout DURATION   disconnect a client silent for this long
                             [default: never; at most 24h]
+  --rate N/DURATION         flood control: read at most N lines per DURATION
+                            from one client (5/1s, 60/1m) once its burst is
+                            spent; a client over it is read more slowly,
+                            nothing is dropped; `off` for none [default:
+                            off; in names mode 5/1s]
+  --burst N                 lines a client may send at once before its rate
+                            applies [default: 20]
   --line-timeout DURATION   disconnect a client that started a line and has
                             not finished it this long after its first byte
                             (a trickler); `off` for never [default: 60s;
@@ -143,6 +150,9 @@ fn parse_args() -> Result<Option<Args>, String> {
     };
     let mut addr_seen = false;
     let mut max_connections_asked = false;
+    // `--rate`: `Some(None)` for off; `None` for the mode's default.
+    let mut rate: Option<Option<(u32, std::time::Duration)>> = None;
+    let mut burst: Option<usize> = None;
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
         match arg {
             Short('h') | Long("help") => {
@@ -175,6 +185,14 @@ fn parse_args() -> Result<Option<Args>, String> {
                 let timeout = timeout("--idle-timeout", &value(&mut parser)?)?;
                 args.config.idle_timeout = Some(timeout);
             }
+            Long("rate") => {
+                let text = value(&mut parser)?;
+                rate = Some(match text.as_str() {
+                    "off" => None,
+                    text => Some(config::parse_rate(text).map_err(|why| format!("--rate: {why}"))?),
+                });
+            }
+            Long("burst") => burst = Some(count("--burst", &mut parser)?),
             Long("line-timeout") => {
                 let text = value(&mut parser)?;
                 args.config.line_timeout = match text.as_str() {
@@ -192,6 +210,23 @@ fn parse_args() -> Result<Option<Args>, String> {
             _ => return Err(format!("{}; try --help", arg.unexpected())),
         }
     }
+    let default_rate = args.config.names.then_some((
+        config::NAMES_DEFAULT_RATE.lines,
+        config::NAMES_DEFAULT_RATE.per,
+    ));
+    args.config.rate = match (rate.unwrap_or(default_rate), burst) {
+        (Some((lines, per)), burst) => Some(config::Rate {
+            lines,
+            per,
+            burst: burst.map_or(config::NAMES_DEFAULT_RATE.burst, |burst| {
+                u32::try_from(burst).unwrap_or(u32::MAX)
+            }),
+        }),
+        (None, Some(_)) => {
+            return Err("--burst needs a rate: --rate N/DURATION, or names mode".to_string())
+        }
+        (None, None) => None,
+    };
     args.config.check()?;
     let most = config::default_max_connections();
     if max_connections_asked && args.config.max_connections > most {

@@ -9,8 +9,10 @@
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::time::Instant;
 
 use smol::lock::Semaphore;
+use smol::Timer;
 
 use crate::command::{self, Command};
 use crate::config::{format_count, format_duration};
@@ -20,6 +22,7 @@ use crate::names;
 use crate::naming;
 use crate::queue::{line, text_line, Line, QueueSender, QueueWatch};
 use crate::room::{Asked, Message, Said};
+use crate::throttle::Throttle;
 use crate::Config;
 
 /// How a client's input ended.
@@ -117,7 +120,16 @@ pub fn read_input<'a>(
                 return (end, false);
             }
         }
+        let mut throttle = Throttle::default();
         loop {
+            // Over its rate, the client is read more slowly: it waits here,
+            // and its lines wait in its own connection. (Boxed: the timer
+            // takes room only while it runs.)
+            if let Some(rate) = &config.rate {
+                if let Some(until) = throttle.wait_until(rate, Instant::now()) {
+                    Box::pin(Timer::at(until)).await;
+                }
+            }
             // Waits until the client has joined, and then whenever it has
             // enough lines in flight.
             let permit = permits.acquire_arc().await;
@@ -133,6 +145,9 @@ pub fn read_input<'a>(
                 Ok(None) => return (InputEnd::Closed, true),
                 Err(error) => return (error.into(), true),
             };
+            if let Some(rate) = &config.rate {
+                throttle.count(rate, Instant::now());
+            }
             let message = Message {
                 from: id,
                 said,

@@ -72,6 +72,12 @@ pub fn flags(settings: &script::Settings) -> Result<Vec<String>, String> {
     if let Some(timeout) = settings.line_timeout {
         flags.push(format!("--line-timeout={}ms", timeout.as_millis()));
     }
+    if let Some(rate) = &settings.rate {
+        flags.push(format!("--rate={}", rate.as_deref().unwrap_or("off")));
+    }
+    if let Some(burst) = settings.burst {
+        flags.push(format!("--burst={burst}"));
+    }
     if settings.names {
         flags.push("--names".to_string());
     }
@@ -101,6 +107,23 @@ fn config(settings: &script::Settings) -> Result<chat::Config, String> {
         config.line_timeout = Some(timeout);
     }
     config.names = settings.names;
+    // As `chat` does: names mode's flood control unless told otherwise.
+    let default_rate = settings.names.then_some(chat::config::NAMES_DEFAULT_RATE);
+    config.rate = match &settings.rate {
+        None => default_rate,
+        Some(None) => None,
+        Some(Some(rate)) => {
+            let (lines, per) = chat::config::parse_rate(rate)?;
+            Some(chat::config::Rate {
+                lines,
+                per,
+                burst: chat::config::NAMES_DEFAULT_RATE.burst,
+            })
+        }
+    };
+    if let (Some(rate), Some(burst)) = (&mut config.rate, settings.burst) {
+        rate.burst = burst as u32;
+    }
     if let Some(timeout) = settings.naming_timeout {
         config.naming_timeout = timeout;
     }

@@ -22,8 +22,9 @@ pub fn render(played: &Played) -> String {
             if step.interleaved {
                 // Which client's line the server took first is not the
                 // script's to say (`check_order` checks that everyone saw
-                // the same order): show each client's lines sorted.
-                lines.sort();
+                // the same order): show each sender's lines together, each
+                // sender's in the order they came, senders sorted.
+                lines.sort_by(|a, b| first_word(a).cmp(first_word(b)));
             }
             for line in collapse(&lines, step.flood) {
                 let name = &played.clients[index].name;
@@ -40,6 +41,11 @@ pub fn render(played: &Played) -> String {
         }
     }
     out
+}
+
+/// A line's first word, up to a space or a `:`: whose line it is.
+fn first_word(line: &str) -> &str {
+    line.split([' ', ':']).next().unwrap_or(line)
 }
 
 /// A step's lines, per client, in the order each client read them.

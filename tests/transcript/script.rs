@@ -8,6 +8,8 @@
 //! set max-connections 2
 //! set max-per-address 2
 //! set line-timeout 300ms
+//! set rate 5/1s              flood control (`off`: none, names mode's
+//! set burst 20               default otherwise)
 //! set mode names             names mode (`chat --names`); the default is
 //!                            `book`
 //! set naming-timeout 200ms   names mode's time to choose a name
@@ -63,6 +65,10 @@ pub struct Settings {
     pub max_per_address: Option<usize>,
     /// `set line-timeout 300ms`
     pub line_timeout: Option<Duration>,
+    /// `set rate 5/1s` (`Some(None)`: `set rate off`)
+    pub rate: Option<Option<String>>,
+    /// `set burst 20`
+    pub burst: Option<usize>,
     /// `set mode names`
     pub names: bool,
     /// `set naming-timeout 200ms`
@@ -156,6 +162,16 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
         "max-connections" => settings.max_connections = Some(number()?),
         "max-per-address" => settings.max_per_address = Some(number()?),
         "line-timeout" => settings.line_timeout = Some(parse_duration(value.trim())?),
+        "rate" => {
+            settings.rate = Some(match value.trim() {
+                "off" => None,
+                rate => {
+                    chat::config::parse_rate(rate)?;
+                    Some(rate.to_string())
+                }
+            })
+        }
+        "burst" => settings.burst = Some(number()?),
         "mode" => {
             settings.names = match value.trim() {
                 "book" => false,
