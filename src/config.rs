@@ -43,6 +43,9 @@ pub struct Config {
     /// `chat` sets [`NAMES_DEFAULT_RATE`] in names mode unless told
     /// otherwise; the book's server has none.
     pub rate: Option<Rate>,
+    /// How many recent messages a newcomer gets after its greeting; 0 for
+    /// none.
+    pub history: usize,
     /// Names mode (`--names`): people choose names and have commands.
     /// Off, the server is the book's, byte for byte.
     pub names: bool,
@@ -92,6 +95,9 @@ pub const DURATION_CEILING: Duration = Duration::from_secs(24 * 3600);
 /// `[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535`, is 58
 /// bytes.
 const NAME_ROOM: usize = 64;
+
+/// The most messages `--history` keeps.
+pub const HISTORY_CEILING: usize = 1000;
 
 /// Room for a farewell `error: ...` line.
 const FAREWELL_ROOM: usize = 128;
@@ -176,10 +182,19 @@ impl Config {
     /// `chat` does at start; the error is one line naming the flags.
     /// ([`crate::serve`] takes any limits: tests shrink them on purpose.)
     pub fn check(&self) -> Result<(), String> {
-        let needed = min_send_queue(self.max_line_bytes);
+        let mut needed = min_send_queue(self.max_line_bytes);
+        if self.history > 0 {
+            // The recent messages arrive at once, after the greeting.
+            needed += crate::room::HISTORY_BYTES + crate::queue::cost(0) * (self.history + 1);
+        }
         if self.send_queue_bytes < needed {
+            let history = if self.history > 0 {
+                ", the history"
+            } else {
+                ""
+            };
             return Err(format!(
-                "--send-queue {} cannot hold a greeting and one line of --max-line {}: \
+                "--send-queue {} cannot hold a greeting{history} and one line of --max-line {}: \
                  it must be at least {needed} bytes",
                 format_bytes(self.send_queue_bytes),
                 format_bytes(self.max_line_bytes)
@@ -201,6 +216,7 @@ impl Default for Config {
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             rate: None,
+            history: 0,
             names: false,
             naming_timeout: DEFAULT_NAMING_TIMEOUT,
         }

@@ -56,6 +56,9 @@ number of seconds):
                             off; in names mode 5/1s]
   --burst N                 lines a client may send at once before its rate
                             applies [default: 20]
+  --history N               newcomers get `Recent messages (K):` and the last
+                            K messages (K at most N, and 64 KiB) after their
+                            greeting [default: 0, none; at most 1000]
   --line-timeout DURATION   disconnect a client that started a line and has
                             not finished it this long after its first byte
                             (a trickler); `off` for never [default: 60s;
@@ -193,6 +196,19 @@ fn parse_args() -> Result<Option<Args>, String> {
                 });
             }
             Long("burst") => burst = Some(count("--burst", &mut parser)?),
+            Long("history") => {
+                let text = value(&mut parser)?;
+                let count: usize = text
+                    .parse()
+                    .map_err(|_| format!("bad --history {text:?}: expected a number"))?;
+                if count > config::HISTORY_CEILING {
+                    return Err(format!(
+                        "--history must be at most {}",
+                        config::HISTORY_CEILING
+                    ));
+                }
+                args.config.history = count;
+            }
             Long("line-timeout") => {
                 let text = value(&mut parser)?;
                 args.config.line_timeout = match text.as_str() {

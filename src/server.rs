@@ -111,7 +111,7 @@ pub async fn serve(
                 messages: messages_rx,
                 stop: stop_rx,
             };
-            let broadcaster = executor.spawn(room::run(inputs, config.names));
+            let broadcaster = executor.spawn(room::run(inputs, config.names, config.history));
             // Every connection task holds a clone; when the last is dropped,
             // `all_done` reports it: completion by drop, no counting.
             let (done, all_done) = async_channel::bounded::<()>(1);

@@ -8,6 +8,7 @@
 
 use super::audience::Audience;
 use super::events::{Asked, Entering};
+use super::history::History;
 use crate::command::HELP;
 use crate::names::{self, Refusal};
 use crate::queue::{self, text_line, Line};
@@ -18,10 +19,11 @@ const ALSO_HERE_NAMES: usize = 20;
 /// How many names one `Here:` line of `/who` holds.
 const WHO_NAMES_PER_LINE: usize = 50;
 
-/// Lets a named newcomer in: `You are NAME`, who else is here, then
+/// Lets a named newcomer in: `You are NAME`, who else is here, the recent
+/// messages, then
 /// `NAME has arrived` for the others; or, if someone here has that name,
 /// hands the newcomer back to its connection with an `error:` line.
-pub fn enter(entering: Entering, audience: &mut Audience) {
+pub fn enter(entering: Entering, audience: &mut Audience, history: &History) {
     let Some(naming) = &entering.naming else {
         return;
     };
@@ -45,6 +47,7 @@ pub fn enter(entering: Entering, audience: &mut Audience) {
         .queue
         .push(text_line(&["You are ", &entering.name]));
     let _ = entering.queue.push(also_here(audience));
+    history.replay(&entering.queue);
     audience.broadcast(text_line(&[&entering.name, " has arrived"]));
     audience.join(entering);
 }
@@ -74,16 +77,27 @@ fn names_here(audience: &Audience) -> impl Iterator<Item = &str> {
         .map(|name| &**name)
 }
 
-/// Carries out what member `from` said. Returns the length of the line
-/// broadcast to everyone, if any, for the room's pacing.
-pub fn apply(from: u64, asked: Asked, audience: &mut Audience) -> Option<usize> {
+/// Carries out what member `from` said; a message joins the `history`.
+/// Returns the length of the line broadcast to everyone, if any, for the
+/// room's pacing.
+pub fn apply(
+    from: u64,
+    asked: Asked,
+    audience: &mut Audience,
+    history: &mut History,
+) -> Option<usize> {
     let name = audience.name_of(from)?.clone();
     match asked {
-        Asked::Text(text) => broadcast(audience, queue::line(&[name.as_bytes(), b": ", &text])),
-        Asked::Me(text) => broadcast(
-            audience,
-            queue::line(&[b"* ", name.as_bytes(), b" ", &text]),
-        ),
+        Asked::Text(text) => {
+            let line = queue::line(&[name.as_bytes(), b": ", &text]);
+            history.record(&line);
+            broadcast(audience, line)
+        }
+        Asked::Me(text) => {
+            let line = queue::line(&[b"* ", name.as_bytes(), b" ", &text]);
+            history.record(&line);
+            broadcast(audience, line)
+        }
         Asked::Who => {
             let names: Vec<&str> = names_here(audience).collect();
             let lines: Vec<Line> = names

@@ -14,15 +14,18 @@
 mod audience;
 mod commands;
 mod events;
+mod history;
 mod order;
 mod roster;
 
 pub use events::{Asked, Entering, Inputs, Leaving, Message, Naming, Said};
+pub use history::HISTORY_BYTES;
 
 use futures_lite::future;
 
 use crate::queue::text_line;
 use audience::Audience;
+use history::History;
 use order::{Event, Order};
 
 /// Bytes of lines broadcast between two yields to the writers. Well under
@@ -36,10 +39,11 @@ const YIELD_EVERY_LINES: usize = 256;
 /// Runs the room until the server stops; then lets go of every client
 /// queue, so that each writer flushes and closes its connection. `names`
 /// is names mode: the room keeps a roster of names and carries out
-/// commands.
-pub async fn run(inputs: Inputs, names: bool) {
+/// commands. Newcomers get the last `history` messages.
+pub async fn run(inputs: Inputs, names: bool, history: usize) {
     let mut order = Order::new(inputs);
     let mut audience = Audience::new(names);
+    let mut history = History::new(history);
     let mut pacer = Pacer::default();
     loop {
         match order.next().await {
@@ -47,10 +51,12 @@ pub async fn run(inputs: Inputs, names: bool) {
                 match said {
                     Said::Line(line) => {
                         pacer.count(line.len());
+                        history.record(&line);
                         audience.broadcast(line);
                     }
                     Said::Asked(asked) => {
-                        if let Some(length) = commands::apply(from, *asked, &mut audience) {
+                        let applied = commands::apply(from, *asked, &mut audience, &mut history);
+                        if let Some(length) = applied {
                             pacer.count(length);
                         }
                     }
@@ -58,9 +64,10 @@ pub async fn run(inputs: Inputs, names: bool) {
                 drop(permit);
             }
             Event::Enter(entering) if entering.naming.is_some() => {
-                commands::enter(entering, &mut audience);
+                commands::enter(entering, &mut audience, &history);
             }
             Event::Enter(entering) => {
+                history.replay(&entering.queue);
                 audience.broadcast(text_line(&[&entering.name, " has arrived"]));
                 audience.join(entering);
             }

@@ -78,6 +78,9 @@ pub fn flags(settings: &script::Settings) -> Result<Vec<String>, String> {
     if let Some(burst) = settings.burst {
         flags.push(format!("--burst={burst}"));
     }
+    if let Some(history) = settings.history {
+        flags.push(format!("--history={history}"));
+    }
     if settings.names {
         flags.push("--names".to_string());
     }
@@ -124,6 +127,7 @@ fn config(settings: &script::Settings) -> Result<chat::Config, String> {
     if let (Some(rate), Some(burst)) = (&mut config.rate, settings.burst) {
         rate.burst = burst as u32;
     }
+    config.history = settings.history.unwrap_or(0);
     if let Some(timeout) = settings.naming_timeout {
         config.naming_timeout = timeout;
     }

@@ -214,7 +214,7 @@ fn check_order(played: &Played) -> Result<(), String> {
     for step in &played.steps {
         let lists: Vec<Vec<String>> = grouped(step)
             .into_iter()
-            .map(|lines| lines.into_iter().filter(|l| !for_one_client(l)).collect())
+            .map(|lines| broadcasts(&lines))
             .collect();
         let longest = lists
             .iter()
@@ -232,6 +232,26 @@ fn check_order(played: &Played) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The broadcasts among a client's lines: not those for it alone, and not
+/// the history a newcomer is given (`Recent messages (K):` and K lines).
+fn broadcasts(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut history = 0;
+    for line in lines {
+        if history > 0 {
+            history -= 1;
+        } else if let Some(count) = line
+            .strip_prefix("Recent messages (")
+            .and_then(|rest| rest.strip_suffix("):"))
+        {
+            history = count.parse().unwrap_or(0);
+        } else if !for_one_client(line) {
+            out.push(line.clone());
+        }
+    }
+    out
 }
 
 /// Whether `line` goes to one client alone rather than to everyone.

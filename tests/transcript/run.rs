@@ -108,6 +108,8 @@ pub fn play(script: &Script, addr: SocketAddr, max_line: usize) -> Result<Played
         max_line,
         names: script.settings.names,
         chain: Vec::new(),
+        history: script.settings.history.unwrap_or(0),
+        messages: 0,
         clients: Vec::new(),
         by_name: HashMap::new(),
         steps: Vec::new(),
@@ -135,6 +137,10 @@ struct Runner {
     names: bool,
     /// The clients of the steps since the last that waited for its lines.
     chain: Vec<String>,
+    /// How many recent messages a newcomer gets (`set history N`).
+    history: usize,
+    /// Messages broadcast so far (what the history holds the last of).
+    messages: usize,
     clients: Vec<Client>,
     by_name: HashMap<String, usize>,
     steps: Vec<StepRecord>,
@@ -287,9 +293,12 @@ impl Runner {
         let addr = stream.local_addr().map_err(|e| e.to_string())?.to_string();
         let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
         // Book mode: greeted and in; names mode: asked its name, not in.
-        if !self.names {
+        let owed = if self.names {
+            1
+        } else {
             self.broadcast();
-        }
+            1 + self.recent()
+        };
         self.by_name.insert(name.to_string(), self.clients.len());
         self.clients.push(Client {
             name: name.to_string(),
@@ -300,7 +309,7 @@ impl Runner {
             input_open: true,
             member: !self.names,
             pending: Vec::new(),
-            owed: 1,
+            owed,
             closing: false,
             naming: self.names,
             chosen: None,
@@ -397,6 +406,7 @@ impl Runner {
             let line = format!("{}: {}", self.clients[who].name, display(text));
             self.clients[who].record.sent.push(line);
             self.broadcast();
+            self.messages += 1;
             return Said::Other;
         }
         let me = self.shown(who);
@@ -405,8 +415,12 @@ impl Runner {
                 let line = format!("{me}: {}", self.display(text));
                 self.clients[who].record.sent.push(line);
                 self.broadcast();
+                self.messages += 1;
             }
-            Command::Me(_) => self.broadcast(),
+            Command::Me(_) => {
+                self.broadcast();
+                self.messages += 1;
+            }
             Command::Who => {
                 let members = self.clients.iter().filter(|c| c.member).count();
                 self.clients[who].owed += members.div_ceil(50);
@@ -461,6 +475,7 @@ impl Runner {
         if self.taken(&name, None) {
             return;
         }
+        self.clients[who].owed += self.recent();
         self.broadcast();
         let shown = self.display(name.shown.as_bytes());
         let client = &mut self.clients[who];
@@ -468,6 +483,16 @@ impl Runner {
         client.member = true;
         client.record.names.push(shown);
         client.chosen = Some(name);
+    }
+
+    /// The lines of history a newcomer gets now: `Recent messages (K):`
+    /// and K messages, or none. (The history's bound in bytes is far above
+    /// what scripts say.)
+    fn recent(&self) -> usize {
+        match self.history.min(self.messages) {
+            0 => 0,
+            count => count + 1,
+        }
     }
 
     /// Whether a member other than `except` has `name`, or one like it.
@@ -537,6 +562,7 @@ impl Runner {
                 .write_all(&line)
                 .map_err(|e| e.to_string())?;
             self.clients[who].record.sent.push(echo.clone());
+            self.messages += 1;
             let mut cut_off = false;
             for index in 0..self.clients.len() {
                 let client = &self.clients[index];

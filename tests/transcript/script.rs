@@ -10,6 +10,7 @@
 //! set line-timeout 300ms
 //! set rate 5/1s              flood control (`off`: none, names mode's
 //! set burst 20               default otherwise)
+//! set history 3              newcomers get the last 3 messages
 //! set mode names             names mode (`chat --names`); the default is
 //!                            `book`
 //! set naming-timeout 200ms   names mode's time to choose a name
@@ -69,6 +70,8 @@ pub struct Settings {
     pub rate: Option<Option<String>>,
     /// `set burst 20`
     pub burst: Option<usize>,
+    /// `set history N`
+    pub history: Option<usize>,
     /// `set mode names`
     pub names: bool,
     /// `set naming-timeout 200ms`
@@ -172,6 +175,7 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
             })
         }
         "burst" => settings.burst = Some(number()?),
+        "history" => settings.history = Some(number()?),
         "mode" => {
             settings.names = match value.trim() {
                 "book" => false,
