@@ -633,12 +633,13 @@ fn idle() -> String {
     }))
 }
 
-/// 50 clients, one never reads, 4 senders x 5,000 lines of 512 B: do the
-/// others get everything, without a long pause?
+/// 50 clients, one never reads, 4 senders x 10,000 lines of 512 B (20 MB,
+/// past the 16 MiB send queue): do the others get everything, without a
+/// long pause, while the one that never reads is cut off?
 fn slow() -> String {
     const CLIENTS: usize = 50;
     const SENDERS: usize = 4;
-    const LINES: usize = 5_000;
+    const LINES: usize = 10_000;
     let server = Server::start(&[]);
     let executor = LocalExecutor::new();
     let epoch = Instant::now();

@@ -58,15 +58,15 @@ pub struct Config {
 /// The book's line limit: 64 KiB less the `\n`.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 65_535;
 
-/// Four MiB of outgoing lines: tens of thousands of typical chat lines, so a
-/// client that reads steadily never gets near it, even a little slower than
-/// a burst (a thousand arrivals at once are about 60 KiB; four clients
-/// pasting 10 MB as fast as they can leave a steady reader a few MiB
-/// behind at most), while a client that stopped reading is cut off before
-/// it costs real memory: the lines are shared, so what it pins is mostly
-/// held by the others' queues anyway. It is the order of an IRC server's
-/// SendQ and of Redis' pub/sub limits (8 MiB soft, 32 MiB hard).
-pub const DEFAULT_SEND_QUEUE_BYTES: usize = 4 * 1024 * 1024;
+/// 16 MiB: how far behind the room a client may fall before it is cut
+/// off. Broadcast lines are kept once, in the room's log, so this costs the
+/// server at most once, whatever the number of clients that lag, not once
+/// per client; and since each connection's kernel send buffer is small
+/// (see `conn`), this is also the slack a reader has for a burst it reads
+/// a little slower than it comes: four clients pasting 20 MB as fast as
+/// they can leave a steady reader well within it. It is the order of
+/// Redis' pub/sub limits (8 MiB soft, 32 MiB hard).
+pub const DEFAULT_SEND_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// A minute to finish a line: far more than any person or program sending
 /// whole lines takes, and the end of a trickler that sends a byte a second.

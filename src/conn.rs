@@ -20,10 +20,28 @@ use smol::lock::Semaphore;
 use smol::Async;
 
 use crate::log;
-use crate::queue::{queue, text_line, QueueReceiver};
+use crate::queue::{queue, text_line, Log, QueueReceiver};
 use crate::reader::{describe, farewell, read_input, InputEnd};
 use crate::room::{Entering, Leaving, Message};
 use crate::Config;
+
+/// The kernel's send buffer a connection starts with (the kernel doubles
+/// what it is asked): a client that never reads pins 32 KiB of kernel
+/// memory, not the megabytes autotuning would give it.
+const SEND_BUFFER: usize = 16 * 1024;
+
+/// The kernel's receive buffer of a connection: a few lines of the longest
+/// kind in flight, however fast the client sends.
+const RECEIVE_BUFFER: usize = 64 * 1024;
+
+/// The largest send buffer a connection earns by reading: slack for a
+/// reader that takes a burst a little slower than it comes.
+const MAX_SEND_BUFFER: usize = 1024 * 1024;
+
+/// How many times its send buffer a connection must have taken in before
+/// the buffer doubles: more than a peer that stopped reading can ever take
+/// in (its receive buffer and what is in flight), so only readers earn it.
+const EARN_SEND_BUFFER: usize = 16;
 
 /// Largest batch the writer gathers from its queue for one write.
 const WRITE_BATCH: usize = 64 * 1024;
@@ -49,6 +67,8 @@ pub struct Hub {
     /// Closed when the server stops: a client still choosing its name,
     /// not yet in the audience, learns it from this.
     pub stopping: async_channel::Receiver<()>,
+    /// The room's broadcast lines, which a connection's queue sends from.
+    pub log: Log,
     /// To join the audience.
     pub entering: Sender<Entering>,
     /// To leave it.
@@ -88,13 +108,22 @@ pub fn serve<Ticket>(
         // not when the peer's delayed acknowledgement lets Nagle's algorithm
         // send it (up to 40 ms later). The writer batches what piles up.
         let _ = socket.get_ref().set_nodelay(true);
+        // The kernel's send buffer, bounded: left to autotune, a thousand
+        // clients that never read pinned 1.5 GiB of the machine's TCP
+        // memory (its pressure limit, which hurts every socket on the box).
+        // It grows only as the client reads (see `write_queue`).
+        let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), SEND_BUFFER);
+        // And what a client sends waits in a bounded buffer too: a chat
+        // client needs no window of megabytes, and a flooder then waits in
+        // its own kernel, not in ours.
+        let _ = rustix::net::sockopt::set_socket_recv_buffer_size(socket.get_ref(), RECEIVE_BUFFER);
         // An IPv4 client of a dual-stack listener is named as Go names it:
         // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
         let name: Arc<str> = SocketAddr::new(addr.ip().to_canonical(), addr.port())
             .to_string()
             .into();
         log::verbose(format_args!("{name} connected"));
-        let (queue, outgoing, watch) = queue(config.send_queue_bytes);
+        let (queue, outgoing, watch) = queue(config.send_queue_bytes, &hub.log);
         // No permits until the broadcaster has let us in.
         let permits = Arc::new(Semaphore::new(0));
         // Book mode: greeted, and in line to join, before a byte is
@@ -208,10 +237,19 @@ pub async fn turn_away(socket: Socket, why: &'static [u8]) {
 
 /// Writes every line queued for the client, several per write when they pile
 /// up, until the queue is closed and empty; then half-closes the socket.
+///
+/// The socket's send buffer grows, up to [`MAX_SEND_BUFFER`], as the client
+/// proves it reads: autotuning for readers only.
 async fn write_queue(queue: QueueReceiver, socket: &Async<TcpStream>) -> io::Result<()> {
     let mut stream = socket;
+    let (mut buffer, mut written) = (SEND_BUFFER, 0);
     while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
         stream.write_all(batch.bytes()).await?;
+        written += batch.bytes().len();
+        if buffer < MAX_SEND_BUFFER && written >= EARN_SEND_BUFFER * buffer {
+            buffer *= 2;
+            let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), buffer);
+        }
     }
     stream.flush().await?;
     socket.get_ref().shutdown(Shutdown::Write)

@@ -1,16 +1,24 @@
-//! A client's outgoing queue, bounded in bytes.
+//! A client's outgoing queue, bounded in bytes, and the log of broadcast
+//! lines all the queues share.
 //!
-//! The broadcaster must never wait for a client, so it only ever
-//! [`QueueSender::push`]es, which fails at once when the client already has
-//! too many bytes waiting. Counting bytes rather than lines is what makes the
-//! bound mean something: a thousand 64 KiB lines are not a thousand short
-//! ones. The lines themselves are shared ([`Line`]), so what a full queue pins
-//! is mostly memory that other queues hold too.
+//! The broadcaster must never wait for a client, so it only ever pushes,
+//! which fails at once when the client already has too many bytes waiting.
+//! Counting bytes rather than lines is what makes the bound mean something:
+//! a thousand 64 KiB lines are not a thousand short ones.
+//!
+//! A broadcast line is kept once, in the room's [`Log`], and a queue holds
+//! runs of the log (`lines 1200 to 1260`) between the lines that are its
+//! client's alone (its greeting, its errors, its replies). A broadcast
+//! extends each queue's last run: no slot per line per client. So a client
+//! that never reads pins one run, not the 80,000 pointers of a full queue
+//! of short lines, and a storm of 10,000 leaves is 10,000 lines in the log,
+//! not one per member per leave. The log keeps a line for as long as some
+//! queue still has it to send.
 //!
 //! The connection learns from its queue ([`QueueWatch`]) whether the
 //! broadcaster cut it off.
 //!
-//! It is a `VecDeque` and one waker behind a mutex rather than an
+//! A queue is a `VecDeque` and one waker behind a mutex rather than an
 //! async-channel: there is one producer and one consumer, and every idle
 //! client has a queue. An empty queue here holds no buffer at all (about
 //! 100 bytes in all), where an async-channel holds a cache-padded channel
@@ -55,6 +63,81 @@ const LINE_OVERHEAD: usize = 32;
 /// by a burst, goes back to the allocator once the burst is written.
 const KEEP_SLOTS: usize = 8;
 
+/// The lines broadcast to everyone, each kept once for every queue that has
+/// it to send, numbered in the order they were broadcast.
+#[derive(Clone, Default)]
+pub struct Log {
+    /// The lines still to be sent by some queue.
+    lines: Arc<Mutex<LogLines>>,
+}
+
+/// What [`Log`] guards.
+#[derive(Default)]
+struct LogLines {
+    /// The lines, oldest first.
+    lines: VecDeque<Line>,
+    /// The number of `lines[0]`.
+    first: u64,
+}
+
+impl Log {
+    /// The lines, even if a thread panicked while holding them.
+    fn lock(&self) -> MutexGuard<'_, LogLines> {
+        self.lines
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps `line`; returns its number.
+    pub fn append(&self, line: Line) -> u64 {
+        let mut log = self.lock();
+        log.lines.push_back(line);
+        log.first + log.lines.len() as u64 - 1
+    }
+
+    /// Forgets the lines numbered before `number`: no queue has them left.
+    pub fn forget_before(&self, number: u64) {
+        let mut log = self.lock();
+        while log.first < number && log.lines.pop_front().is_some() {
+            log.first += 1;
+        }
+        if log.lines.is_empty() {
+            log.first = log.first.max(number);
+            // A storm grew it: give the slots back.
+            if log.lines.capacity() > KEEP_SLOTS {
+                log.lines = VecDeque::new();
+            }
+        }
+    }
+
+    /// How many lines it holds.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().lines.len()
+    }
+}
+
+impl LogLines {
+    /// Line `number`, if it is kept.
+    fn get(&self, number: u64) -> Option<&Line> {
+        let index = number.checked_sub(self.first)?;
+        self.lines.get(usize::try_from(index).ok()?)
+    }
+}
+
+/// One entry of a queue.
+enum Entry {
+    /// A line for this client alone.
+    Own(Line),
+    /// The log's lines numbered `from` to `to`, `to` excluded.
+    Shared {
+        /// The first still to send.
+        from: u64,
+        /// One past the last.
+        to: u64,
+    },
+}
+
 /// The queue itself, shared by its three ends.
 struct Shared {
     /// Everything that changes, under one lock: the ends touch it briefly,
@@ -67,8 +150,8 @@ struct Shared {
 /// What [`Shared`] guards.
 #[derive(Default)]
 struct State {
-    /// Lines queued and not yet taken by the writer.
-    lines: VecDeque<Line>,
+    /// What is queued and not yet taken by the writer, in order.
+    lines: VecDeque<Entry>,
     /// What `lines` costs against the limit.
     queued: usize,
     /// The writer, when it waits for a line.
@@ -91,6 +174,8 @@ pub struct QueueSender {
 pub struct QueueReceiver {
     /// The queue.
     shared: Arc<Shared>,
+    /// Where its shared lines are.
+    log: Log,
 }
 
 /// The connection's view of its queue.
@@ -110,8 +195,9 @@ pub enum PushError {
     Closed,
 }
 
-/// A new empty queue that holds at most `limit` bytes.
-pub fn queue(limit: usize) -> (QueueSender, QueueReceiver, QueueWatch) {
+/// A new empty queue that holds at most `limit` bytes, its shared lines in
+/// `log`.
+pub fn queue(limit: usize, log: &Log) -> (QueueSender, QueueReceiver, QueueWatch) {
     let shared = Arc::new(Shared {
         state: Mutex::default(),
         limit,
@@ -122,6 +208,7 @@ pub fn queue(limit: usize) -> (QueueSender, QueueReceiver, QueueWatch) {
         },
         QueueReceiver {
             shared: shared.clone(),
+            log: log.clone(),
         },
         QueueWatch { shared },
     )
@@ -143,34 +230,60 @@ impl Shared {
 }
 
 impl QueueSender {
-    /// Queues `line` without waiting.
+    /// Queues `line`, for this client alone, without waiting.
     pub fn push(&self, line: Line) -> Result<(), PushError> {
+        self.add(cost(line.len()), |lines| lines.push_back(Entry::Own(line)))
+    }
+
+    /// Queues the log's line `number`, of `len` bytes, without waiting:
+    /// the queue's last run grows by one, or a new run starts. Returns the
+    /// number of the oldest log line the queue still has to send.
+    pub fn push_shared(&self, number: u64, len: usize) -> Result<u64, PushError> {
+        self.add(cost(len), |lines| {
+            match lines.back_mut() {
+                Some(Entry::Shared { to, .. }) if *to == number => *to += 1,
+                _ => lines.push_back(Entry::Shared {
+                    from: number,
+                    to: number + 1,
+                }),
+            }
+            oldest_shared(lines).unwrap_or(number)
+        })
+    }
+
+    /// Adds what costs `cost`, with `enqueue`, if there is room; wakes the
+    /// writer.
+    fn add<T>(
+        &self,
+        cost: usize,
+        enqueue: impl FnOnce(&mut VecDeque<Entry>) -> T,
+    ) -> Result<T, PushError> {
         let mut state = self.shared.lock();
         if state.receiver_gone {
             return Err(PushError::Closed);
         }
-        let cost = cost(line.len());
         if state.queued + cost > self.shared.limit {
             return Err(PushError::Full);
         }
         state.queued += cost;
-        state.lines.push_back(line);
+        let added = enqueue(&mut state.lines);
         let waker = state.waker.take();
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
         }
-        Ok(())
+        Ok(added)
     }
 
-    /// Marks the client as cut off; dropping the sender then ends its writer.
-    pub fn cut_off(&self) {
-        self.shared.lock().cut_off = true;
+    /// The number of the oldest log line this queue still has to send: the
+    /// log must keep it, and every line after it.
+    pub fn oldest_shared(&self) -> Option<u64> {
+        oldest_shared(&self.shared.lock().lines)
     }
-}
 
-impl Drop for QueueSender {
-    fn drop(&mut self) {
+    /// Lets go: once what is queued is written, the writer ends. (A sender
+    /// kept after this only tells the room what the queue still holds.)
+    pub fn close(&self) {
         let mut state = self.shared.lock();
         state.sender_gone = true;
         let waker = state.waker.take();
@@ -179,6 +292,38 @@ impl Drop for QueueSender {
             waker.wake();
         }
     }
+
+    /// Marks the client as cut off and empties its queue; dropping the
+    /// sender then ends its writer.
+    pub fn cut_off(&self) {
+        let mut state = self.shared.lock();
+        state.cut_off = true;
+        let lines = std::mem::take(&mut state.lines);
+        state.queued = 0;
+        drop(state);
+        drop(lines);
+    }
+
+    /// Whether its writer has nothing left to do for it: gone, or done
+    /// with everything once the sender is.
+    pub fn is_done(&self) -> bool {
+        let state = self.shared.lock();
+        state.receiver_gone || state.lines.is_empty()
+    }
+}
+
+impl Drop for QueueSender {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The number of the first log line among `lines`.
+fn oldest_shared(lines: &VecDeque<Entry>) -> Option<u64> {
+    lines.iter().find_map(|entry| match entry {
+        Entry::Shared { from, .. } => Some(*from),
+        Entry::Own(_) => None,
+    })
 }
 
 /// What the writer takes from its queue for one write.
@@ -208,7 +353,7 @@ impl QueueReceiver {
     pub async fn next_batch(&self, cap: usize) -> Option<Batch> {
         poll_fn(|context| {
             let mut state = self.shared.lock();
-            let Some(first) = take(&mut state) else {
+            if state.lines.is_empty() {
                 if state.sender_gone {
                     return Poll::Ready(None);
                 }
@@ -221,24 +366,37 @@ impl QueueReceiver {
                     waker => *waker = Some(context.waker().clone()),
                 }
                 return Poll::Pending;
-            };
-            if state.lines.is_empty() {
-                return Poll::Ready(Some(Batch::One(first)));
             }
+            let log = self.log.lock();
             // Whole lines while under the cap: count them, then copy them
             // into a buffer of exactly their size.
-            let (mut size, mut more) = (first.len(), 0);
-            for line in &state.lines {
-                if size >= cap {
-                    break;
+            let (mut size, mut count) = (0, 0);
+            'count: for entry in &state.lines {
+                let mut line_len = |line: Option<&Line>| {
+                    size += line.map_or(0, |line| line.len());
+                    count += 1;
+                    size >= cap
+                };
+                let full = match entry {
+                    Entry::Own(line) => line_len(Some(line)),
+                    Entry::Shared { from, to } => {
+                        (*from..*to).any(|number| line_len(log.get(number)))
+                    }
+                };
+                if full {
+                    break 'count;
                 }
-                size += line.len();
-                more += 1;
+            }
+            if count == 1 {
+                if let Some(line) = take(&mut state, &log) {
+                    return Poll::Ready(Some(Batch::One(line)));
+                }
             }
             let mut bytes = Vec::with_capacity(size);
-            bytes.extend_from_slice(&first);
-            for line in std::iter::from_fn(|| take(&mut state)).take(more) {
-                bytes.extend_from_slice(&line);
+            for _ in 0..count {
+                if let Some(line) = take(&mut state, &log) {
+                    bytes.extend_from_slice(&line);
+                }
             }
             Poll::Ready(Some(Batch::Many(bytes)))
         })
@@ -247,10 +405,27 @@ impl QueueReceiver {
 }
 
 /// Takes the first queued line and gives its bytes back to the budget.
-fn take(state: &mut State) -> Option<Line> {
-    let line = state.lines.pop_front()?;
-    state.queued -= cost(line.len());
-    Some(line)
+/// (A shared line the log no longer has counts as taken: it cannot be,
+/// since the room keeps every line a queue still has.)
+fn take(state: &mut State, log: &LogLines) -> Option<Line> {
+    let line = match state.lines.front_mut()? {
+        Entry::Own(_) => match state.lines.pop_front() {
+            Some(Entry::Own(line)) => Some(line),
+            _ => None,
+        },
+        Entry::Shared { from, to } => {
+            let line = log.get(*from).cloned();
+            *from += 1;
+            if from == to {
+                state.lines.pop_front();
+            }
+            line
+        }
+    };
+    if let Some(line) = &line {
+        state.queued -= cost(line.len());
+    }
+    line
 }
 
 impl Drop for QueueReceiver {
@@ -292,7 +467,7 @@ mod tests {
 
     #[test]
     fn refuses_past_the_byte_limit_and_recovers_as_lines_are_taken() {
-        let (sender, receiver, _) = queue(2 * (10 + LINE_OVERHEAD));
+        let (sender, receiver, _) = queue(2 * (10 + LINE_OVERHEAD), &Log::default());
         assert!(sender.push(line("0123456789")).is_ok());
         assert!(sender.push(line("0123456789")).is_ok());
         assert_eq!(sender.push(line("x")), Err(PushError::Full));
@@ -302,7 +477,7 @@ mod tests {
 
     #[test]
     fn a_batch_takes_whole_lines_up_to_the_cap() {
-        let (sender, receiver, _) = queue(1000);
+        let (sender, receiver, _) = queue(1000, &Log::default());
         for text in ["aaaa\n", "bbbb\n", "cccc\n"] {
             sender.push(line(text)).unwrap();
         }
@@ -323,14 +498,14 @@ mod tests {
 
     #[test]
     fn a_gone_writer_is_not_a_full_queue() {
-        let (sender, receiver, _) = queue(1000);
+        let (sender, receiver, _) = queue(1000, &Log::default());
         drop(receiver);
         assert_eq!(sender.push(line("x")), Err(PushError::Closed));
     }
 
     #[test]
     fn receiver_drains_then_ends_when_the_sender_is_gone() {
-        let (sender, receiver, _) = queue(1000);
+        let (sender, receiver, _) = queue(1000, &Log::default());
         sender.push(line("a")).unwrap();
         drop(sender);
         assert_eq!(batch_now(&receiver, 100), Some(Some(b"a".to_vec())));
@@ -339,7 +514,7 @@ mod tests {
 
     #[test]
     fn a_waiting_writer_wakes_for_a_line_and_for_the_end() {
-        let (sender, receiver, _) = queue(1000);
+        let (sender, receiver, _) = queue(1000, &Log::default());
         let executor = smol::LocalExecutor::new();
         let writer = executor.spawn(async move {
             let first = receiver.next_batch(100).await.map(|b| b.bytes().to_vec());
@@ -356,7 +531,7 @@ mod tests {
 
     #[test]
     fn a_waiting_writer_lets_go_of_what_a_burst_grew() {
-        let (sender, receiver, _) = queue(1 << 20);
+        let (sender, receiver, _) = queue(1 << 20, &Log::default());
         for _ in 0..1000 {
             sender.push(line("burst")).unwrap();
         }
@@ -369,7 +544,7 @@ mod tests {
 
     #[test]
     fn a_gone_writer_lets_go_of_its_waker() {
-        let (sender, receiver, _) = queue(1000);
+        let (sender, receiver, _) = queue(1000, &Log::default());
         let executor = smol::LocalExecutor::new();
         let writer = executor.spawn(async move {
             // Waits once, registering its waker, then ends.
@@ -382,8 +557,67 @@ mod tests {
     }
 
     #[test]
+    fn broadcasts_are_runs_of_the_log_between_own_lines() {
+        let log = Log::default();
+        let (sender, receiver, _) = queue(1000, &log);
+        sender.push(line("greeting\n")).unwrap();
+        for text in ["a\n", "b\n", "c\n"] {
+            let number = log.append(line(text));
+            sender.push_shared(number, text.len()).unwrap();
+        }
+        sender.push(line("reply\n")).unwrap();
+        let number = log.append(line("d\n"));
+        assert_eq!(
+            sender.push_shared(number, 2),
+            Ok(0),
+            "the oldest it still has"
+        );
+        assert_eq!(
+            sender.shared.lock().lines.len(),
+            4,
+            "own, a run of 3, own, a run of 1"
+        );
+        assert_eq!(
+            batch_now(&receiver, 1000),
+            Some(Some(b"greeting\na\nb\nc\nreply\nd\n".to_vec()))
+        );
+        assert_eq!(sender.oldest_shared(), None);
+        assert_eq!(receiver.shared.lock().queued, 0);
+    }
+
+    #[test]
+    fn the_log_forgets_what_nobody_has_left_to_send() {
+        let log = Log::default();
+        for text in ["a", "b", "c"] {
+            log.append(line(text));
+        }
+        log.forget_before(2);
+        assert_eq!(log.len(), 1);
+        assert_eq!(
+            log.lock().get(2).map(|line| line.as_slice()),
+            Some(&b"c"[..])
+        );
+        assert_eq!(log.lock().get(1), None);
+        log.forget_before(3);
+        assert_eq!(log.len(), 0);
+        assert_eq!(log.append(line("d")), 3, "numbers go on");
+    }
+
+    #[test]
+    fn a_run_counts_each_line_against_the_limit() {
+        let log = Log::default();
+        let (sender, _receiver, _) = queue(2 * (10 + LINE_OVERHEAD), &log);
+        for _ in 0..2 {
+            let number = log.append(line("0123456789"));
+            sender.push_shared(number, 10).unwrap();
+        }
+        let number = log.append(line("x"));
+        assert_eq!(sender.push_shared(number, 1), Err(PushError::Full));
+    }
+
+    #[test]
     fn the_watch_sees_a_cut_off() {
-        let (sender, _receiver, watch) = queue(1000);
+        let (sender, _receiver, watch) = queue(1000, &Log::default());
         assert!(!watch.was_cut_off());
         sender.cut_off();
         assert!(watch.was_cut_off());

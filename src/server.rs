@@ -22,6 +22,7 @@ use smol::{LocalExecutor, Timer};
 use crate::config::format_count;
 use crate::conn::{self, Hub};
 use crate::log;
+use crate::queue::Log;
 use crate::room::{self, Inputs};
 use crate::Config;
 
@@ -99,8 +100,10 @@ pub async fn serve(
             let (leaving, leaving_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
             let (messages, messages_rx) = async_channel::bounded(MESSAGES_BACKLOG);
             let (stop, stop_rx) = async_channel::bounded::<()>(1);
+            let log = Log::default();
             let hub = Hub {
                 stopping: stop_rx.clone(),
+                log: log.clone(),
                 entering,
                 leaving,
                 messages,
@@ -111,7 +114,7 @@ pub async fn serve(
                 messages: messages_rx,
                 stop: stop_rx,
             };
-            let broadcaster = executor.spawn(room::run(inputs, config.names, config.history));
+            let broadcaster = executor.spawn(room::run(inputs, log, config.names, config.history));
             // Every connection task holds a clone; when the last is dropped,
             // `all_done` reports it: completion by drop, no counting.
             let (done, all_done) = async_channel::bounded::<()>(1);

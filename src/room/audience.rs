@@ -1,10 +1,14 @@
 //! The audience: the clients that receive broadcasts, and the fan-out.
 //!
-//! The room never waits for a client: a broadcast pushes to each client's
-//! bounded queue and cuts off any client whose queue is full. A client cut
-//! off leaves the audience at once, but its `has left` waits for its
-//! connection's leave, like anyone's, so that the lines it sent before are
-//! delivered first and the leave is announced exactly once.
+//! The room never waits for a client: a broadcast appends the line to the
+//! room's log once and adds it to each client's bounded queue (a run of the
+//! log, not a copy: see `queue`), and cuts off any client whose queue is
+//! full. A client cut off leaves the audience at once, but its `has left`
+//! waits for its connection's leave, like anyone's, so that the lines it
+//! sent before are delivered first and the leave is announced exactly once.
+//!
+//! The log forgets a line once no queue has it to send: the audience's, and
+//! those of clients that left and are still being flushed.
 
 use std::collections::HashMap;
 use std::net::Shutdown;
@@ -15,7 +19,7 @@ use super::roster::Roster;
 use crate::conn::Socket;
 use crate::log;
 use crate::names::Keys;
-use crate::queue::{text_line, Line, PushError, QueueSender};
+use crate::queue::{text_line, Line, Log, PushError, QueueSender};
 
 /// One client in the audience.
 struct Member {
@@ -32,6 +36,12 @@ struct Member {
 /// The set of clients receiving broadcasts.
 #[derive(Default)]
 pub struct Audience {
+    /// The lines broadcast, kept once for the queues that have them to send.
+    log: Log,
+    /// The queues of clients that left and still have log lines to send:
+    /// the log keeps those lines until they are sent (or the connection
+    /// closed).
+    draining: Vec<QueueSender>,
     /// Members in a vector: a broadcast is one pass over contiguous memory.
     members: Vec<Member>,
     /// Where each member's id sits in `members`.
@@ -46,9 +56,11 @@ pub struct Audience {
 }
 
 impl Audience {
-    /// An empty audience; `names` keeps a roster of names.
-    pub fn new(names: bool) -> Self {
+    /// An empty audience broadcasting through `log`; `names` keeps a
+    /// roster of names.
+    pub fn new(names: bool, log: Log) -> Self {
         Audience {
+            log,
             roster: names.then(Roster::default),
             ..Audience::default()
         }
@@ -85,16 +97,29 @@ impl Audience {
         }
     }
 
-    /// Queues `line` for every member, then cuts off those that are full.
+    /// Queues `line` for every member, then cuts off those that are full,
+    /// and lets the log forget what no queue has left to send.
     pub fn broadcast(&mut self, line: Line) {
+        let len = line.len();
+        let number = self.log.append(line);
+        let mut oldest = number + 1;
         for member in &self.members {
-            if let Err(PushError::Full) = member.queue.push(line.clone()) {
-                self.lagging.push(member.id);
+            match member.queue.push_shared(number, len) {
+                Ok(first) => oldest = oldest.min(first),
+                Err(PushError::Full) => self.lagging.push(member.id),
+                Err(PushError::Closed) => {}
             }
         }
         while let Some(id) = self.lagging.pop() {
             self.cut_off(id);
         }
+        self.draining.retain(|queue| !queue.is_done());
+        for queue in &self.draining {
+            if let Some(first) = queue.oldest_shared() {
+                oldest = oldest.min(first);
+            }
+        }
+        self.log.forget_before(oldest);
     }
 
     /// Cuts off a member that does not read fast enough.
@@ -134,6 +159,8 @@ impl Audience {
             if let Some(farewell) = farewell {
                 let _ = member.queue.push(farewell);
             }
+            member.queue.close();
+            self.draining.push(member.queue);
             member.name
         } else if let Some(name) = self.departed.remove(&id) {
             name

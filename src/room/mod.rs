@@ -23,7 +23,7 @@ pub use history::HISTORY_BYTES;
 
 use futures_lite::future;
 
-use crate::queue::text_line;
+use crate::queue::{text_line, Log};
 use audience::Audience;
 use history::History;
 use order::{Event, Order};
@@ -39,10 +39,11 @@ const YIELD_EVERY_LINES: usize = 256;
 /// Runs the room until the server stops; then lets go of every client
 /// queue, so that each writer flushes and closes its connection. `names`
 /// is names mode: the room keeps a roster of names and carries out
-/// commands. Newcomers get the last `history` messages.
-pub async fn run(inputs: Inputs, names: bool, history: usize) {
+/// commands. Newcomers get the last `history` messages. Broadcast lines
+/// are kept once, in `log`, which the connections' queues send from.
+pub async fn run(inputs: Inputs, log: Log, names: bool, history: usize) {
     let mut order = Order::new(inputs);
-    let mut audience = Audience::new(names);
+    let mut audience = Audience::new(names, log);
     let mut history = History::new(history);
     let mut pacer = Pacer::default();
     loop {

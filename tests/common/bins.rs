@@ -135,6 +135,13 @@ impl ChatProcess {
         self.status_kib("VmHWM:")
     }
 
+    /// Starts the server's peak memory (VmHWM) again from what it holds
+    /// now, so that a later peak is that of what follows.
+    pub fn reset_peak_rss(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
+            .expect("reset the server's peak RSS (needs /proc/PID/clear_refs)");
+    }
+
     /// The memory the server holds now (VmRSS), in KiB.
     pub fn rss_kib(&self) -> u64 {
         self.status_kib("VmRSS:")
@@ -239,4 +246,18 @@ pub fn netcat_in(path: &std::ffi::OsStr) -> PathBuf {
         found.display()
     );
     found
+}
+
+/// Ends the server with SIGTERM and checks that it exits cleanly, after
+/// checking its peak memory against `max_mib`.
+pub fn finish(chat: ChatProcess, max_mib: u64) {
+    let peak = chat.peak_rss_kib();
+    eprintln!("peak RSS of chat: {} KiB (bound {max_mib} MiB)", peak);
+    assert!(
+        peak < max_mib * 1024,
+        "the server's peak RSS was {} MiB, over the {max_mib} MiB bound",
+        peak / 1024
+    );
+    let status = chat.terminate();
+    assert!(status.success(), "chat exited with {status} after SIGTERM");
 }

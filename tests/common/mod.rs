@@ -180,3 +180,16 @@ impl Peer {
         }
     }
 }
+
+/// Raises this process's soft file-descriptor limit to hold `needed`.
+pub fn raise_own_fd_limit(needed: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    setrlimit(Resource::Nofile, limit).expect("raise the fd limit");
+    let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    assert!(
+        soft as usize >= needed,
+        "the fd limit {soft} is below {needed}"
+    );
+}
