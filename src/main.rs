@@ -37,7 +37,7 @@ number of seconds):
                             [default: 65535, the book's; at most 16M]
   --send-queue BYTES        most output queued for one client; a client that
                             stops reading is disconnected when it is full
-                            [default: 4M; at most 256M; at least one
+                            [default: 16M; at most 256M; at least one
                             greeting and one line of --max-line]
   --max-connections N       most clients at once; newcomers past it get
                             `error: server full` [default and most: the
