@@ -173,7 +173,10 @@ pub fn serve<Ticket>(
                 // matters.
                 Err(output) => (None, Some(output)),
             };
-            let entered = input.as_ref().is_some_and(|(_, entered)| *entered);
+            // Whether it never entered the audience (names mode: it never
+            // gave a name) is known only from its reader. When the writer
+            // ended first (a cut-off, say), it is in, or was.
+            let never_entered = matches!(input, Some((_, false)));
             let input = input.map(|(input, _)| input);
             let farewell = input.as_ref().and_then(|input| farewell(input, &config));
             if let (Some(input), Some(_)) = (&input, &farewell) {
@@ -182,7 +185,7 @@ pub fn serve<Ticket>(
                     describe(input, &config)
                 ));
             }
-            if entered {
+            if !never_entered {
                 // Out of the audience; the broadcaster delivers this
                 // client's last lines first, then announces the leave (once,
                 // however it ended).

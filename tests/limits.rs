@@ -34,3 +34,51 @@ fn a_line_passes_a_paced_flood() {
     drop(flooder);
     server.stop();
 }
+
+/// A client held back by flood control, its reader asleep until its next
+/// line is due, that is cut off for not reading is still announced as
+/// leaving, once: its connection's writer ends first, and the leave must
+/// not wait for its reader.
+#[test]
+fn a_throttled_client_cut_off_is_announced_as_leaving() {
+    let server = TestServer::start_with(chat::Config {
+        rate: Some(chat::config::Rate {
+            lines: 10,
+            per: Duration::from_secs(1),
+            burst: 1,
+        }),
+        max_line_bytes: 4000,
+        send_queue_bytes: 8 * 1024,
+        ..chat::Config::default()
+    });
+    let mut observer = Peer::connect(server.addr);
+    let mut rude = Peer::connect_small(server.addr);
+    let mut busy = Peer::connect(server.addr);
+    observer.expect(&format!("{} has arrived", rude.name));
+    observer.expect(&format!("{} has arrived", busy.name));
+    // The rude client never reads, and has lines waiting behind its rate.
+    rude.send(&b"over my rate\n".repeat(100));
+    // Long lines from another fill its queue while it sleeps.
+    let long = "x".repeat(3000);
+    let left = format!("{} has left", rude.name);
+    let mut announced = false;
+    for _ in 0..40 {
+        busy.say(&long);
+        loop {
+            let line = observer.text();
+            if line == left {
+                announced = true;
+                break;
+            }
+            if line.starts_with(&busy.name) {
+                break;
+            }
+        }
+        if announced {
+            break;
+        }
+    }
+    assert!(announced, "the rude client was never announced as leaving");
+    drop(rude);
+    server.stop();
+}

@@ -92,7 +92,29 @@ impl Peer {
 
     /// Connects without reading anything.
     pub fn connect_quiet(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).expect("connect to the server");
+        Self::from_stream(TcpStream::connect(addr).expect("connect to the server"))
+    }
+
+    /// Connects with a small receive buffer, so that not reading fills it
+    /// after little traffic; checks the greeting.
+    pub fn connect_small(addr: SocketAddr) -> Self {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )
+        .expect("a socket");
+        socket
+            .set_recv_buffer_size(4096)
+            .expect("a small receive buffer");
+        socket.connect(&addr.into()).expect("connect to the server");
+        let mut peer = Self::from_stream(socket.into());
+        peer.expect(&format!("You are {}", peer.name));
+        peer
+    }
+
+    /// A peer on `stream`.
+    fn from_stream(stream: TcpStream) -> Self {
         stream.set_read_timeout(Some(PATIENCE)).unwrap();
         let name = stream.local_addr().unwrap().to_string();
         let reader = BufReader::new(stream.try_clone().unwrap());
