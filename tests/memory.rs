@@ -38,7 +38,7 @@ fn tcp_memory_kib() -> u64 {
 
 /// Clients that never read cost the server little of its own: 1,000 of
 /// them, while 4 clients flood empty lines (the smallest, so the most of
-/// them) for 20 s, keep the server under 128 MiB and the kernel's TCP
+/// them) for 10 s, keep the server under 128 MiB and the kernel's TCP
 /// memory under 256 MiB more than before; each is cut off when its send
 /// queue is full, and the flooders go on.
 #[test]
@@ -48,7 +48,9 @@ fn non_readers_under_a_flood_cost_bounded_memory() {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     const NON_READERS: usize = 1_000;
     const FLOODERS: usize = 4;
-    const FLOOD: Duration = Duration::from_secs(20);
+    // 10 s here, for CI's time: the bounds are reached within seconds, and
+    // the README's figures are of 20 s with the release build.
+    const FLOOD: Duration = Duration::from_secs(10);
     raise_own_fd_limit(2 * NON_READERS + 100);
     let chat = ChatProcess::start(&[]);
     let tcp_before = tcp_memory_kib();
