@@ -111,16 +111,19 @@ fn non_readers_under_a_flood_cost_bounded_memory() {
 }
 
 /// Arrival and leave storms cost memory in proportion to the crowd, not
-/// to its square: 5,000 clients arriving at once take the server's memory
-/// to at most twice what they hold once settled, and 5,000 leaving at once
+/// to its square: 3,000 clients arriving at once take the server's memory
+/// to at most twice what they hold once settled, and 3,000 leaving at once
 /// to at most twice what it held before they left. (Each arrival and each
-/// leave goes to everyone there: 12.5 M lines each way.)
+/// leave goes to everyone there: 4.5 M lines each way.)
 #[test]
 fn storms_cost_memory_in_proportion_to_the_crowd() {
+    // 3,000 here, for CI's time (the README's figures are of 5,000, with
+    // the release build): the square of the crowd, which the log avoids,
+    // is already 4.5 times the bound at 3,000.
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    const CLIENTS: usize = 5_000;
+    const CLIENTS: usize = 3_000;
     raise_own_fd_limit(CLIENTS + 100);
     let chat = ChatProcess::start(&[]);
     let addr = chat.addr;
