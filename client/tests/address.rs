@@ -1,24 +1,11 @@
 //! `client` dials addresses as Go's `net.Dial` does: run in a pipe against
 //! a real server on loopback.
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::process::{Command, Output, Stdio};
-use std::thread;
+mod common;
 
-/// The chat server on a free port of 127.0.0.1, in this process.
-fn start_server() -> SocketAddr {
-    let listener = chat::listen("127.0.0.1:0".parse().unwrap()).expect("listen");
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        smol::block_on(chat::serve(
-            listener,
-            chat::Config::default(),
-            std::future::pending(),
-        ))
-    });
-    addr
-}
+use common::start_server;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 /// Runs `client ADDR` with `input` on its standard input.
 fn client(addr: &str, input: &[u8]) -> Output {
@@ -35,7 +22,7 @@ fn client(addr: &str, input: &[u8]) -> Output {
 
 #[test]
 fn an_empty_host_and_localhost_are_this_machine() {
-    let port = start_server().port();
+    let port = start_server(false).port();
     for addr in [format!(":{port}"), format!("localhost:{port}")] {
         let output = client(&addr, b"hello\n");
         let stdout = String::from_utf8_lossy(&output.stdout);

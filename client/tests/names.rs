@@ -3,6 +3,9 @@
 //! unseen, standard input held back until the name is accepted, and a
 //! refusal that is one line on standard error and status 1.
 
+mod common;
+
+use common::start_server;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
@@ -11,19 +14,6 @@ use std::time::Duration;
 
 /// How long a peer waits for a line that must come.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// The chat server on a free port of 127.0.0.1, in this process, in names
-/// mode or the book's.
-fn start_server(names: bool) -> SocketAddr {
-    let listener = chat::listen("127.0.0.1:0".parse().unwrap()).expect("listen");
-    let addr = listener.local_addr().unwrap();
-    let config = chat::Config {
-        names,
-        ..chat::Config::default()
-    };
-    thread::spawn(move || smol::block_on(chat::serve(listener, config, std::future::pending())));
-    addr
-}
 
 /// Runs `client ARGS ADDR` with `input` on its standard input.
 fn client(args: &[&str], addr: SocketAddr, input: &[u8]) -> Output {

@@ -1,6 +1,9 @@
 //! `client` at a terminal, driven under a pseudo-terminal whose output is
 //! rendered by a terminal emulator (vt100): what a person would see.
 
+mod common;
+
+use common::start_server;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,33 +18,6 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 const ROWS: u16 = 12;
 const COLS: u16 = 80;
-
-/// The chat server on a free loopback port, in this process.
-fn start_server() -> SocketAddr {
-    let listener = chat::listen("127.0.0.1:0".parse().unwrap()).expect("listen");
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        smol::block_on(chat::serve(
-            listener,
-            chat::Config::default(),
-            std::future::pending(),
-        ))
-    });
-    addr
-}
-
-/// The chat server in names mode (`chat --names`) on a free loopback
-/// port, in this process.
-fn start_names_server() -> SocketAddr {
-    let listener = chat::listen("127.0.0.1:0".parse().unwrap()).expect("listen");
-    let addr = listener.local_addr().unwrap();
-    let config = chat::Config {
-        names: true,
-        ..chat::Config::default()
-    };
-    thread::spawn(move || smol::block_on(chat::serve(listener, config, std::future::pending())));
-    addr
-}
 
 /// The chat server on a free loopback port, in this process, and what
 /// shuts it down gracefully when dropped.
@@ -263,7 +239,7 @@ fn read_until(reader: &mut BufReader<TcpStream>, wanted: &str) {
 
 #[test]
 fn a_message_arriving_while_you_type_goes_above_your_line() {
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
     let me = terminal.name();
     terminal.typed("half a li");
@@ -291,7 +267,7 @@ fn a_message_arriving_while_you_type_goes_above_your_line() {
 
 #[test]
 fn a_peers_escape_sequences_are_shown_not_obeyed() {
-    let addr = start_server();
+    let addr = start_server(false);
     let terminal = Terminal::start(addr, &["--color", "never"], &[]);
     terminal.name();
     let (mut writer, _reader, other) = peer(addr);
@@ -308,7 +284,7 @@ fn a_peers_escape_sequences_are_shown_not_obeyed() {
 
 #[test]
 fn ctrl_d_ends_input_and_the_client_exits_when_the_server_closes() {
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
     let me = terminal.name();
     let (_writer, mut reader, _) = peer(addr);
@@ -326,7 +302,7 @@ fn ctrl_d_ends_input_and_the_client_exits_when_the_server_closes() {
 
 #[test]
 fn ctrl_d_on_a_typed_line_keeps_it() {
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
     let me = terminal.name();
     let (_writer, mut reader, _) = peer(addr);
@@ -352,7 +328,7 @@ fn ctrl_d_on_a_typed_line_keeps_it() {
 
 #[test]
 fn ctrl_d_mid_line_deletes_the_character_under_the_cursor() {
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
     let me = terminal.name();
     let (_writer, mut reader, _) = peer(addr);
@@ -392,7 +368,7 @@ fn what_you_typed_stays_on_the_screen_when_the_server_closes() {
 
 #[test]
 fn ctrl_c_quits_with_status_130_and_gives_the_terminal_back() {
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
     terminal.name();
     terminal.typed("never sent");
@@ -414,7 +390,7 @@ fn ctrl_c_quits_with_status_130_and_gives_the_terminal_back() {
 fn a_kill_gives_the_terminal_back_too() {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &["--color", "never"], &[]);
     terminal.name();
     terminal.typed("half");
@@ -430,7 +406,7 @@ fn a_kill_gives_the_terminal_back_too() {
 
 #[test]
 fn a_dumb_terminal_gets_plain_escaped_lines_without_colour() {
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &[], &[("TERM", "dumb")]);
     let me = terminal.name();
     let (mut writer, mut reader, other) = peer(addr);
@@ -467,7 +443,7 @@ fn a_dumb_terminal_gets_plain_escaped_lines_without_colour() {
 
 #[test]
 fn colours_tell_your_lines_from_notices_unless_no_color() {
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &[], &[]);
     let me = terminal.name();
     terminal.typed("mine\r");
@@ -502,7 +478,7 @@ const OWN: (vt100::Color, bool) = (vt100::Color::Idx(2), false);
 
 #[test]
 fn a_given_name_is_answered_without_showing_the_question() {
-    let addr = start_names_server();
+    let addr = start_server(true);
     let mut terminal = Terminal::start(addr, &["--name", "alice"], &[]);
     terminal.wait_for_text("Nobody else is here");
     assert_eq!(terminal.name(), "alice");
@@ -515,7 +491,7 @@ fn a_given_name_is_answered_without_showing_the_question() {
 
 #[test]
 fn a_refused_name_lets_you_type_another() {
-    let addr = start_names_server();
+    let addr = start_server(true);
     let (_ace, mut ace_lines) = named_peer(addr, "ace");
     let mut terminal = Terminal::start(addr, &["--name", "ace"], &[]);
     terminal.wait_for_text("error: ace is taken");
@@ -545,7 +521,7 @@ fn a_refused_name_lets_you_type_another() {
 
 #[test]
 fn without_a_name_the_question_is_shown_and_you_type_one() {
-    let addr = start_names_server();
+    let addr = start_server(true);
     let mut terminal = Terminal::start(addr, &[], &[]);
     terminal.wait_for_text("What is your name?");
     terminal.wait_for_prompt(">", 2);
@@ -563,7 +539,7 @@ fn without_a_name_the_question_is_shown_and_you_type_one() {
 
 #[test]
 fn actions_and_private_lines_are_coloured_apart_from_messages() {
-    let addr = start_names_server();
+    let addr = start_server(true);
     let mut terminal = Terminal::start(addr, &["--name", "alice"], &[]);
     terminal.wait_for_text("Nobody else is here");
     let (mut bob, mut bob_lines) = named_peer(addr, "bob");
@@ -589,7 +565,7 @@ fn actions_and_private_lines_are_coloured_apart_from_messages() {
 
 #[test]
 fn after_a_nick_your_lines_are_still_yours() {
-    let addr = start_names_server();
+    let addr = start_server(true);
     let mut terminal = Terminal::start(addr, &["--name", "alice"], &[]);
     terminal.wait_for_text("Nobody else is here");
     terminal.typed("/nick alicia\r");
@@ -609,7 +585,7 @@ fn after_a_nick_your_lines_are_still_yours() {
 
 #[test]
 fn a_name_for_a_server_without_names_mode_is_a_warning() {
-    let addr = start_server();
+    let addr = start_server(false);
     let mut terminal = Terminal::start(addr, &["--name", "alice"], &[]);
     let me = terminal.name();
     terminal.wait_for_text("client: the server has no names mode; --name ignored");
@@ -621,7 +597,7 @@ fn a_name_for_a_server_without_names_mode_is_a_warning() {
 
 #[test]
 fn a_dumb_terminal_answers_the_name_too() {
-    let addr = start_names_server();
+    let addr = start_server(true);
     let (_bob, mut bob_lines) = named_peer(addr, "bob");
     let mut terminal = Terminal::start(addr, &["--name", "alice"], &[("TERM", "dumb")]);
     terminal.wait_for_text("Also here: bob");
