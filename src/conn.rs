@@ -2,13 +2,12 @@
 //! `handleConn`, in `reader`) and a writer (the book's `clientWriter`).
 //!
 //! The reader turns the client's lines into broadcasts; the writer is the only
-//! code that writes to the socket, and writes whatever the broadcaster queued
-//! for this client. The connection ends when its writer does: after the
-//! broadcaster has let go of the client's queue and every queued line is
-//! flushed, or when the socket fails.
+//! code that writes to the client, and writes whatever the broadcaster queued
+//! for it, as its transport does (see `transport`). The connection ends when
+//! its writer does: after the broadcaster has let go of the client's queue
+//! and every queued line is flushed, or when the socket fails.
 
 use std::future::Future;
-use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::pin::pin;
 use std::sync::Arc;
@@ -20,31 +19,15 @@ use smol::lock::Semaphore;
 use smol::Async;
 
 use crate::log;
-use crate::queue::{queue, text_line, Log, QueueReceiver};
+use crate::queue::{queue, text_line, Log};
 use crate::reader::{describe, farewell, read_input, InputEnd};
 use crate::room::{Entering, Leaving, Message};
+use crate::transport::{Transport, SEND_BUFFER};
 use crate::Config;
-
-/// The kernel's send buffer a connection starts with (the kernel doubles
-/// what it is asked): a client that never reads pins 32 KiB of kernel
-/// memory, not the megabytes autotuning would give it.
-const SEND_BUFFER: usize = 16 * 1024;
 
 /// The kernel's receive buffer of a connection: a few lines of the longest
 /// kind in flight, however fast the client sends.
 const RECEIVE_BUFFER: usize = 64 * 1024;
-
-/// The largest send buffer a connection earns by reading: slack for a
-/// reader that takes a burst a little slower than it comes.
-const MAX_SEND_BUFFER: usize = 1024 * 1024;
-
-/// How many times its send buffer a connection must have taken in before
-/// the buffer doubles: more than a peer that stopped reading can ever take
-/// in (its receive buffer and what is in flight), so only readers earn it.
-const EARN_SEND_BUFFER: usize = 16;
-
-/// Largest batch the writer gathers from its queue for one write.
-const WRITE_BATCH: usize = 64 * 1024;
 
 /// How long a connection that ended on our side (a limit, a shutdown) keeps
 /// reading, and discarding, so that the peer gets our last line before the
@@ -95,8 +78,8 @@ enum OutputEnd {
 /// and as the binding it moves into), and this state is what each idle
 /// connection costs.
 #[allow(clippy::manual_async_fn)]
-pub fn serve<Ticket>(
-    socket: Socket,
+pub fn serve<T: Transport, Ticket>(
+    transport: T,
     addr: SocketAddr,
     id: u64,
     hub: Hub,
@@ -104,6 +87,7 @@ pub fn serve<Ticket>(
     ticket: Ticket,
 ) -> impl Future<Output = ()> {
     async move {
+        let socket = transport.socket();
         // As Go does for every TCP connection: a line goes out when written,
         // not when the peer's delayed acknowledgement lets Nagle's algorithm
         // send it (up to 40 ms later). The writer batches what piles up.
@@ -111,7 +95,7 @@ pub fn serve<Ticket>(
         // The kernel's send buffer, bounded: left to autotune, a thousand
         // clients that never read pinned 1.5 GiB of the machine's TCP
         // memory (its pressure limit, which hurts every socket on the box).
-        // It grows only as the client reads (see `write_queue`).
+        // It grows only as the client reads (see `SendBuffer`).
         let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), SEND_BUFFER);
         // And what a client sends waits in a bounded buffer too: a chat
         // client needs no window of megabytes, and a flooder then waits in
@@ -151,10 +135,10 @@ pub fn serve<Ticket>(
         // gone before the linger below: the two never take room together.
         let (input, output) = async {
             let mut reader = pin!(read_input(
-                &socket, id, &name, &hub, &permits, &watch, &config, unnamed
+                &transport, id, &name, &hub, &permits, &watch, &config, unnamed
             ));
             let mut writer = pin!(async {
-                match write_queue(outgoing, &socket).await {
+                match transport.write_queue(outgoing).await {
                     _ if watch.was_cut_off() => OutputEnd::CutOff,
                     Ok(()) => OutputEnd::Flushed,
                     Err(_) => OutputEnd::Failed,
@@ -209,7 +193,7 @@ pub fn serve<Ticket>(
 
         let clean = matches!(input, Some(InputEnd::Closed | InputEnd::Failed(_)));
         if !clean && !matches!(output, Some(OutputEnd::CutOff)) {
-            linger(&socket).await;
+            linger(socket).await;
         }
         let why = match (&input, &output) {
             (_, Some(OutputEnd::CutOff)) => "cut off (send queue full)".to_string(),
@@ -236,26 +220,6 @@ pub async fn turn_away(socket: Socket, why: &'static [u8]) {
         smol::Timer::after(TURN_AWAY_TIMEOUT).await;
     })
     .await;
-}
-
-/// Writes every line queued for the client, several per write when they pile
-/// up, until the queue is closed and empty; then half-closes the socket.
-///
-/// The socket's send buffer grows, up to [`MAX_SEND_BUFFER`], as the client
-/// proves it reads: autotuning for readers only.
-async fn write_queue(queue: QueueReceiver, socket: &Async<TcpStream>) -> io::Result<()> {
-    let mut stream = socket;
-    let (mut buffer, mut written) = (SEND_BUFFER, 0);
-    while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
-        stream.write_all(batch.bytes()).await?;
-        written += batch.bytes().len();
-        if buffer < MAX_SEND_BUFFER && written >= EARN_SEND_BUFFER * buffer {
-            buffer *= 2;
-            let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), buffer);
-        }
-    }
-    stream.flush().await?;
-    socket.get_ref().shutdown(Shutdown::Write)
 }
 
 /// Reads and discards what the peer still sends, until it closes or

@@ -16,7 +16,7 @@
 //! - `room`: the broadcaster, the one place that knows who is in the chat:
 //!   `room::order` turns entering, leaving and messages into one order of
 //!   events, and the room applies them to its audience (`room::audience`).
-//! - `conn`: one connection's life, and its writer.
+//! - `conn`: one connection's life, over a `transport` (TCP; a WebSocket).
 //! - `reader`: a connection's reading side, and how its input ends.
 //! - `naming`: names mode's way in: asking a newcomer its name.
 //! - `throttle`: flood control, deciding when a client's next line is read.
@@ -67,6 +67,7 @@ mod reader;
 mod room;
 mod server;
 mod throttle;
+mod transport;
 
 pub use config::Config;
 pub use server::{listen, serve};

@@ -9,16 +9,15 @@
 //! holds a place under the connection cap meanwhile, so it has the naming
 //! timeout to settle on a name, and no longer.
 
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_lite::future;
 use smol::lock::Semaphore;
-use smol::{Async, Timer};
+use smol::Timer;
 
 use crate::conn::{Hub, Socket};
-use crate::lines::{LineError, LineReader};
+use crate::lines::{LineError, LineReader, Source};
 use crate::names;
 use crate::queue::{text_line, PushError, QueueSender};
 use crate::reader::{farewell, InputEnd};
@@ -41,9 +40,9 @@ enum Next<'a> {
 /// Asks for a name until the room lets the client in, or the client's
 /// input ends first. On that end, the `error: ...` line it has earned is
 /// queued and the queue let go, so the writer flushes it and closes.
-pub async fn enter(
+pub async fn enter<S: Source>(
     mut queue: QueueSender,
-    lines: &mut LineReader<&Async<TcpStream>>,
+    lines: &mut LineReader<S>,
     id: u64,
     socket: &Socket,
     permits: &Arc<Semaphore>,

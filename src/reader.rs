@@ -16,13 +16,14 @@ use smol::Timer;
 
 use crate::command::{self, Command};
 use crate::config::{format_count, format_duration};
-use crate::conn::{Hub, Socket};
+use crate::conn::Hub;
 use crate::lines::{LineError, LineReader};
 use crate::names;
 use crate::naming;
 use crate::queue::{line, text_line, Line, QueueSender, QueueWatch};
 use crate::room::{Asked, Message, Said};
 use crate::throttle::Throttle;
+use crate::transport::Transport;
 use crate::Config;
 
 /// How a client's input ended.
@@ -91,8 +92,8 @@ pub fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
 /// One `async move` block, not an `async fn` nor a block around one: each
 /// of those would keep these arguments twice, in every connection's state.
 #[allow(clippy::too_many_arguments, clippy::manual_async_fn)]
-pub fn read_input<'a>(
-    socket: &'a Socket,
+pub fn read_input<'a, T: Transport>(
+    transport: &'a T,
     id: u64,
     name: &'a str,
     hub: &'a Hub,
@@ -103,7 +104,7 @@ pub fn read_input<'a>(
 ) -> impl Future<Output = (InputEnd, bool)> + 'a {
     async move {
         let mut lines = LineReader::new(
-            &**socket,
+            transport.source(),
             config.max_line_bytes,
             config.idle_timeout,
             config.line_timeout,
@@ -113,7 +114,13 @@ pub fn read_input<'a>(
             // room for it in every connection's state): only names mode
             // pays for it, and only until the client has a name.
             let entered = Box::pin(naming::enter(
-                queue, &mut lines, id, socket, permits, hub, config,
+                queue,
+                &mut lines,
+                id,
+                transport.socket(),
+                permits,
+                hub,
+                config,
             ))
             .await;
             if let Err(end) = entered {

@@ -24,6 +24,7 @@ use crate::conn::{self, Hub};
 use crate::log;
 use crate::queue::Log;
 use crate::room::{self, Inputs};
+use crate::transport::Tcp;
 use crate::Config;
 
 /// Lines that may wait for the broadcaster before readers must wait too.
@@ -160,7 +161,7 @@ pub async fn serve(
                             let by_address = config.max_per_address.map(|_| address);
                             let slot = Slot::take(&places, by_address, done.clone());
                             let task = conn::serve(
-                                stream.into(),
+                                Tcp(stream.into()),
                                 addr,
                                 next_id,
                                 hub.clone(),

@@ -1,0 +1,114 @@
+//! What a connection's bytes travel over: the book's plain TCP, where a line
+//! is bytes up to `\n`, or (with the `web` feature) a WebSocket, where it is
+//! a frame.
+//!
+//! A connection is the same client whatever carries it: the same lines, the
+//! same queue, the same limits. So the connection's life (`conn`) and its
+//! reading side (`reader`) are written once, over a [`Transport`], and each
+//! kind says only how bytes come in and how queued lines go out.
+
+use std::future::Future;
+use std::io;
+use std::net::{Shutdown, TcpStream};
+
+use futures_lite::AsyncWriteExt;
+use smol::Async;
+
+use crate::conn::Socket;
+use crate::lines::Source;
+use crate::queue::QueueReceiver;
+
+/// Largest batch a writer gathers from its queue for one write.
+pub const WRITE_BATCH: usize = 64 * 1024;
+
+/// The kernel's send buffer a connection starts with (the kernel doubles
+/// what it is asked): a client that never reads pins 32 KiB of kernel
+/// memory, not the megabytes autotuning would give it.
+pub const SEND_BUFFER: usize = 16 * 1024;
+
+/// The largest send buffer a connection earns by reading: slack for a
+/// reader that takes a burst a little slower than it comes.
+const MAX_SEND_BUFFER: usize = 1024 * 1024;
+
+/// How many times its send buffer a connection must have taken in before
+/// the buffer doubles: more than a peer that stopped reading can ever take
+/// in (its receive buffer and what is in flight), so only readers earn it.
+const EARN_SEND_BUFFER: usize = 16;
+
+/// One kind of connection: where its client's bytes come from and how the
+/// lines queued for it are written.
+pub trait Transport {
+    /// The client's bytes, as a [`Source`] its line reader reads lines from.
+    type Source<'a>: Source
+    where
+        Self: 'a;
+
+    /// The TCP socket underneath: the broadcaster shuts it down to cut a
+    /// client off, whatever runs over it.
+    fn socket(&self) -> &Socket;
+
+    /// Where the reader takes the client's bytes from.
+    fn source(&self) -> Self::Source<'_>;
+
+    /// Writes every line queued for the client, several per write when they
+    /// pile up, until the queue is closed and empty; then ends the output
+    /// as the transport does (a TCP half-close; a WebSocket close frame).
+    fn write_queue(&self, queue: QueueReceiver) -> impl Future<Output = io::Result<()>>;
+}
+
+/// The book's transport: lines end at `\n` and go out as they are.
+pub struct Tcp(pub Socket);
+
+impl Transport for Tcp {
+    type Source<'a> = &'a Async<TcpStream>;
+
+    fn socket(&self) -> &Socket {
+        &self.0
+    }
+
+    fn source(&self) -> Self::Source<'_> {
+        &self.0
+    }
+
+    async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
+        let mut stream = &*self.0;
+        let mut send_buffer = SendBuffer::default();
+        while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
+            stream.write_all(batch.bytes()).await?;
+            send_buffer.wrote(batch.bytes().len(), &self.0);
+        }
+        stream.flush().await?;
+        self.0.get_ref().shutdown(Shutdown::Write)
+    }
+}
+
+/// A connection's kernel send buffer, which grows, up to
+/// [`MAX_SEND_BUFFER`], as the client proves it reads: autotuning for
+/// readers only.
+pub struct SendBuffer {
+    /// The size asked of the kernel last.
+    size: usize,
+    /// Bytes written in all.
+    written: usize,
+}
+
+impl Default for SendBuffer {
+    fn default() -> Self {
+        SendBuffer {
+            size: SEND_BUFFER,
+            written: 0,
+        }
+    }
+}
+
+impl SendBuffer {
+    /// Counts `bytes` the client took, and doubles the buffer once it has
+    /// taken enough.
+    pub fn wrote(&mut self, bytes: usize, socket: &Async<TcpStream>) {
+        self.written += bytes;
+        if self.size < MAX_SEND_BUFFER && self.written >= EARN_SEND_BUFFER * self.size {
+            self.size *= 2;
+            let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), self.size);
+        }
+    }
+}
