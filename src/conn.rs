@@ -224,7 +224,7 @@ pub async fn turn_away(socket: Socket, why: &'static [u8]) {
 
 /// Reads and discards what the peer still sends, until it closes or
 /// [`LINGER`] passes, so that our close does not reset the connection.
-async fn linger(socket: &Async<TcpStream>) {
+pub(crate) async fn linger(socket: &Async<TcpStream>) {
     let mut stream = socket;
     let drain = async {
         // On the heap: this future is part of every connection's state.

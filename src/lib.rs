@@ -22,6 +22,8 @@
 //! - `throttle`: flood control, deciding when a client's next line is read.
 //! - [`names`]: what a name is, and when two are the same.
 //! - `command`: a names-mode line as a message or a command.
+//! - `web` (the `web` feature): the page in the browser, and its
+//!   WebSockets as another transport.
 //! - `lines`: bounded line framing.
 //! - `queue`: a client's outgoing queue, bounded in bytes.
 //! - [`log`]: log lines on stderr.
@@ -68,6 +70,10 @@ mod room;
 mod server;
 mod throttle;
 mod transport;
+#[cfg(feature = "web")]
+mod web;
 
 pub use config::Config;
+#[cfg(feature = "web")]
+pub use server::serve_with_page;
 pub use server::{listen, serve};

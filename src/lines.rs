@@ -31,6 +31,12 @@ pub trait Source {
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
     /// Ready once the source has had input since an attempt would block.
     fn poll_readable(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// When the source itself started holding an unfinished line, if it
+    /// does: a WebSocket frame arriving slowly, which it hands over only
+    /// whole. The line timeout counts from then, as for bytes pending here.
+    fn line_begun(&self) -> Option<Instant> {
+        None
+    }
 }
 
 impl Source for &Async<std::net::TcpStream> {
@@ -79,8 +85,13 @@ pub enum LineError {
 }
 
 impl From<io::Error> for LineError {
+    /// `FileTooLarge` is how a source that hands over lines in units of its
+    /// own (a WebSocket's frames) says one is over the limit.
     fn from(error: io::Error) -> Self {
-        LineError::Io(error)
+        match error.kind() {
+            io::ErrorKind::FileTooLarge => LineError::TooLong,
+            _ => LineError::Io(error),
+        }
     }
 }
 
@@ -198,7 +209,14 @@ impl<R: Source> LineReader<R> {
             .map(|(started, timeout)| Timer::at(started + timeout));
         poll_fn(|context| {
             if let Poll::Ready(result) = self.poll_fill(context, pending) {
-                return Poll::Ready(result.map_err(LineError::Io));
+                return Poll::Ready(result.map_err(LineError::from));
+            }
+            if unfinished.is_none() {
+                unfinished = self
+                    .source
+                    .line_begun()
+                    .zip(self.line_timeout)
+                    .map(|(begun, timeout)| Timer::at(begun + timeout));
             }
             if let Some(Poll::Ready(_)) = unfinished
                 .as_mut()

@@ -30,6 +30,11 @@ Modes:
                             /msg NAME TEXT, /help, /quit. Without it the
                             server is the book's, byte for byte
 
+The page (a build with `--features web`):
+  --http ADDR               also serve a page on ADDR (HOST:PORT, :PORT) from
+                            which a browser joins the same room, over a
+                            WebSocket, as a client like any other
+
 Limits (BYTES: 65536, 64K, 1M; DURATION: 250ms, 30s, 5m, 1h, or a bare
 number of seconds):
   --max-line BYTES          longest line a client may send; a longer one
@@ -81,6 +86,8 @@ it at once. The protocol: PROTOCOL.md in the source.";
 struct Args {
     /// Where to listen.
     addr: String,
+    /// Where to serve the page (`--http`), if anywhere.
+    http: Option<String>,
     /// Log connects and leaves.
     verbose: bool,
     /// The limits.
@@ -118,7 +125,15 @@ fn run() -> Result<(), String> {
         let listener = chat::listen(addr)
             .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
         let local = listener.local_addr().map_err(|error| error.to_string())?;
+        let page = match &args.http {
+            Some(http) => Some(listen_for_page(http)?),
+            None => None,
+        };
         chat::log::always(format_args!("listening on {local}"));
+        if let Some(page) = &page {
+            let local = page.local_addr().map_err(|error| error.to_string())?;
+            chat::log::always(format_args!("the page is at http://{local}/"));
+        }
 
         let (stop, stopped) = async_channel::bounded::<()>(1);
         let watch = async {
@@ -134,12 +149,39 @@ fn run() -> Result<(), String> {
             let shutdown = async {
                 let _ = stopped.recv().await;
             };
-            chat::serve(listener, args.config, shutdown)
+            serve(listener, page, args.config, shutdown)
                 .await
                 .map_err(|error| error.to_string())
         };
         future::or(serve, watch).await
     })
+}
+
+/// The page's listener (`--http ADDR`).
+#[cfg(feature = "web")]
+fn listen_for_page(text: &str) -> Result<async_net::TcpListener, String> {
+    let addr = chat::addr::resolve(text).map_err(|why| format!("--http: {why}"))?;
+    chat::listen(addr).map_err(|error| format!("--http: cannot listen on {text}: {error}"))
+}
+
+/// Without the `web` feature, `--http` was refused with the flags.
+#[cfg(not(feature = "web"))]
+fn listen_for_page(_: &str) -> Result<async_net::TcpListener, String> {
+    unreachable!("--http is refused without the web feature")
+}
+
+/// Serves the chat, and the page if it has a listener.
+async fn serve(
+    listener: async_net::TcpListener,
+    page: Option<async_net::TcpListener>,
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    match page {
+        #[cfg(feature = "web")]
+        Some(page) => chat::serve_with_page(listener, page, config, shutdown).await,
+        _ => chat::serve(listener, config, shutdown).await,
+    }
 }
 
 /// The arguments, or `None` when `--help` or `--version` already answered.
@@ -148,6 +190,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut parser = lexopt::Parser::from_env();
     let mut args = Args {
         addr: DEFAULT_ADDR.to_string(),
+        http: None,
         verbose: false,
         config: Config::default(),
     };
@@ -168,6 +211,17 @@ fn parse_args() -> Result<Option<Args>, String> {
             }
             Short('v') | Long("verbose") => args.verbose = true,
             Long("names") => args.config.names = true,
+            Long("http") => {
+                let addr = value(&mut parser)?;
+                if !cfg!(feature = "web") {
+                    return Err(
+                        "--http: this chat was built without the page; build it with \
+                         `cargo build --release --features web`"
+                            .to_string(),
+                    );
+                }
+                args.http = Some(addr);
+            }
             Long("max-line") => {
                 let bytes = config::parse_bytes(&value(&mut parser)?)?;
                 args.config.max_line_bytes = within("--max-line", bytes, config::MAX_LINE_CEILING)?;

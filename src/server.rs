@@ -5,7 +5,7 @@
 //! broadcaster deliver what is queued and release every client, and waits, for
 //! a bounded grace period, for the connections to flush and close.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
@@ -93,6 +93,28 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    run(listener, None, config, shutdown).await
+}
+
+/// [`serve`], and the page on `http` (`--http`): browsers join the same
+/// room, under the same caps.
+#[cfg(feature = "web")]
+pub async fn serve_with_page(
+    listener: TcpListener,
+    http: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    run(listener, Some(http), config, shutdown).await
+}
+
+/// [`serve`], with the page's listener if there is one.
+async fn run(
+    listener: TcpListener,
+    http: Option<TcpListener>,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let config = Arc::new(config);
     let executor = LocalExecutor::new();
     executor
@@ -120,69 +142,26 @@ pub async fn serve(
             // `all_done` reports it: completion by drop, no counting.
             let (done, all_done) = async_channel::bounded::<()>(1);
 
-            let places = Rc::new(RefCell::new(Places::default()));
-
-            let accept_loop = async {
-                let mut next_id = 0u64;
-                let mut failing = false;
-                let mut full = false;
-                loop {
-                    match listener.accept().await {
-                        Ok((stream, addr)) => {
-                            failing = false;
-                            let address = addr.ip().to_canonical();
-                            if places.borrow().live >= config.max_connections {
-                                if !full {
-                                    log::always(format_args!(
-                                        "{addr} turned away: server full ({}); \
-                                         further newcomers are turned away quietly",
-                                        format_count(config.max_connections, "connection")
-                                    ));
-                                    full = true;
-                                }
-                                let turned_away = conn::turn_away(stream.into(), SERVER_FULL);
-                                executor.spawn(turned_away).detach();
-                                continue;
-                            }
-                            full = false;
-                            if config
-                                .max_per_address
-                                .is_some_and(|most| places.borrow().from(address) >= most)
-                            {
-                                log::verbose(format_args!(
-                                    "{addr} turned away: too many connections from its address"
-                                ));
-                                let turned_away =
-                                    conn::turn_away(stream.into(), TOO_MANY_FROM_ADDRESS);
-                                executor.spawn(turned_away).detach();
-                                continue;
-                            }
-                            next_id += 1;
-                            let by_address = config.max_per_address.map(|_| address);
-                            let slot = Slot::take(&places, by_address, done.clone());
-                            let task = conn::serve(
-                                Tcp(stream.into()),
-                                addr,
-                                next_id,
-                                hub.clone(),
-                                config.clone(),
-                                slot,
-                            );
-                            executor.spawn(task).detach();
-                        }
-                        Err(error) => {
-                            if !failing {
-                                log::always(format_args!("accept failed: {error}; retrying"));
-                                failing = true;
-                            }
-                            Timer::after(ACCEPT_BACKOFF).await;
-                        }
-                    }
+            let doors = Doors {
+                executor: &executor,
+                places: Rc::new(RefCell::new(Places::default())),
+                next_id: Cell::new(0),
+                hub: hub.clone(),
+                config: config.clone(),
+                done: done.clone(),
+            };
+            let chat = doors.accept(&listener, Kind::Chat);
+            let page = async {
+                match &http {
+                    Some(http) => doors.accept(http, Kind::Page).await,
+                    None => future::pending().await,
                 }
             };
-            future::or(accept_loop, shutdown).await;
+            future::or(future::or(chat, page), shutdown).await;
 
+            drop(doors);
             drop(listener);
+            drop(http);
             drop(stop);
             broadcaster.await;
             drop(hub);
@@ -199,6 +178,116 @@ pub async fn serve(
             Ok(())
         })
         .await
+}
+
+/// What a listener's connections are.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Chat clients over TCP, the book's.
+    Chat,
+    /// HTTP: the page, and its WebSockets (`web`).
+    Page,
+}
+
+/// What every accept loop shares: the connections it starts run on one
+/// executor, count under the same caps, and join the same room.
+struct Doors<'e, 'x> {
+    /// Where connections run.
+    executor: &'e LocalExecutor<'x>,
+    /// The places taken under the caps, by every kind of connection.
+    places: Rc<RefCell<Places>>,
+    /// The last connection's id.
+    next_id: Cell<u64>,
+    /// The way into the room.
+    hub: Hub,
+    /// The limits.
+    config: Arc<Config>,
+    /// Cloned into every connection's slot (see `run`).
+    done: async_channel::Sender<()>,
+}
+
+impl Doors<'_, '_> {
+    /// Accepts connections of `kind` on `listener`, forever: each gets its
+    /// own task, or, past a cap, a short refusal.
+    async fn accept(&self, listener: &TcpListener, kind: Kind) {
+        let config = &self.config;
+        let mut failing = false;
+        let mut full = false;
+        loop {
+            let (stream, addr) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    if !failing {
+                        log::always(format_args!("accept failed: {error}; retrying"));
+                        failing = true;
+                    }
+                    Timer::after(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            };
+            failing = false;
+            let address = addr.ip().to_canonical();
+            if self.places.borrow().live >= config.max_connections {
+                if !full {
+                    log::always(format_args!(
+                        "{addr} turned away: server full ({}); \
+                         further newcomers are turned away quietly",
+                        format_count(config.max_connections, "connection")
+                    ));
+                    full = true;
+                }
+                self.turn_away(kind, stream.into(), SERVER_FULL);
+                continue;
+            }
+            full = false;
+            if config
+                .max_per_address
+                .is_some_and(|most| self.places.borrow().from(address) >= most)
+            {
+                log::verbose(format_args!(
+                    "{addr} turned away: too many connections from its address"
+                ));
+                self.turn_away(kind, stream.into(), TOO_MANY_FROM_ADDRESS);
+                continue;
+            }
+            let id = self.next_id.get() + 1;
+            self.next_id.set(id);
+            let by_address = config.max_per_address.map(|_| address);
+            let slot = Slot::take(&self.places, by_address, self.done.clone());
+            let (hub, config) = (self.hub.clone(), config.clone());
+            match kind {
+                Kind::Chat => {
+                    let task = conn::serve(Tcp(stream.into()), addr, id, hub, config, slot);
+                    self.executor.spawn(task).detach();
+                }
+                #[cfg(feature = "web")]
+                Kind::Page => {
+                    let loopback = listener
+                        .local_addr()
+                        .is_ok_and(|local| local.ip().to_canonical().is_loopback());
+                    let task =
+                        crate::web::serve(stream.into(), addr, id, hub, config, slot, loopback);
+                    self.executor.spawn(task).detach();
+                }
+                #[cfg(not(feature = "web"))]
+                Kind::Page => unreachable!("no page without the web feature"),
+            }
+        }
+    }
+
+    /// Sends a newcomer past a cap away, with `why`.
+    fn turn_away(&self, kind: Kind, socket: conn::Socket, why: &'static [u8]) {
+        match kind {
+            Kind::Chat => self.executor.spawn(conn::turn_away(socket, why)).detach(),
+            #[cfg(feature = "web")]
+            Kind::Page => self
+                .executor
+                .spawn(crate::web::turn_away(socket, why))
+                .detach(),
+            #[cfg(not(feature = "web"))]
+            Kind::Page => unreachable!("no page without the web feature"),
+        }
+    }
 }
 
 /// The line a newcomer past the connection cap gets.

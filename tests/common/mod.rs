@@ -7,6 +7,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+#[cfg(feature = "web")]
+pub mod web;
+
 /// How long a client waits for a line that must arrive. Generous: a loaded CI
 /// machine can be slow, and a pass never waits this long.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -15,6 +18,8 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves the page, if it does (`web`).
+    pub page: Option<SocketAddr>,
     /// Dropping it starts the graceful shutdown.
     stop: Option<async_channel::Sender<()>>,
     /// The server thread.
@@ -45,6 +50,32 @@ impl TestServer {
         });
         TestServer {
             addr,
+            page: None,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// A server with the given limits that serves the page too, both on
+    /// free ports of 127.0.0.1.
+    #[cfg(feature = "web")]
+    pub fn start_with_page(config: chat::Config) -> Self {
+        let bind = || {
+            smol::block_on(async_net::TcpListener::bind("127.0.0.1:0"))
+                .expect("bind a free loopback port")
+        };
+        let (listener, page) = (bind(), bind());
+        let addr = listener.local_addr().expect("listener address");
+        let page_addr = page.local_addr().expect("listener address");
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let thread = std::thread::spawn(move || {
+            smol::block_on(chat::serve_with_page(listener, page, config, async move {
+                let _ = stopped.recv().await;
+            }))
+        });
+        TestServer {
+            addr,
+            page: Some(page_addr),
             stop: Some(stop),
             thread: Some(thread),
         }

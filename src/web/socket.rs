@@ -1,0 +1,261 @@
+//! The WebSocket transport: a page's connection, once its handshake is
+//! done, is a client like any other, whose lines are frames.
+//!
+//! Each text frame the page sends is a line (several, if it holds
+//! newlines); each line queued for it goes out as one binary frame with the
+//! line's exact bytes, without its `\n`: binary, because the room's lines
+//! are bytes and may not be UTF-8, which a text frame must be.
+//!
+//! The framing is tungstenite's, driven without a runtime of its own: its
+//! `WebSocketContext` holds the protocol's state, and reads and writes
+//! through the non-blocking socket whenever the reactor says it is ready.
+//! The reader and the writer share that state in a `RefCell`: the server
+//! runs on one thread, and neither holds it across an `.await`.
+
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use smol::Async;
+use tungstenite::error::{CapacityError, Error};
+use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
+use tungstenite::{Bytes, Message};
+
+use crate::conn::Socket;
+use crate::lines::Source;
+use crate::queue::QueueReceiver;
+use crate::transport::{SendBuffer, Transport, WRITE_BATCH};
+
+/// What tungstenite reads from the socket at a time, and keeps as its
+/// read buffer for the connection's life.
+const READ_BUFFER: usize = 4096;
+
+/// A page's connection, after the handshake.
+pub struct WebSocket {
+    /// The TCP socket under it.
+    socket: Socket,
+    /// The protocol's state: partial frames read, frames not yet written.
+    context: RefCell<WebSocketContext>,
+}
+
+impl WebSocket {
+    /// Takes over `socket` after a successful handshake; `early` is what
+    /// the client sent after its request head, and `max_line` the longest
+    /// line: a frame may hold one such line and its `\n`, no more.
+    pub fn new(socket: Socket, early: Vec<u8>, max_line: usize) -> Self {
+        let largest = max_line.saturating_add(1);
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER)
+            .write_buffer_size(WRITE_BATCH)
+            .max_message_size(Some(largest))
+            .max_frame_size(Some(largest));
+        let context = WebSocketContext::from_partially_read(early, Role::Server, Some(config));
+        WebSocket {
+            socket,
+            context: RefCell::new(context),
+        }
+    }
+
+    /// Writes out every frame written so far, waiting while the socket is
+    /// full. Done when the peer has closed too: nothing more can go out.
+    async fn flush(&self) -> io::Result<()> {
+        loop {
+            let flushed = self.context.borrow_mut().flush(&mut self.socket.get_ref());
+            match flushed {
+                Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => return Ok(()),
+                Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.socket.writable().await?
+                }
+                Err(error) => return Err(into_io(error)),
+            }
+        }
+    }
+
+    /// Adds one line, as a binary frame, to what goes out with the next
+    /// flush.
+    fn write_line(&self, line: &[u8]) -> io::Result<()> {
+        let message = Message::Binary(Bytes::copy_from_slice(line));
+        match self
+            .context
+            .borrow_mut()
+            .write(&mut self.socket.get_ref(), message)
+        {
+            // A frame that could not be written yet is kept for the flush.
+            Ok(()) => Ok(()),
+            Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(error) => Err(into_io(error)),
+        }
+    }
+}
+
+impl Transport for WebSocket {
+    type Source<'a> = Frames<'a>;
+
+    fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    fn source(&self) -> Frames<'_> {
+        Frames {
+            websocket: self,
+            message: Bytes::new(),
+            newline_due: false,
+            ended: false,
+            begun: None,
+        }
+    }
+
+    async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
+        let mut send_buffer = SendBuffer::default();
+        while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
+            let lines = batch.bytes().strip_suffix(b"\n").unwrap_or(batch.bytes());
+            for line in lines.split(|&byte| byte == b'\n') {
+                self.write_line(line)?;
+            }
+            self.flush().await?;
+            send_buffer.wrote(batch.bytes().len(), &self.socket);
+        }
+        // Everything is out: say goodbye as WebSockets do, then half-close
+        // as a TCP connection does; the peer's answering close frame is
+        // read and dropped while the connection lingers.
+        let closed = self
+            .context
+            .borrow_mut()
+            .close(&mut self.socket.get_ref(), None);
+        match closed {
+            Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {}
+            Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(into_io(error)),
+        }
+        self.flush().await?;
+        self.socket.get_ref().shutdown(std::net::Shutdown::Write)
+    }
+}
+
+/// The page's frames as a stream of bytes for a line reader: each frame's
+/// payload, then a `\n` unless the payload ends with one.
+pub struct Frames<'a> {
+    /// The connection.
+    websocket: &'a WebSocket,
+    /// The part of the last frame not yet handed over.
+    message: Bytes,
+    /// The last frame's `\n` is yet to be handed over.
+    newline_due: bool,
+    /// The page closed (a close frame) or the connection did.
+    ended: bool,
+    /// When a frame not yet complete was first seen arriving: the line
+    /// reader's line timeout counts from here.
+    begun: Option<Instant>,
+}
+
+impl Frames<'_> {
+    /// Nothing is left of the last frame.
+    fn drained(&self) -> bool {
+        self.message.is_empty() && !self.newline_due
+    }
+
+    /// Takes the next frame holding a line, if one has arrived whole.
+    fn next_frame(&mut self) -> io::Result<()> {
+        loop {
+            let mut socket = Counted {
+                stream: self.websocket.socket.get_ref(),
+                read: 0,
+            };
+            let read = self.websocket.context.borrow_mut().read(&mut socket);
+            let payload = match read {
+                Ok(Message::Text(text)) => Bytes::from(text),
+                Ok(Message::Binary(bytes)) => bytes,
+                // A ping is answered by tungstenite; a pong says nothing.
+                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                Ok(Message::Close(_)) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {
+                    self.ended = true;
+                    return Ok(());
+                }
+                Err(Error::Io(error)) => {
+                    if error.kind() == io::ErrorKind::WouldBlock && socket.read > 0 {
+                        self.begun.get_or_insert_with(Instant::now);
+                    }
+                    return Err(error);
+                }
+                // A frame over the line limit: a line over the limit.
+                Err(Error::Capacity(CapacityError::MessageTooLong { .. })) => {
+                    return Err(io::ErrorKind::FileTooLarge.into())
+                }
+                Err(error) => return Err(into_io(error)),
+            };
+            self.begun = None;
+            self.newline_due = payload.last() != Some(&b'\n');
+            self.message = payload;
+            return Ok(());
+        }
+    }
+}
+
+impl Source for Frames<'_> {
+    fn try_peek(&mut self) -> io::Result<()> {
+        if self.drained() && !self.ended {
+            self.next_frame()?;
+        }
+        Ok(())
+    }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_peek()?;
+        if self.drained() {
+            return Ok(0);
+        }
+        let taken = buf.len().min(self.message.len());
+        buf[..taken].copy_from_slice(&self.message.split_to(taken));
+        if self.message.is_empty() && self.newline_due && taken < buf.len() {
+            buf[taken] = b'\n';
+            self.newline_due = false;
+            return Ok(taken + 1);
+        }
+        Ok(taken)
+    }
+
+    fn poll_readable(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Async::poll_readable(&self.websocket.socket, context)
+    }
+
+    fn line_begun(&self) -> Option<Instant> {
+        self.begun
+    }
+}
+
+/// The socket, counting what is read through it: bytes read without a
+/// whole frame to show for them are the start of a frame.
+struct Counted<'a> {
+    /// The socket.
+    stream: &'a TcpStream,
+    /// Bytes read so far.
+    read: usize,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.stream.read(buf)?;
+        self.read += read;
+        Ok(read)
+    }
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// A WebSocket failure as the I/O error it ends the connection with.
+fn into_io(error: Error) -> io::Error {
+    match error {
+        Error::Io(error) => error,
+        error => io::Error::new(io::ErrorKind::InvalidData, error),
+    }
+}
