@@ -7,10 +7,19 @@
 //! are bytes and may not be UTF-8, which a text frame must be.
 //!
 //! The framing is tungstenite's, driven without a runtime of its own: its
-//! `WebSocketContext` holds the protocol's state, and reads and writes
-//! through the non-blocking socket whenever the reactor says it is ready.
-//! The reader and the writer share that state in a `RefCell`: the server
-//! runs on one thread, and neither holds it across an `.await`.
+//! `WebSocketContext` reads frames through the non-blocking socket whenever
+//! the reactor says it is ready. Lines go out as a TCP client's do: the
+//! writer frames a whole batch (tungstenite's `FrameHeader` before each
+//! line) into one buffer, writes it with one call, and lets it go. So a
+//! WebSocket keeps no write buffer between batches, where the context's own
+//! would keep the largest batch it ever sent, for each client.
+//!
+//! The writer is the only code that writes to the socket, so frames never
+//! interleave: the replies the protocol makes (a pong, the answer to a
+//! close), which the context queues while reading, go out after the
+//! writer's next batch. The reader and the writer share the context in a
+//! `RefCell`: the server runs on one thread, and neither holds it across
+//! an `.await`.
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
@@ -18,8 +27,11 @@ use std::net::TcpStream;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use futures_lite::AsyncWriteExt;
 use smol::Async;
 use tungstenite::error::{CapacityError, Error};
+use tungstenite::protocol::frame::coding::{Data, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tungstenite::{Bytes, Message};
 
@@ -29,8 +41,9 @@ use crate::queue::QueueReceiver;
 use crate::transport::{SendBuffer, Transport, WRITE_BATCH};
 
 /// What tungstenite reads from the socket at a time, and keeps as its
-/// read buffer for the connection's life.
-const READ_BUFFER: usize = 4096;
+/// read buffer for the connection's life: a chat line in one read, a long
+/// one in several.
+const READ_BUFFER: usize = 1024;
 
 /// A page's connection, after the handshake.
 pub struct WebSocket {
@@ -48,7 +61,6 @@ impl WebSocket {
         let largest = max_line.saturating_add(1);
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
-            .write_buffer_size(WRITE_BATCH)
             .max_message_size(Some(largest))
             .max_frame_size(Some(largest));
         let context = WebSocketContext::from_partially_read(early, Role::Server, Some(config));
@@ -58,9 +70,10 @@ impl WebSocket {
         }
     }
 
-    /// Writes out every frame written so far, waiting while the socket is
-    /// full. Done when the peer has closed too: nothing more can go out.
-    async fn flush(&self) -> io::Result<()> {
+    /// Writes out the replies the context has queued (a pong, a close),
+    /// waiting while the socket is full. Done when the peer has closed
+    /// too: nothing more can go out.
+    async fn write_replies(&self) -> io::Result<()> {
         loop {
             let flushed = self.context.borrow_mut().flush(&mut self.socket.get_ref());
             match flushed {
@@ -72,22 +85,25 @@ impl WebSocket {
             }
         }
     }
+}
 
-    /// Adds one line, as a binary frame, to what goes out with the next
-    /// flush.
-    fn write_line(&self, line: &[u8]) -> io::Result<()> {
-        let message = Message::Binary(Bytes::copy_from_slice(line));
-        match self
-            .context
-            .borrow_mut()
-            .write(&mut self.socket.get_ref(), message)
-        {
-            // A frame that could not be written yet is kept for the flush.
-            Ok(()) => Ok(()),
-            Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => Ok(()),
-            Err(error) => Err(into_io(error)),
-        }
+/// Frames a batch of lines, each ending with `\n`, as binary frames of
+/// the lines without it.
+fn frames(batch: &[u8]) -> io::Result<Vec<u8>> {
+    let header = FrameHeader {
+        opcode: OpCode::Data(Data::Binary),
+        ..FrameHeader::default()
+    };
+    // A header is 2 bytes for a line under 126 bytes, in place of its `\n`.
+    let mut frames = Vec::with_capacity(batch.len() + batch.len() / 4 + 16);
+    let lines = batch.strip_suffix(b"\n").unwrap_or(batch);
+    for line in lines.split(|&byte| byte == b'\n') {
+        header
+            .format(line.len() as u64, &mut frames)
+            .map_err(into_io)?;
+        frames.extend_from_slice(line);
     }
+    Ok(frames)
 }
 
 impl Transport for WebSocket {
@@ -108,13 +124,15 @@ impl Transport for WebSocket {
     }
 
     async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
+        let mut stream = &*self.socket;
         let mut send_buffer = SendBuffer::default();
         while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
-            let lines = batch.bytes().strip_suffix(b"\n").unwrap_or(batch.bytes());
-            for line in lines.split(|&byte| byte == b'\n') {
-                self.write_line(line)?;
+            // The page has closed: after its close frame, no more lines.
+            if !self.context.borrow().can_write() {
+                break;
             }
-            self.flush().await?;
+            stream.write_all(&frames(batch.bytes())?).await?;
+            self.write_replies().await?;
             send_buffer.wrote(batch.bytes().len(), &self.socket);
         }
         // Everything is out: say goodbye as WebSockets do, then half-close
@@ -127,9 +145,10 @@ impl Transport for WebSocket {
         match closed {
             Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {}
             Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(Error::Protocol(_)) => {}
             Err(error) => return Err(into_io(error)),
         }
-        self.flush().await?;
+        self.write_replies().await?;
         self.socket.get_ref().shutdown(std::net::Shutdown::Write)
     }
 }
@@ -208,6 +227,10 @@ impl Source for Frames<'_> {
         }
         let taken = buf.len().min(self.message.len());
         buf[..taken].copy_from_slice(&self.message.split_to(taken));
+        if self.message.is_empty() {
+            // Even empty, it would keep the frame's buffer alive.
+            self.message = Bytes::new();
+        }
         if self.message.is_empty() && self.newline_due && taken < buf.len() {
             buf[taken] = b'\n';
             self.newline_due = false;
@@ -225,8 +248,10 @@ impl Source for Frames<'_> {
     }
 }
 
-/// The socket, counting what is read through it: bytes read without a
-/// whole frame to show for them are the start of a frame.
+/// The socket as the reader sees it: it counts what is read through it
+/// (bytes read without a whole frame to show for them are the start of a
+/// frame), and cannot be written to, so that the context's replies wait
+/// for the writer.
 struct Counted<'a> {
     /// The socket.
     stream: &'a TcpStream,
@@ -243,12 +268,12 @@ impl Read for Counted<'_> {
 }
 
 impl Write for Counted<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write(buf)
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
+        Ok(())
     }
 }
 
