@@ -392,7 +392,8 @@ fn the_page_and_nothing_else() {
     server.stop();
 }
 
-/// A page that pings gets its pong and stays; a page that closes leaves.
+/// A page that pings gets its pong at once, even in a quiet room, and
+/// stays; a page that closes leaves.
 #[test]
 fn pings_are_answered_and_a_close_is_a_leave() {
     let server = server();
@@ -400,8 +401,8 @@ fn pings_are_answered_and_a_close_is_a_leave() {
     let mut page = WebPeer::connect(server.page.unwrap());
     observer.expect(&format!("{} has arrived", page.name));
     page.send(Message::Ping(b"are you there".to_vec().into()));
+    page.expect_pong(b"are you there");
     page.say("still here");
-    // The pong comes first (the line reader skips it), then the echo.
     page.expect(&format!("{}: still here", page.name));
     observer.expect(&format!("{}: still here", page.name));
     page.close();

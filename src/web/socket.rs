@@ -27,7 +27,8 @@ use std::net::TcpStream;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use futures_lite::AsyncWriteExt;
+use async_channel::{Receiver, Sender};
+use futures_lite::{future, AsyncWriteExt};
 use smol::Async;
 use tungstenite::error::{CapacityError, Error};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -37,7 +38,7 @@ use tungstenite::{Bytes, Message};
 
 use crate::conn::Socket;
 use crate::lines::Source;
-use crate::queue::QueueReceiver;
+use crate::queue::{Batch, QueueReceiver};
 use crate::transport::{SendBuffer, Transport, WRITE_BATCH};
 
 /// What tungstenite reads from the socket at a time, and keeps as its
@@ -49,8 +50,11 @@ const READ_BUFFER: usize = 1024;
 pub struct WebSocket {
     /// The TCP socket under it.
     socket: Socket,
-    /// The protocol's state: partial frames read, frames not yet written.
+    /// The protocol's state: partial frames read, replies not yet written.
     context: RefCell<WebSocketContext>,
+    /// Rings when the reader has had the context queue a reply (a pong),
+    /// so that the writer sends it even while the room is quiet.
+    reply_due: (Sender<()>, Receiver<()>),
 }
 
 impl WebSocket {
@@ -67,6 +71,7 @@ impl WebSocket {
         WebSocket {
             socket,
             context: RefCell::new(context),
+            reply_due: async_channel::bounded(1),
         }
     }
 
@@ -85,6 +90,16 @@ impl WebSocket {
             }
         }
     }
+}
+
+/// What the writer wakes up for.
+enum Next {
+    /// Lines to send.
+    Lines(Batch),
+    /// A reply the context queued.
+    Reply,
+    /// The queue is closed and empty.
+    End,
 }
 
 /// Frames a batch of lines, each ending with `\n`, as binary frames of
@@ -126,7 +141,27 @@ impl Transport for WebSocket {
     async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
         let mut stream = &*self.socket;
         let mut send_buffer = SendBuffer::default();
-        while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
+        loop {
+            let batch = async {
+                queue
+                    .next_batch(WRITE_BATCH)
+                    .await
+                    .map_or(Next::End, Next::Lines)
+            };
+            let reply = async {
+                let _ = self.reply_due.1.recv().await;
+                Next::Reply
+            };
+            // (Taking a batch is done in the poll that returns it: a reply
+            // that wins loses no line.)
+            let batch = match future::or(batch, reply).await {
+                Next::Lines(batch) => batch,
+                Next::Reply => {
+                    self.write_replies().await?;
+                    continue;
+                }
+                Next::End => break,
+            };
             // The page has closed: after its close frame, no more lines.
             if !self.context.borrow().can_write() {
                 break;
@@ -186,8 +221,13 @@ impl Frames<'_> {
             let payload = match read {
                 Ok(Message::Text(text)) => Bytes::from(text),
                 Ok(Message::Binary(bytes)) => bytes,
-                // A ping is answered by tungstenite; a pong says nothing.
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                // A ping is answered (tungstenite queues the pong, the
+                // writer sends it); a pong says nothing.
+                Ok(Message::Ping(_)) => {
+                    let _ = self.websocket.reply_due.0.try_send(());
+                    continue;
+                }
+                Ok(Message::Pong(_) | Message::Frame(_)) => continue,
                 Ok(Message::Close(_)) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {
                     self.ended = true;
                     return Ok(());

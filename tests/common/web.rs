@@ -92,6 +92,15 @@ impl WebPeer {
         }
     }
 
+    /// Checks that the next frame is a pong holding `payload`.
+    pub fn expect_pong(&mut self, payload: &[u8]) {
+        match self.socket.read() {
+            Ok(Message::Pong(got)) => assert_eq!(&got[..], payload, "{}: the pong", self.name),
+            Ok(other) => panic!("{}: expected a pong, got {other:?}", self.name),
+            Err(error) => panic!("{}: no pong within {PATIENCE:?}: {error}", self.name),
+        }
+    }
+
     /// Checks that the next line is exactly `text`.
     pub fn expect(&mut self, text: &str) {
         self.expect_bytes(text.as_bytes());
@@ -145,6 +154,13 @@ impl WebPeer {
     /// The TCP connection under the WebSocket.
     pub fn stream(&mut self) -> &mut TcpStream {
         self.socket.get_mut()
+    }
+
+    /// The WebSocket itself, for a caller that reports what goes wrong
+    /// instead of panicking: the transcript runner, whose failures name
+    /// the script's line.
+    pub fn websocket(&mut self) -> &mut WebSocket<TcpStream> {
+        &mut self.socket
     }
 }
 
