@@ -7,6 +7,13 @@
 //! `--max-line=10`, ...). A command without `{flags}` is taken to be a
 //! book-mode server with no limits to set, and a script that needs a
 //! setting is skipped, not played: reported, never counted as passed.
+//!
+//! A script with a client via web needs the server to serve the page, on
+//! a second free loopback address: `{http}`, if the command has it,
+//! becomes that address (for a server whose flag is not `chat`'s); else
+//! `{flags}` carries `--http=ADDR`, as it carries `chat`'s other flags, so
+//! that `chat {flags} {addr}` plays them all. A command with neither cannot
+//! serve the page, and those scripts are skipped.
 
 use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -31,34 +38,58 @@ pub fn template() -> Option<String> {
 pub struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves the page, if it was given an address for it.
+    pub page: Option<SocketAddr>,
     child: Child,
 }
 
 impl Server {
-    /// Starts the command for a script's `settings`: `Ok(Err(why))` when
-    /// the command cannot serve them, `Err` when it fails to start.
-    pub fn start(template: &str, settings: &Settings) -> Result<Result<Self, String>, String> {
-        let flags = if template.contains("{flags}") {
-            match super::flags(settings) {
-                Ok(flags) => flags.join(" "),
-                Err(why) => return Ok(Err(why)),
-            }
-        } else {
-            match super::flags(settings) {
-                Ok(flags) if flags.is_empty() => String::new(),
-                Ok(flags) => {
-                    return Ok(Err(format!(
-                        "it needs {} and CHAT_SERVER has no {{flags}}",
-                        flags.join(" ")
-                    )))
-                }
-                Err(why) => return Ok(Err(why)),
-            }
+    /// Starts the command for a script's `settings`, serving the page too
+    /// if `web`: `Ok(Err(why))` when the command cannot serve them, `Err`
+    /// when it fails to start.
+    pub fn start(
+        template: &str,
+        settings: &Settings,
+        web: bool,
+    ) -> Result<Result<Self, String>, String> {
+        let mut flags = match super::flags(settings) {
+            Ok(flags) => flags,
+            Err(why) => return Ok(Err(why)),
         };
-        let addr = free_address()?;
-        let command = template
+        let addr = free_address(None)?;
+        // A command with `{http}` always gets an address there; `chat`'s
+        // `--http` goes into `{flags}` only for a script that needs it.
+        let page = if template.contains("{http}") {
+            Some(free_address(Some(addr))?)
+        } else if web && template.contains("{flags}") {
+            let page = free_address(Some(addr))?;
+            flags.push(format!("--http={page}"));
+            Some(page)
+        } else if web {
+            return Ok(Err(
+                "it has a client via web, and CHAT_SERVER has neither {http} nor {flags} \
+                 to say where to serve the page"
+                    .into(),
+            ));
+        } else {
+            None
+        };
+        let flags = if template.contains("{flags}") {
+            flags.join(" ")
+        } else if flags.is_empty() {
+            String::new()
+        } else {
+            return Ok(Err(format!(
+                "it needs {} and CHAT_SERVER has no {{flags}}",
+                flags.join(" ")
+            )));
+        };
+        let mut command = template
             .replace("{addr}", &addr.to_string())
             .replace("{flags}", &flags);
+        if let Some(page) = page {
+            command = command.replace("{http}", &page.to_string());
+        }
         let child = Command::new("sh")
             .arg("-c")
             .arg(format!("exec {command}"))
@@ -67,18 +98,36 @@ impl Server {
             .process_group(0)
             .spawn()
             .map_err(|error| format!("cannot run CHAT_SERVER {command:?}: {error}"))?;
-        let mut server = Server { addr, child };
-        server.wait_until_ready(&command)?;
+        let mut server = Server {
+            addr,
+            page: None,
+            child,
+        };
+        server.wait_until_ready(&command, addr).map_err(|why| {
+            if web && !template.contains("{http}") {
+                // `chat` built without the page refuses `--http` and exits.
+                format!("{why} (given --http for a client via web: built with --features web?)")
+            } else {
+                why
+            }
+        })?;
+        if web {
+            // Only a script that uses the page waits for it: a command
+            // given `{http}` may ignore it.
+            server.wait_until_ready(&command, page.expect("an address for the page"))?;
+            server.page = page;
+        }
         Ok(Ok(server))
     }
 
-    /// Waits until the server accepts a connection, then takes that
-    /// connection out again completely (to its close), so that the script
-    /// starts with nobody there.
-    fn wait_until_ready(&mut self, command: &str) -> Result<(), String> {
+    /// Waits until the server accepts a connection at `addr`, then takes
+    /// that connection out again completely (to its close), so that the
+    /// script starts with nobody there. (The page's address gets no
+    /// request, and so closes as the chat's does.)
+    fn wait_until_ready(&mut self, command: &str, addr: SocketAddr) -> Result<(), String> {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            if let Ok(mut probe) = TcpStream::connect(self.addr) {
+            if let Ok(mut probe) = TcpStream::connect(addr) {
                 probe
                     .set_read_timeout(Some(PATIENCE))
                     .map_err(|e| e.to_string())?;
@@ -93,8 +142,7 @@ impl Server {
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "{command} did not listen on {} within {PATIENCE:?}",
-                    self.addr
+                    "{command} did not listen on {addr} within {PATIENCE:?}"
                 ));
             }
             // A bounded wait for another program to start: nothing it sends
@@ -133,8 +181,14 @@ impl Drop for Server {
     }
 }
 
-/// A loopback address nothing listens on right now.
-fn free_address() -> Result<SocketAddr, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map_err(|e| e.to_string())
+/// A loopback address nothing listens on right now, other than `taken`
+/// (the chat's, when this one is for the page).
+fn free_address(taken: Option<SocketAddr>) -> Result<SocketAddr, String> {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        if Some(addr) != taken {
+            return Ok(addr);
+        }
+    }
 }

@@ -34,7 +34,14 @@ pub fn render(played: &Played) -> String {
         }
     }
     for (client, lines) in played.clients.iter().zip(per_client) {
-        out.push_str(&format!("\n--- {} ({}) ---\n", client.name, client.ending));
+        // Which transport a client used shows where its transcript starts
+        // (and in its `connect` step); a TCP client, the first kind, is
+        // shown as it always was.
+        let via = if client.web { " via web" } else { "" };
+        out.push_str(&format!(
+            "\n--- {}{via} ({}) ---\n",
+            client.name, client.ending
+        ));
         for line in lines {
             out.push_str(&line);
             out.push('\n');

@@ -13,25 +13,22 @@
 //! try at a name is an error and the question again, or the greeting and
 //! `Also here` and an arrival for the others; each command is owed where
 //! the protocol sends it. A private line may only reach its two ends.
+//!
+//! A client of the page's WebSocket (`via web`) is the same client to the
+//! model: `wire` turns its frames into lines, and what it sends into what
+//! the server reads, so that only a close frame needs a rule of its own.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use chat::command::{self, Command};
 use chat::names::share_a_key;
 
-use super::script::{Action, Script, Step};
-
-/// How long a client waits for a line it is owed.
-const PATIENCE: Duration = Duration::from_secs(20);
+use super::script::{Action, Script, Step, Via};
+use super::wire::{Got, Wire};
 
 /// The most lines a `flood` step sends before giving up on its victim.
 const FLOOD_LIMIT: usize = 200_000;
-
-/// Small receive buffers make a client that stops reading fill up sooner.
-const CLIENT_RECV_BUFFER: usize = 32 * 1024;
 
 /// What a step made each client receive.
 pub struct StepRecord {
@@ -63,6 +60,8 @@ pub struct ClientRecord {
     pub cut_off: bool,
     /// The server turned it away at once: it was never in the chat.
     pub rejected: bool,
+    /// It connected via the page's WebSocket.
+    pub web: bool,
 }
 
 /// The whole record of a played script.
@@ -78,10 +77,8 @@ struct Client {
     name: String,
     /// The address the server sees, `ADDR` in its lines.
     addr: String,
-    /// Write side; `None` once closed or reset.
-    writer: Option<TcpStream>,
-    /// Read side; `None` once the connection ended.
-    reader: Option<BufReader<TcpStream>>,
+    /// Its connection.
+    wire: Wire,
     /// Lines are read only while this holds.
     reading: bool,
     /// The server still reads this client's input.
@@ -101,10 +98,18 @@ struct Client {
     record: ClientRecord,
 }
 
-/// Plays `script` against the server at `addr`, which applies `max_line`.
-pub fn play(script: &Script, addr: SocketAddr, max_line: usize) -> Result<Played, String> {
+/// Where the server under test listens.
+pub struct Server {
+    /// The chat's TCP address.
+    pub chat: SocketAddr,
+    /// The page's address (`--http`), if it serves the page.
+    pub page: Option<SocketAddr>,
+}
+
+/// Plays `script` against `server`, which applies `max_line`.
+pub fn play(script: &Script, server: Server, max_line: usize) -> Result<Played, String> {
     let mut runner = Runner {
-        addr,
+        server,
         max_line,
         names: script.settings.names,
         chain: Vec::new(),
@@ -131,7 +136,7 @@ pub fn play(script: &Script, addr: SocketAddr, max_line: usize) -> Result<Played
 }
 
 struct Runner {
-    addr: SocketAddr,
+    server: Server,
     max_line: usize,
     /// Names mode.
     names: bool,
@@ -157,26 +162,26 @@ impl Runner {
             interleaved: false,
         };
         self.chain.push(step.client.clone());
-        if let Action::Connect = step.action {
-            self.connect(&step.client)?;
+        if let Action::Connect(via) = step.action {
+            self.connect(&step.client, via, false)?;
             if self.names {
                 let who = self.clients.len() - 1;
                 self.send(who, format!("{}\n", step.client).as_bytes())?;
             }
             return self.finish_step(record, settle);
         }
-        if let Action::ConnectUnnamed = step.action {
+        if let Action::ConnectUnnamed(via) = step.action {
             if !self.names {
                 return Err("connect-unnamed is for names mode (set mode names)".into());
             }
-            self.connect(&step.client)?;
+            self.connect(&step.client, via, false)?;
             return self.finish_step(record, settle);
         }
-        if let Action::ConnectRejected = step.action {
+        if let Action::ConnectRejected(via) = step.action {
             // Connects as a member would, then takes back what the model
             // expected: a client turned away gets one line and a close.
             let owed_before: Vec<usize> = self.clients.iter().map(|c| c.owed).collect();
-            self.connect(&step.client)?;
+            self.connect(&step.client, via, true)?;
             for (client, owed) in self.clients.iter_mut().zip(owed_before) {
                 client.owed = owed;
             }
@@ -188,7 +193,9 @@ impl Runner {
             client.owed = 0;
             client.record.rejected = true;
             self.drain_to_end(who, &mut record, true)?;
-            self.clients[who].record.ending = "turned away".into();
+            if self.clients[who].record.ending.is_empty() {
+                self.clients[who].record.ending = "turned away".into();
+            }
             return self.finish_step(record, settle);
         }
         let who = *self
@@ -196,20 +203,27 @@ impl Runner {
             .get(&step.client)
             .ok_or_else(|| format!("{} has not connected", step.client))?;
         match &step.action {
-            Action::Connect | Action::ConnectUnnamed | Action::ConnectRejected => unreachable!(),
+            Action::Connect(_) | Action::ConnectUnnamed(_) | Action::ConnectRejected(_) => {
+                unreachable!()
+            }
             Action::Send(bytes) => self.send(who, bytes)?,
             Action::HalfClose => {
                 self.open_input(who)?;
-                self.writer(who)?
-                    .shutdown(Shutdown::Write)
-                    .map_err(|e| e.to_string())?;
+                let client = &mut self.clients[who];
+                if client.wire.is_web() && client.owed > 0 {
+                    return Err(format!(
+                        "{} is owed {} line(s), which the server may no longer send once it \
+                         has the close frame: let them arrive first (no '&')",
+                        client.name, client.owed
+                    ));
+                }
+                client.wire.half_close()?;
                 self.end_input(who);
             }
             Action::Close => {
                 self.open_input(who)?;
                 let client = &mut self.clients[who];
-                client.writer = None;
-                client.reader = None;
+                client.wire.close();
                 client.owed = 0;
                 client.record.ending = "closed its connection".into();
                 self.end_input(who);
@@ -221,12 +235,7 @@ impl Runner {
                     return Err("a reset may lose a pending partial line: send \\n first".into());
                 }
                 let client = &mut self.clients[who];
-                client.reader = None;
-                let socket = socket2::Socket::from(client.writer.take().unwrap());
-                socket
-                    .set_linger(Some(Duration::ZERO))
-                    .map_err(|e| e.to_string())?;
-                drop(socket);
+                client.wire.reset()?;
                 client.owed = 0;
                 client.input_open = false;
                 client.record.ending = "reset its connection".into();
@@ -283,15 +292,30 @@ impl Runner {
         Ok(())
     }
 
-    /// Connects a new client: it is owed its greeting, the members its
-    /// arrival; then it is a member.
-    fn connect(&mut self, name: &str) -> Result<(), String> {
+    /// Connects a new client `via` a transport: it is owed its greeting,
+    /// the members its arrival; then it is a member. Only a client that
+    /// expects it (`rejected`) may have its WebSocket handshake refused.
+    fn connect(&mut self, name: &str, via: Via, rejected: bool) -> Result<(), String> {
         if self.by_name.contains_key(name) {
             return Err(format!("{name} is already connected"));
         }
-        let stream = connect_socket(self.addr)?;
-        let addr = stream.local_addr().map_err(|e| e.to_string())?.to_string();
-        let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
+        let mut ending = String::new();
+        let (wire, addr) = match via {
+            Via::Tcp => Wire::tcp(self.server.chat)?,
+            Via::Web => {
+                let page = self.server.page.ok_or("the server serves no page")?;
+                let (wire, addr, refusal) = web(page)?;
+                if let Some(status) = refusal {
+                    if !rejected {
+                        return Err(format!(
+                            "the WebSocket handshake was refused: HTTP {status}"
+                        ));
+                    }
+                    ending = format!("turned away, HTTP {status}");
+                }
+                (wire, addr)
+            }
+        };
         // Book mode: greeted and in; names mode: asked its name, not in.
         let owed = if self.names {
             1
@@ -303,8 +327,7 @@ impl Runner {
         self.clients.push(Client {
             name: name.to_string(),
             addr,
-            writer: Some(stream),
-            reader: Some(reader),
+            wire,
             reading: true,
             input_open: true,
             member: !self.names,
@@ -318,9 +341,10 @@ impl Runner {
                 lines: Vec::new(),
                 sent: Vec::new(),
                 names: Vec::new(),
-                ending: String::new(),
                 cut_off: false,
                 rejected: false,
+                web: via == Via::Web,
+                ending,
             },
         });
         Ok(())
@@ -337,20 +361,24 @@ impl Runner {
         }
     }
 
-    fn writer(&mut self, who: usize) -> Result<&mut TcpStream, String> {
-        let name = &self.clients[who].name;
-        let message = format!("{name} is no longer connected");
-        self.clients[who].writer.as_mut().ok_or(message)
+    /// Sends `bytes` on the client's connection, as they are: an error
+    /// names the client.
+    fn write(&mut self, who: usize, bytes: &[u8]) -> Result<(), String> {
+        let client = &mut self.clients[who];
+        let name = &client.name;
+        client
+            .wire
+            .send(bytes)
+            .map_err(|why| format!("{name}: {why}"))
     }
 
     /// Sends raw bytes and works out, as the server frames them, which lines
     /// they complete.
     fn send(&mut self, who: usize, bytes: &[u8]) -> Result<(), String> {
         self.open_input(who)?;
-        self.writer(who)?
-            .write_all(bytes)
-            .map_err(|e| e.to_string())?;
-        for &byte in bytes {
+        self.write(who, bytes)?;
+        let read = self.clients[who].wire.as_read(bytes).into_owned();
+        for &byte in &read {
             let client = &mut self.clients[who];
             if byte == b'\n' {
                 let text = std::mem::take(&mut client.pending);
@@ -558,9 +586,7 @@ impl Runner {
         line.push(b'\n');
         for _ in 0..FLOOD_LIMIT {
             self.open_input(who)?;
-            self.writer(who)?
-                .write_all(&line)
-                .map_err(|e| e.to_string())?;
+            self.write(who, &line)?;
             self.clients[who].record.sent.push(echo.clone());
             self.messages += 1;
             let mut cut_off = false;
@@ -569,7 +595,7 @@ impl Runner {
                 if !client.member {
                     continue;
                 }
-                if !client.reading || client.reader.is_none() {
+                if !client.reading || !client.wire.readable() {
                     self.clients[index].owed += 1;
                     continue;
                 }
@@ -603,7 +629,7 @@ impl Runner {
     fn settle(&mut self, record: &mut StepRecord) -> Result<(), String> {
         for index in 0..self.clients.len() {
             let client = &self.clients[index];
-            if !client.reading || client.reader.is_none() {
+            if !client.reading || !client.wire.readable() {
                 continue;
             }
             while self.clients[index].owed > 0 {
@@ -623,37 +649,41 @@ impl Runner {
     fn read_line(&mut self, index: usize, record: &mut StepRecord) -> Result<String, String> {
         let client = &mut self.clients[index];
         let name = client.name.clone();
-        let reader = client
-            .reader
-            .as_mut()
-            .ok_or(format!("{name} is not connected"))?;
-        let mut raw = Vec::new();
-        match reader.read_until(b'\n', &mut raw) {
-            Ok(_) if raw.ends_with(b"\n") => {}
-            Ok(_) => {
-                return Err(format!(
-                    "{name}: the connection ended while {} more line(s) were owed{}",
-                    client.owed.max(1),
-                    if raw.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", after {:?} without a newline", display(&raw))
-                    }
-                ))
-            }
-            Err(error) => {
-                return Err(format!(
-                "{name}: still owed {} line(s) after {PATIENCE:?} ({error}); received so far: {:?}",
+        if !client.wire.readable() {
+            return Err(format!("{name} is not connected"));
+        }
+        match client.wire.next() {
+            Ok(Got::Line(raw)) => self.record_line(index, &raw, record),
+            Ok(Got::End(raw)) => Err(format!(
+                "{name}: the connection ended while {} more line(s) were owed{}",
+                client.owed.max(1),
+                if raw.is_empty() {
+                    String::new()
+                } else {
+                    format!(", after {:?} without a newline", display(&raw))
+                }
+            )),
+            Err(error) => Err(format!(
+                "{name}: still owed {} line(s): {error}; received so far: {:?}",
                 client.owed.max(1),
                 client.record.lines
-            ))
-            }
+            )),
         }
-        raw.pop();
-        let line = self.name_addresses(&raw);
+    }
+
+    /// Records a line client `index` received, in its record and the
+    /// step's, with addresses named.
+    fn record_line(
+        &mut self,
+        index: usize,
+        raw: &[u8],
+        record: &mut StepRecord,
+    ) -> Result<String, String> {
+        let line = self.name_addresses(raw);
         if let Some((from, to)) = private_ends(&line) {
             let names = &self.clients[index].record.names;
             if !names.iter().any(|name| name == from || name == to) {
+                let name = &self.clients[index].name;
                 return Err(format!("{name} received another's private line: {line:?}"));
             }
         }
@@ -670,38 +700,41 @@ impl Runner {
         record: &mut StepRecord,
         keep: bool,
     ) -> Result<(), String> {
+        let name = self.clients[index].name.clone();
+        if !self.clients[index].wire.readable() {
+            return Err(format!("{name} is not connected"));
+        }
         if keep {
             loop {
-                let reader = self.clients[index].reader.as_mut().ok_or("not connected")?;
-                match reader.fill_buf() {
-                    Ok([]) => break,
-                    Ok(_) => {
-                        self.read_line(index, record)?;
+                match self.clients[index].wire.next() {
+                    Ok(Got::Line(raw)) => {
+                        self.record_line(index, &raw, record)?;
                     }
-                    Err(error) => return Err(format!("no close within {PATIENCE:?}: {error}")),
+                    Ok(Got::End(raw)) if raw.is_empty() => break,
+                    Ok(Got::End(raw)) => {
+                        return Err(format!(
+                            "{name}: the connection ended after {:?} without a newline",
+                            display(&raw)
+                        ))
+                    }
+                    Err(error) => return Err(format!("{name}: no close: {error}")),
                 }
             }
         } else {
-            let client = &mut self.clients[index];
-            let name = client.name.clone();
-            let reader = client.reader.as_mut().ok_or("not connected")?;
-            let mut rest = Vec::new();
-            match reader.read_to_end(&mut rest) {
-                Ok(_) if rest.is_empty() => {}
-                Ok(_) => {
+            match self.clients[index].wire.rest() {
+                Ok(rest) if rest.is_empty() => {}
+                Ok(rest) => {
                     return Err(format!(
                         "{name} received more than expected before the close: {:?}",
                         display(&rest)
                     ))
                 }
                 Err(error) => {
-                    return Err(format!(
-                        "{name}: the server did not close within {PATIENCE:?}: {error}"
-                    ))
+                    return Err(format!("{name}: the server did not close: {error}"));
                 }
             }
         }
-        self.clients[index].reader = None;
+        self.clients[index].wire.stop_reading();
         self.clients[index].owed = 0;
         Ok(())
     }
@@ -718,31 +751,30 @@ impl Runner {
             };
             let client = &mut self.clients[index];
             if client.record.cut_off {
-                if let Some(mut reader) = client.reader.take() {
-                    let mut sink = Vec::new();
-                    match reader.read_to_end(&mut sink) {
-                        Ok(_) => {}
-                        Err(error) if error.kind() == ErrorKind::ConnectionReset => {}
-                        Err(error) => {
-                            return Err(format!("{} was not disconnected: {error}", client.name))
-                        }
-                    }
-                }
+                client
+                    .wire
+                    .discard_to_end()
+                    .map_err(|error| format!("{} was not disconnected: {error}", client.name))?;
                 client.record.ending = "cut off by the server".into();
                 continue;
             }
-            if client.reader.is_none() {
+            if !client.wire.readable() {
                 continue;
             }
             client.reading = true;
             if client.input_open {
                 record.source = format!("half-close {} (end of script)", client.name);
+                if client.wire.is_web() {
+                    // No line may follow a close frame: what it is owed
+                    // comes first.
+                    self.settle(&mut record)?;
+                }
+                let client = &mut self.clients[index];
+                let name = &client.name;
                 client
-                    .writer
-                    .as_ref()
-                    .unwrap()
-                    .shutdown(Shutdown::Write)
-                    .map_err(|e| e.to_string())?;
+                    .wire
+                    .half_close()
+                    .map_err(|why| format!("{name}: {why}"))?;
                 self.end_input(index);
             } else {
                 record.source = format!("resume-reading {} (end of script)", client.name);
@@ -755,7 +787,7 @@ impl Runner {
 
     /// The line with the addresses of our clients replaced by their names.
     fn name_addresses(&self, raw: &[u8]) -> String {
-        for client in &self.clients {
+        for client in self.clients.iter().filter(|c| !c.addr.is_empty()) {
             let addr = client.addr.as_bytes();
             if raw.strip_prefix(&b"You are "[..]) == Some(addr) {
                 return format!("You are {}", client.name);
@@ -792,6 +824,19 @@ impl Runner {
     }
 }
 
+/// Opens the page's WebSocket (see `Wire::web`).
+#[cfg(feature = "web")]
+fn web(page: SocketAddr) -> Result<(Wire, String, Option<u16>), String> {
+    Wire::web(page)
+}
+
+/// Without the page's code, no WebSocket: such scripts are skipped before
+/// they are played.
+#[cfg(not(feature = "web"))]
+fn web(_: SocketAddr) -> Result<(Wire, String, Option<u16>), String> {
+    Err("these tests were built without the web feature".into())
+}
+
 /// What a line did to the client's input.
 enum Said {
     /// `/quit`: the server reads no more of it.
@@ -806,29 +851,6 @@ pub fn private_ends(line: &str) -> Option<(&str, &str)> {
     let (to, _) = rest.split_once(": ")?;
     let is_name = |name: &str| !name.is_empty() && !name.contains([' ', ':']);
     (is_name(from) && is_name(to)).then_some((from, to))
-}
-
-/// A client socket with a small receive buffer, so that a client that stops
-/// reading fills up after little traffic.
-fn connect_socket(addr: SocketAddr) -> Result<TcpStream, String> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        None,
-    )
-    .map_err(|e| e.to_string())?;
-    socket
-        .set_recv_buffer_size(CLIENT_RECV_BUFFER)
-        .map_err(|e| e.to_string())?;
-    socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
-    socket
-        .connect(&addr.into())
-        .map_err(|e| format!("cannot connect: {e}"))?;
-    let stream = TcpStream::from(socket);
-    stream
-        .set_read_timeout(Some(PATIENCE))
-        .map_err(|e| e.to_string())?;
-    Ok(stream)
 }
 
 /// Bytes as printable text: printable ASCII as is, `\` doubled, anything

@@ -21,6 +21,10 @@
 //! connect-unnamed x          names mode: a client connects and is asked
 //!                            its name; each line it says is a try
 //! connect-rejected dave       a client connects and is turned away
+//! connect bob via web        any connect, on the page's WebSocket (`/ws`
+//!                            of `--http`) instead of TCP (`via tcp`, the
+//!                            default); see `wire` for what each step
+//!                            means there
 //! alice: Hi!                 alice says a line ("Hi!" and "\n")
 //! send alice "a\r\nb"        raw bytes, escapes \r \n \t \0 \\ \" \xHH, no
 //!                            newline implied
@@ -49,6 +53,21 @@ pub struct Script {
     pub settings: Settings,
     /// The steps, in order.
     pub steps: Vec<Step>,
+}
+
+impl Script {
+    /// Whether a client of the script connects via the page's WebSocket:
+    /// then the server must serve the page too, or the script be skipped.
+    pub fn uses_web(&self) -> bool {
+        self.steps.iter().any(|step| {
+            matches!(
+                step.action,
+                Action::Connect(Via::Web)
+                    | Action::ConnectUnnamed(Via::Web)
+                    | Action::ConnectRejected(Via::Web)
+            )
+        })
+    }
 }
 
 /// How the server is started.
@@ -95,12 +114,23 @@ pub struct Step {
     pub action: Action,
 }
 
+/// How a client reaches the server: a script says it once, where the
+/// client connects, and every later step follows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Via {
+    /// The chat's own TCP address, as `nc` does.
+    #[default]
+    Tcp,
+    /// The page's WebSocket, as a browser does: lines are frames.
+    Web,
+}
+
 /// What a client does in a step.
 #[derive(Debug, Clone)]
 pub enum Action {
-    Connect,
-    ConnectUnnamed,
-    ConnectRejected,
+    Connect(Via),
+    ConnectUnnamed(Via),
+    ConnectRejected(Via),
     Send(Vec<u8>),
     HalfClose,
     Close,
@@ -225,10 +255,15 @@ fn parse_step(source: &str) -> Result<(String, Action), String> {
             Err(format!("unexpected {rest:?}"))
         }
     };
+    let via = || match rest {
+        "" | "via tcp" => Ok(Via::Tcp),
+        "via web" => Ok(Via::Web),
+        _ => Err(format!("unexpected {rest:?}: 'via web' or 'via tcp'")),
+    };
     let action = match verb {
-        "connect" => no_rest(Action::Connect)?,
-        "connect-unnamed" => no_rest(Action::ConnectUnnamed)?,
-        "connect-rejected" => no_rest(Action::ConnectRejected)?,
+        "connect" => Action::Connect(via()?),
+        "connect-unnamed" => Action::ConnectUnnamed(via()?),
+        "connect-rejected" => Action::ConnectRejected(via()?),
         "half-close" => no_rest(Action::HalfClose)?,
         "close" => no_rest(Action::Close)?,
         "reset" => no_rest(Action::Reset)?,
@@ -339,5 +374,30 @@ mod tests {
             .starts_with("line 2:"));
         assert!(parse("send a \"unterminated\n").is_err());
         assert!(parse("connect a\nset max-line 3\n").is_err());
+        assert!(parse("connect a via pigeon\n")
+            .unwrap_err()
+            .starts_with("line 1:"));
+    }
+
+    #[test]
+    fn connects_say_their_transport() {
+        let script = parse(
+            "connect a\nconnect b via web\nconnect-unnamed c via tcp\n\
+             connect-rejected d via web\n",
+        )
+        .unwrap();
+        let vias: Vec<Via> = script
+            .steps
+            .iter()
+            .map(|step| match step.action {
+                Action::Connect(via)
+                | Action::ConnectUnnamed(via)
+                | Action::ConnectRejected(via) => via,
+                _ => panic!("{:?}", step.action),
+            })
+            .collect();
+        assert_eq!(vias, [Via::Tcp, Via::Web, Via::Tcp, Via::Web]);
+        assert!(script.uses_web());
+        assert!(!parse("connect a\n").unwrap().uses_web());
     }
 }

@@ -1,0 +1,482 @@
+//! A client's connection as the runner drives it: TCP, or the page's
+//! WebSocket (`connect NAME via web`), both read and written as lines, so
+//! that one model of the protocol and one transcript serve both.
+//!
+//! On a WebSocket every step keeps the meaning the WebSocket can give it:
+//!
+//! - **Sending** (`NAME: TEXT`, `send`, `flood`): the step's bytes are cut
+//!   after each `\n`, and each line, without its `\n`, is one frame, as the
+//!   page sends it: a text frame if it is UTF-8, else a binary frame (which
+//!   carries any bytes). A last piece without a `\n` is a frame too, and so
+//!   a whole line: a frame cannot leave a line unfinished.
+//! - **Receiving**: each binary frame is one line; the transcript shows it
+//!   as it shows a TCP line. Any other frame but a ping or pong is an error.
+//! - **`half-close`**: a close frame, as a page that goes away sends. The
+//!   server answers with its own and ends the connection. After a close
+//!   frame the server may send no line (RFC 6455), so the step needs the
+//!   client to be owed none: settled, not chained with `&`.
+//! - **`close`**: the TCP connection closed under the WebSocket, without a
+//!   close frame (a tab killed, a laptop shut).
+//! - **`reset`**: the TCP connection reset (RST) under the WebSocket.
+//! - **`stop-reading`**: the socket is not read.
+//! - **Closed by the server**: a close frame, then the end of the TCP
+//!   connection; an end without a close frame is an error, except for a
+//!   client cut off for not reading, whose connection is simply shut.
+//! - **Turned away** (`connect-rejected`): the handshake's HTTP refusal,
+//!   whose body is the error line.
+
+use std::borrow::Cow;
+#[cfg(feature = "web")]
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// How long a client waits for a line it is owed.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Small receive buffers make a client that stops reading fill up sooner.
+const CLIENT_RECV_BUFFER: usize = 32 * 1024;
+
+/// What a connection gave when read.
+pub enum Got {
+    /// A line, without its `\n`.
+    Line(Vec<u8>),
+    /// The end, cleanly (a WebSocket: after a close frame), with what came
+    /// after the last `\n` (TCP only).
+    End(Vec<u8>),
+}
+
+/// A client's connection.
+pub struct Wire {
+    /// The transport and what is left of it.
+    kind: Kind,
+}
+
+/// The transports, each with the halves still open.
+enum Kind {
+    /// A TCP client of the chat's address.
+    Tcp {
+        /// Write side; `None` once closed or reset.
+        writer: Option<TcpStream>,
+        /// Read side; `None` once the connection ended.
+        reader: Option<BufReader<TcpStream>>,
+    },
+    /// A client of the page's WebSocket.
+    #[cfg(feature = "web")]
+    Web {
+        /// The connection; `None` once closed or reset.
+        peer: Option<Box<crate::common::web::WebPeer>>,
+        /// No close frame sent yet: frames may go out.
+        sending: bool,
+        /// The end not read yet.
+        reading: bool,
+    },
+    /// A WebSocket handshake the server refused: the lines of the answer's
+    /// body, then the end.
+    #[cfg(feature = "web")]
+    Refused {
+        /// Lines not read yet.
+        lines: VecDeque<Vec<u8>>,
+        /// The end not read yet.
+        reading: bool,
+    },
+}
+
+impl Wire {
+    /// Connects to the chat's TCP address; also returns the address the
+    /// server sees, `ADDR` in its lines.
+    pub fn tcp(addr: SocketAddr) -> Result<(Wire, String), String> {
+        let stream = connect_socket(addr)?;
+        let local = stream.local_addr().map_err(|e| e.to_string())?.to_string();
+        let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
+        let kind = Kind::Tcp {
+            writer: Some(stream),
+            reader: Some(reader),
+        };
+        Ok((Wire { kind }, local))
+    }
+
+    /// Opens the page's WebSocket at `page` as the page does (its Origin);
+    /// also returns the address the server sees. A refused handshake is a
+    /// connection too, whose lines are the refusal's body, so that a client
+    /// turned away reads as one on TCP does; its HTTP status is returned.
+    #[cfg(feature = "web")]
+    pub fn web(page: SocketAddr) -> Result<(Wire, String, Option<u16>), String> {
+        use crate::common::web::{Handshake, WebPeer};
+        let stream = connect_socket(page)?;
+        let origin = format!("http://{page}");
+        let (kind, addr, refusal) = match WebPeer::handshake(stream, page, Some(&origin)) {
+            Handshake::Open(peer) => {
+                let addr = peer.name.clone();
+                let kind = Kind::Web {
+                    peer: Some(peer),
+                    sending: true,
+                    reading: true,
+                };
+                (kind, addr, None)
+            }
+            Handshake::Refused(status, body) => {
+                let mut lines: VecDeque<Vec<u8>> = body
+                    .as_bytes()
+                    .split(|&byte| byte == b'\n')
+                    .map(<[u8]>::to_vec)
+                    .collect();
+                if lines.back().is_some_and(Vec::is_empty) {
+                    lines.pop_back();
+                }
+                let kind = Kind::Refused {
+                    lines,
+                    reading: true,
+                };
+                (kind, String::new(), Some(status))
+            }
+        };
+        Ok((Wire { kind }, addr, refusal))
+    }
+
+    /// Whether this is a WebSocket (or a refused handshake for one).
+    pub fn is_web(&self) -> bool {
+        !matches!(self.kind, Kind::Tcp { .. })
+    }
+
+    /// Whether the connection may still be read: its end has not come.
+    pub fn readable(&self) -> bool {
+        match &self.kind {
+            Kind::Tcp { reader, .. } => reader.is_some(),
+            #[cfg(feature = "web")]
+            Kind::Web { peer, reading, .. } => peer.is_some() && *reading,
+            #[cfg(feature = "web")]
+            Kind::Refused { reading, .. } => *reading,
+        }
+    }
+
+    /// What the server reads from `bytes` sent on this connection, as the
+    /// bytes of a TCP stream: on a WebSocket each frame is a whole line.
+    pub fn as_read<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        if self.is_web() && !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            let mut whole = bytes.to_vec();
+            whole.push(b'\n');
+            Cow::Owned(whole)
+        } else {
+            Cow::Borrowed(bytes)
+        }
+    }
+
+    /// Sends `bytes`: on TCP as they are, on a WebSocket a frame a line.
+    pub fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match &mut self.kind {
+            Kind::Tcp { writer, .. } => writer
+                .as_mut()
+                .ok_or("no longer connected")?
+                .write_all(bytes)
+                .map_err(|e| e.to_string()),
+            #[cfg(feature = "web")]
+            Kind::Web { peer, sending, .. } => {
+                let peer = peer
+                    .as_mut()
+                    .filter(|_| *sending)
+                    .ok_or("no longer connected")?;
+                if bytes.is_empty() {
+                    return Ok(());
+                }
+                let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+                for line in bytes.split(|&byte| byte == b'\n') {
+                    let frame = match std::str::from_utf8(line) {
+                        Ok(text) => tungstenite::Message::text(text),
+                        Err(_) => crate::common::web::binary(line),
+                    };
+                    peer.websocket()
+                        .send(frame)
+                        .map_err(|error| format!("cannot send a frame: {error}"))?;
+                }
+                Ok(())
+            }
+            #[cfg(feature = "web")]
+            Kind::Refused { .. } => Err("never connected".into()),
+        }
+    }
+
+    /// Ends the client's input and goes on reading: TCP's half-close, a
+    /// WebSocket's close frame.
+    pub fn half_close(&mut self) -> Result<(), String> {
+        match &mut self.kind {
+            Kind::Tcp { writer, .. } => writer
+                .as_ref()
+                .ok_or("no longer connected")?
+                .shutdown(Shutdown::Write)
+                .map_err(|e| e.to_string()),
+            #[cfg(feature = "web")]
+            Kind::Web { peer, sending, .. } => {
+                let peer = peer
+                    .as_mut()
+                    .filter(|_| *sending)
+                    .ok_or("no longer connected")?;
+                *sending = false;
+                peer.websocket()
+                    .close(None)
+                    .map_err(|error| format!("cannot send a close frame: {error}"))
+            }
+            #[cfg(feature = "web")]
+            Kind::Refused { .. } => Err("never connected".into()),
+        }
+    }
+
+    /// Closes the connection outright: on a WebSocket, without a close
+    /// frame.
+    pub fn close(&mut self) {
+        match &mut self.kind {
+            Kind::Tcp { writer, reader } => {
+                *writer = None;
+                *reader = None;
+            }
+            #[cfg(feature = "web")]
+            Kind::Web { peer, .. } => *peer = None,
+            #[cfg(feature = "web")]
+            Kind::Refused { reading, .. } => *reading = false,
+        }
+    }
+
+    /// Resets the connection (RST): no lingering, no close frame.
+    pub fn reset(&mut self) -> Result<(), String> {
+        let stream = match &mut self.kind {
+            Kind::Tcp { writer, reader } => {
+                *reader = None;
+                writer.take().ok_or("no longer connected")?
+            }
+            #[cfg(feature = "web")]
+            Kind::Web { peer, .. } => {
+                let mut peer = peer.take().ok_or("no longer connected")?;
+                peer.stream().try_clone().map_err(|e| e.to_string())?
+            }
+            #[cfg(feature = "web")]
+            Kind::Refused { .. } => return Err("never connected".into()),
+        };
+        let socket = socket2::Socket::from(stream);
+        socket
+            .set_linger(Some(Duration::ZERO))
+            .map_err(|e| e.to_string())
+        // The last handle on the socket goes here: the RST goes out.
+    }
+
+    /// The next line, or the end; an error says what came instead, or
+    /// that nothing did within [`PATIENCE`].
+    pub fn next(&mut self) -> Result<Got, String> {
+        match &mut self.kind {
+            Kind::Tcp { reader, .. } => {
+                let reader = reader.as_mut().ok_or("not connected")?;
+                let mut raw = Vec::new();
+                match reader.read_until(b'\n', &mut raw) {
+                    Ok(_) if raw.ends_with(b"\n") => {
+                        raw.pop();
+                        Ok(Got::Line(raw))
+                    }
+                    Ok(_) => Ok(Got::End(raw)),
+                    Err(error) => Err(io_failure(&error)),
+                }
+            }
+            #[cfg(feature = "web")]
+            Kind::Web { peer, reading, .. } => {
+                let open = peer.as_mut().filter(|_| *reading).ok_or("not connected")?;
+                let got = web::next(open);
+                if let Ok(Got::End(_)) = got {
+                    // The closing handshake is done: as a browser does,
+                    // the client closes its side too, and the server
+                    // need not wait for it.
+                    *reading = false;
+                    *peer = None;
+                }
+                got
+            }
+            #[cfg(feature = "web")]
+            Kind::Refused { lines, reading } => match lines.pop_front() {
+                Some(line) => Ok(Got::Line(line)),
+                None => {
+                    *reading = false;
+                    Ok(Got::End(Vec::new()))
+                }
+            },
+        }
+    }
+
+    /// Reads to the end, which the server must bring cleanly: what came
+    /// before it (lines with their `\n`), which should be nothing.
+    pub fn rest(&mut self) -> Result<Vec<u8>, String> {
+        match &mut self.kind {
+            Kind::Tcp { reader, .. } => {
+                let reader = reader.as_mut().ok_or("not connected")?;
+                let mut rest = Vec::new();
+                reader
+                    .read_to_end(&mut rest)
+                    .map_err(|error| io_failure(&error))?;
+                Ok(rest)
+            }
+            #[cfg(feature = "web")]
+            Kind::Web { .. } | Kind::Refused { .. } => {
+                let mut rest = Vec::new();
+                loop {
+                    match self.next()? {
+                        Got::Line(line) => {
+                            rest.extend_from_slice(&line);
+                            rest.push(b'\n');
+                        }
+                        Got::End(_) => return Ok(rest),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads and drops everything until the connection ends, however it
+    /// ends: a client cut off is shut down, without ceremony.
+    pub fn discard_to_end(&mut self) -> Result<(), String> {
+        match &mut self.kind {
+            Kind::Tcp { reader, .. } => {
+                if let Some(mut reader) = reader.take() {
+                    let mut sink = Vec::new();
+                    match reader.read_to_end(&mut sink) {
+                        Ok(_) => {}
+                        Err(error) if error.kind() == ErrorKind::ConnectionReset => {}
+                        Err(error) => return Err(io_failure(&error)),
+                    }
+                }
+                Ok(())
+            }
+            #[cfg(feature = "web")]
+            Kind::Web { peer, reading, .. } => {
+                *reading = false;
+                match peer.take() {
+                    Some(mut peer) => web::discard_to_end(&mut peer),
+                    None => Ok(()),
+                }
+            }
+            #[cfg(feature = "web")]
+            Kind::Refused { reading, .. } => {
+                *reading = false;
+                Ok(())
+            }
+        }
+    }
+
+    /// The end has been read: nothing more will be.
+    pub fn stop_reading(&mut self) {
+        match &mut self.kind {
+            Kind::Tcp { reader, .. } => *reader = None,
+            #[cfg(feature = "web")]
+            Kind::Web { reading, .. } | Kind::Refused { reading, .. } => *reading = false,
+        }
+    }
+}
+
+/// A failed read or write, said plainly: a timeout is the wait for a line
+/// that never came.
+fn io_failure(error: &std::io::Error) -> String {
+    match error.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+            format!("nothing within {PATIENCE:?} ({error})")
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// A client socket with a small receive buffer, so that a client that stops
+/// reading fills up after little traffic.
+fn connect_socket(addr: SocketAddr) -> Result<TcpStream, String> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    socket
+        .set_recv_buffer_size(CLIENT_RECV_BUFFER)
+        .map_err(|e| e.to_string())?;
+    socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
+    socket
+        .connect(&addr.into())
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let stream = TcpStream::from(socket);
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
+/// Reading a WebSocket as lines.
+#[cfg(feature = "web")]
+mod web {
+    use tungstenite::error::ProtocolError;
+    use tungstenite::{Error, Message};
+
+    use super::Got;
+    use crate::common::web::WebPeer;
+
+    /// The next line (a binary frame), or the end: the server's close
+    /// frame, or its answer to ours, and then the end of the connection.
+    pub fn next(peer: &mut WebPeer) -> Result<Got, String> {
+        loop {
+            match peer.websocket().read() {
+                Ok(Message::Binary(bytes)) => return Ok(Got::Line(bytes.to_vec())),
+                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
+                Ok(Message::Text(text)) => {
+                    return Err(format!(
+                        "a text frame {:?}, where each line is a binary frame",
+                        text.as_str()
+                    ))
+                }
+                Ok(Message::Close(_)) => return after_close(peer).map(|()| Got::End(Vec::new())),
+                Err(error) => return Err(failure(error)),
+            }
+        }
+    }
+
+    /// After the close frame, the connection must end with nothing more.
+    fn after_close(peer: &mut WebPeer) -> Result<(), String> {
+        loop {
+            match peer.websocket().read() {
+                Ok(Message::Ping(_) | Message::Pong(_)) => {}
+                Ok(other) => return Err(format!("a frame after the close frame: {other:?}")),
+                Err(Error::ConnectionClosed | Error::AlreadyClosed) => return Ok(()),
+                // Our answer to its close may find the server already gone.
+                Err(Error::Io(error))
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                    ) =>
+                {
+                    return Ok(())
+                }
+                Err(error) => return Err(failure(error)),
+            }
+        }
+    }
+
+    /// Reads until the connection ends, in any way but a timeout.
+    pub fn discard_to_end(peer: &mut WebPeer) -> Result<(), String> {
+        loop {
+            match peer.websocket().read() {
+                Ok(_) => {}
+                Err(Error::Io(error))
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(super::io_failure(&error))
+                }
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// A WebSocket failure, said plainly.
+    fn failure(error: Error) -> String {
+        match error {
+            Error::Io(error) => super::io_failure(&error),
+            Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                "the connection ended without a close frame".into()
+            }
+            error => error.to_string(),
+        }
+    }
+}
