@@ -43,39 +43,74 @@ const YIELD_EVERY_LINES: usize = 256;
 /// are kept once, in `log`, which the connections' queues send from.
 pub async fn run(inputs: Inputs, log: Log, names: bool, history: usize) {
     let mut order = Order::new(inputs);
-    let mut audience = Audience::new(names, log);
-    let mut history = History::new(history);
-    let mut pacer = Pacer::default();
+    let mut room = Room::new(names, log, history);
     loop {
         match order.next().await {
             Event::Message(Message { from, said, permit }) => {
-                match said {
-                    Said::Line(line) => {
-                        pacer.count(line.len());
-                        history.record(&line);
-                        audience.broadcast(line);
-                    }
-                    Said::Asked(asked) => {
-                        let applied = commands::apply(from, *asked, &mut audience, &mut history);
-                        if let Some(length) = applied {
-                            pacer.count(length);
-                        }
-                    }
-                }
+                room.said(from, said);
                 drop(permit);
             }
-            Event::Enter(entering) if entering.naming.is_some() => {
-                commands::enter(entering, &mut audience, &history);
-            }
-            Event::Enter(entering) => {
-                history.replay(&entering.queue);
-                audience.broadcast(text_line(&[&entering.name, " has arrived"]));
-                audience.join(entering);
-            }
-            Event::Leave(leaving) => audience.leave(leaving.id, leaving.farewell),
+            Event::Enter(entering) => room.enter(entering),
+            Event::Leave(leaving) => room.leave(leaving),
             Event::Stop => return,
         }
-        pacer.pause_if_due().await;
+        room.pacer.pause_if_due().await;
+    }
+}
+
+/// The applying side: what the room does with each event, in the order it
+/// is given, whoever decided that order.
+struct Room {
+    /// Who is here, and their queues.
+    audience: Audience,
+    /// The recent messages, for newcomers.
+    history: History,
+    /// When to let the writers run.
+    pacer: Pacer,
+}
+
+impl Room {
+    /// An empty room.
+    fn new(names: bool, log: Log, history: usize) -> Self {
+        Room {
+            audience: Audience::new(names, log),
+            history: History::new(history),
+            pacer: Pacer::default(),
+        }
+    }
+
+    /// A client joins (in names mode, if its name is free).
+    fn enter(&mut self, entering: Entering) {
+        if entering.naming.is_some() {
+            commands::enter(entering, &mut self.audience, &self.history);
+            return;
+        }
+        self.history.replay(&entering.queue);
+        self.audience
+            .broadcast(text_line(&[&entering.name, " has arrived"]));
+        self.audience.join(entering);
+    }
+
+    /// A client leaves.
+    fn leave(&mut self, leaving: Leaving) {
+        self.audience.leave(leaving.id, leaving.farewell);
+    }
+
+    /// A client's line: a message, or in names mode a command.
+    fn said(&mut self, from: u64, said: Said) {
+        match said {
+            Said::Line(line) => {
+                self.pacer.count(line.len());
+                self.history.record(&line);
+                self.audience.broadcast(line);
+            }
+            Said::Asked(asked) => {
+                let applied = commands::apply(from, *asked, &mut self.audience, &mut self.history);
+                if let Some(length) = applied {
+                    self.pacer.count(length);
+                }
+            }
+        }
     }
 }
 
