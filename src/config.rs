@@ -53,6 +53,22 @@ pub struct Config {
     /// before it is disconnected: it holds a place under the connection
     /// cap meanwhile.
     pub naming_timeout: Duration,
+    /// Several servers, one room (`--redis`, the `redis` feature): where
+    /// the room lives. `None`: this server is the whole room.
+    pub redis: Option<RedisRoom>,
+    /// Log where the server listens (`listening on ADDR`, and the page's
+    /// address) once it is ready: after joining the Redis room, if any, so
+    /// that a server that cannot join says one line, its error.
+    pub announce: bool,
+}
+
+/// A room shared through Redis.
+#[derive(Debug, Clone)]
+pub struct RedisRoom {
+    /// Redis's address, `redis://HOST:PORT`.
+    pub url: String,
+    /// The room's name: servers with the same Redis and room serve one chat.
+    pub room: String,
 }
 
 /// The book's line limit: 64 KiB less the `\n`.
@@ -219,6 +235,8 @@ impl Default for Config {
             history: 0,
             names: false,
             naming_timeout: DEFAULT_NAMING_TIMEOUT,
+            redis: None,
+            announce: false,
         }
     }
 }

@@ -12,6 +12,9 @@ use futures_lite::{future, StreamExt};
 /// The book's address.
 const DEFAULT_ADDR: &str = "localhost:8000";
 
+/// The room servers share when `--room` does not name one.
+const DEFAULT_ROOM: &str = "chat";
+
 const USAGE: &str = "\
 chat: the chat server of The Go Programming Language, chapter 8
 
@@ -34,6 +37,12 @@ The page (a build with `--features web`):
   --http ADDR               also serve a page on ADDR (HOST:PORT, :PORT) from
                             which a browser joins the same room, over a
                             WebSocket, as a client like any other
+
+Several servers, one room (a build with `--features redis`):
+  --redis URL               share the room with every server on the same
+                            Redis (redis://HOST:PORT) and room: one order,
+                            names, /who and /msg across servers
+  --room NAME               the room's name on that Redis [default: chat]
 
 Limits (BYTES: 65536, 64K, 1M; DURATION: 250ms, 30s, 5m, 1h, or a bare
 number of seconds):
@@ -124,16 +133,10 @@ fn run() -> Result<(), String> {
     smol::block_on(async {
         let listener = chat::listen(addr)
             .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
-        let local = listener.local_addr().map_err(|error| error.to_string())?;
         let page = match &args.http {
             Some(http) => Some(listen_for_page(http)?),
             None => None,
         };
-        chat::log::always(format_args!("listening on {local}"));
-        if let Some(page) = &page {
-            let local = page.local_addr().map_err(|error| error.to_string())?;
-            chat::log::always(format_args!("the page is at http://{local}/"));
-        }
 
         let (stop, stopped) = async_channel::bounded::<()>(1);
         let watch = async {
@@ -192,13 +195,18 @@ fn parse_args() -> Result<Option<Args>, String> {
         addr: DEFAULT_ADDR.to_string(),
         http: None,
         verbose: false,
-        config: Config::default(),
+        config: Config {
+            announce: true,
+            ..Config::default()
+        },
     };
     let mut addr_seen = false;
     let mut max_connections_asked = false;
     // `--rate`: `Some(None)` for off; `None` for the mode's default.
     let mut rate: Option<Option<(u32, std::time::Duration)>> = None;
     let mut burst: Option<usize> = None;
+    let mut redis_url: Option<String> = None;
+    let mut room: Option<String> = None;
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
         match arg {
             Short('h') | Long("help") => {
@@ -211,6 +219,16 @@ fn parse_args() -> Result<Option<Args>, String> {
             }
             Short('v') | Long("verbose") => args.verbose = true,
             Long("names") => args.config.names = true,
+            Long("redis") => {
+                let url = value(&mut parser)?;
+                if !cfg!(feature = "redis") {
+                    return Err("--redis: this chat was built without Redis; build it with \
+                         `cargo build --release --features redis`"
+                        .to_string());
+                }
+                redis_url = Some(url);
+            }
+            Long("room") => room = Some(room_name(&value(&mut parser)?)?),
             Long("http") => {
                 let addr = value(&mut parser)?;
                 if !cfg!(feature = "web") {
@@ -297,6 +315,14 @@ fn parse_args() -> Result<Option<Args>, String> {
         }
         (None, None) => None,
     };
+    args.config.redis = match (redis_url, room) {
+        (Some(url), room) => Some(config::RedisRoom {
+            url,
+            room: room.unwrap_or_else(|| DEFAULT_ROOM.to_string()),
+        }),
+        (None, Some(_)) => return Err("--room needs --redis URL".to_string()),
+        (None, None) => None,
+    };
     args.config.check()?;
     let most = config::default_max_connections();
     if max_connections_asked && args.config.max_connections > most {
@@ -307,6 +333,18 @@ fn parse_args() -> Result<Option<Args>, String> {
         args.config.max_connections = most;
     }
     Ok(Some(args))
+}
+
+/// A room's name (`--room`), if it is one: letters, digits, `.`, `_` and
+/// `-`, at most 64; it becomes part of Redis keys.
+fn room_name(text: &str) -> Result<String, String> {
+    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if text.is_empty() || text.len() > 64 || !text.chars().all(fits) {
+        return Err(format!(
+            "bad --room {text:?}: letters, digits, '.', '_' and '-', at most 64"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 /// The value of the flag just read.

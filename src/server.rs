@@ -137,7 +137,24 @@ async fn run(
                 messages: messages_rx,
                 stop: stop_rx,
             };
-            let broadcaster = executor.spawn(room::run(inputs, log, config.names, config.history));
+            let broadcaster = match &config.redis {
+                #[cfg(feature = "redis")]
+                Some(redis) => {
+                    let (store, events) = join_room(redis, config.names).await?;
+                    let room =
+                        room::redis::run(inputs, log, config.names, config.history, store, events);
+                    executor.spawn(room)
+                }
+                _ => executor.spawn(room::run(inputs, log, config.names, config.history)),
+            };
+            if config.announce {
+                if let Ok(local) = listener.local_addr() {
+                    log::always(format_args!("listening on {local}"));
+                }
+                if let Some(Ok(local)) = http.as_ref().map(|http| http.local_addr()) {
+                    log::always(format_args!("the page is at http://{local}/"));
+                }
+            }
             // Every connection task holds a clone; when the last is dropped,
             // `all_done` reports it: completion by drop, no counting.
             let (done, all_done) = async_channel::bounded::<()>(1);
@@ -178,6 +195,35 @@ async fn run(
             Ok(())
         })
         .await
+}
+
+/// Joins the room in Redis, and subscribes to it; errors say, in one
+/// line, what to do.
+#[cfg(feature = "redis")]
+async fn join_room(
+    redis: &crate::config::RedisRoom,
+    names: bool,
+) -> io::Result<(room::redis::store::Store, redis::aio::PubSubStream)> {
+    use room::redis::store::{JoinError, Store};
+    let failed = |error: redis::RedisError| {
+        io::Error::other(format!("cannot reach Redis at {}: {error}", redis.url))
+    };
+    let store = Store::join(&redis.url, &redis.room, names)
+        .await
+        .map_err(|error| match error {
+            JoinError::Redis(error) => failed(error),
+            JoinError::Mode(mode) => io::Error::other(format!(
+                "the room {:?} is in {mode} mode on its other servers; start this one {}",
+                redis.room,
+                if names {
+                    "without --names"
+                } else {
+                    "with --names"
+                }
+            )),
+        })?;
+    let events = store.subscribe().await.map_err(failed)?;
+    Ok((store, events))
 }
 
 /// What a listener's connections are.

@@ -53,6 +53,9 @@ pub struct Audience {
     departed: HashMap<u64, Arc<str>>,
     /// In names mode, who holds which name and who came first.
     roster: Option<Roster>,
+    /// Clients of the room's other servers (`--redis`): named and listed
+    /// here, sent to by their own server.
+    remote: HashMap<u64, Arc<str>>,
 }
 
 impl Audience {
@@ -73,8 +76,10 @@ impl Audience {
 
     /// What member `id` is called, if it is in.
     pub fn name_of(&self, id: u64) -> Option<&Arc<str>> {
-        let position = *self.index.get(&id)?;
-        Some(&self.members[position].name)
+        match self.index.get(&id) {
+            Some(&position) => Some(&self.members[position].name),
+            None => self.remote.get(&id),
+        }
     }
 
     /// Queues `line` for member `id` alone, and cuts it off if it is full.
@@ -91,9 +96,13 @@ impl Audience {
     pub fn rename(&mut self, id: u64, name: Arc<str>, keys: Keys) {
         if let Some(&position) = self.index.get(&id) {
             self.members[position].name = name;
-            if let Some(roster) = &mut self.roster {
-                roster.rename(id, keys);
-            }
+        } else if let Some(held) = self.remote.get_mut(&id) {
+            *held = name;
+        } else {
+            return;
+        }
+        if let Some(roster) = &mut self.roster {
+            roster.rename(id, keys);
         }
     }
 
@@ -152,10 +161,35 @@ impl Audience {
         entering.permits.add_permits(LINES_IN_FLIGHT);
     }
 
+    /// This server's own clients, with their names.
+    #[cfg(feature = "redis")]
+    pub fn own(&self) -> Vec<(u64, Arc<str>)> {
+        self.members
+            .iter()
+            .map(|member| (member.id, member.name.clone()))
+            .collect()
+    }
+
+    /// Lists a client of another server of the room, under `name` (with
+    /// its name's `keys` in names mode), as one of the audience: its lines
+    /// and its name count here, and its server sends it its lines.
+    #[cfg(feature = "redis")]
+    pub fn join_remote(&mut self, id: u64, name: Arc<str>, keys: Option<Keys>) {
+        if let (Some(roster), Some(keys)) = (&mut self.roster, keys) {
+            roster.add(id, keys);
+        }
+        self.remote.insert(id, name);
+    }
+
     /// Removes a member whose input ended; its queue is closed after the
     /// farewell, so its writer flushes and ends. Then the others hear of it.
     pub fn leave(&mut self, id: u64, farewell: Option<Line>) {
-        let name = if let Some(member) = self.remove(id) {
+        let name = if let Some(name) = self.remote.remove(&id) {
+            if let Some(roster) = &mut self.roster {
+                roster.remove(id);
+            }
+            name
+        } else if let Some(member) = self.remove(id) {
             if let Some(farewell) = farewell {
                 let _ = member.queue.push(farewell);
             }

@@ -52,6 +52,26 @@ pub fn enter(entering: Entering, audience: &mut Audience, history: &History) {
     audience.join(entering);
 }
 
+/// A client of another server of the room arrives, named `name`: listed,
+/// and announced, unless in names mode the name is taken (its own server
+/// refuses it, in the same order). Whether it was let in.
+#[cfg(feature = "redis")]
+pub fn enter_remote(id: u64, name: std::sync::Arc<str>, audience: &mut Audience) -> bool {
+    let keys = audience.roster().map(|_| names::keys(&name));
+    if let Some(keys) = &keys {
+        if audience
+            .roster()
+            .and_then(|roster| roster.holder(keys))
+            .is_some()
+        {
+            return false;
+        }
+    }
+    audience.broadcast(text_line(&[&name, " has arrived"]));
+    audience.join_remote(id, name, keys);
+    true
+}
+
 /// `Also here: a, b` (the first [`ALSO_HERE_NAMES`], then ` and N more`),
 /// or `Nobody else is here`.
 fn also_here(audience: &Audience) -> Line {

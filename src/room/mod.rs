@@ -16,6 +16,8 @@ mod commands;
 mod events;
 mod history;
 mod order;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod roster;
 
 pub use events::{Asked, Entering, Inputs, Leaving, Message, Naming, Said};
@@ -89,6 +91,34 @@ impl Room {
         self.audience
             .broadcast(text_line(&[&entering.name, " has arrived"]));
         self.audience.join(entering);
+    }
+
+    /// A client of another server arrives (the Redis room); whether it
+    /// was let in (in names mode, its name free).
+    #[cfg(feature = "redis")]
+    fn enter_remote(&mut self, id: u64, name: std::sync::Arc<str>) -> bool {
+        commands::enter_remote(id, name, &mut self.audience)
+    }
+
+    /// Tells every client of this server `text`, in its place in the
+    /// order (the Redis room: the room lost, and back).
+    #[cfg(feature = "redis")]
+    fn tell_everyone(&mut self, text: &str) {
+        for (id, _) in self.audience.own() {
+            self.audience.send_to(id, text_line(&[text]));
+        }
+    }
+
+    /// Tells this server's client `id` a line of its own.
+    #[cfg(feature = "redis")]
+    fn tell(&mut self, id: u64, line: crate::queue::Line) {
+        self.audience.send_to(id, line);
+    }
+
+    /// This server's own clients, with their names.
+    #[cfg(feature = "redis")]
+    fn own_members(&self) -> Vec<(u64, std::sync::Arc<str>)> {
+        self.audience.own()
     }
 
     /// A client leaves.

@@ -1,0 +1,483 @@
+//! The room shared by several servers through Redis (`--redis URL`, the
+//! cargo feature `redis`): the order comes from Redis, not from here.
+//!
+//! Each server still orders its own connections' events (see `order`), but
+//! instead of applying them it publishes them to the room's channel, and
+//! applies what the channel delivers, which is every server's events in the
+//! one order Redis gives them, the same for every subscriber. So a
+//! newcomer joins its server's audience when its own arrival comes back,
+//! and a sender's echo is its line coming back: the echo is the receipt.
+//!
+//! The clients of other servers are in each server's room too, named and
+//! listed, so that `/who`, `Also here`, names and `/msg` cover the whole
+//! room; only their own server sends them lines. Redis decides what servers
+//! could race for (see `store`), and a server that stops answering is
+//! buried by another: its clients' leaves are announced, once each.
+
+pub mod store;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_lite::{future, StreamExt};
+use redis::aio::PubSubStream;
+use smol::Timer;
+
+use super::order::{Event as Local, Order};
+use super::{Asked, Entering, Inputs, Leaving, Message, Room, Said};
+use crate::log;
+use crate::names;
+use crate::queue::{text_line, Line, Log};
+use store::Store;
+use wire::{Event, Origin};
+
+/// How often a server says it is alive, and looks for servers that are not.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// The most local events published in one round trip.
+const BATCH: usize = 256;
+
+/// The longest wait between two tries to reach Redis again.
+const MOST_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What every client of this server is told when Redis is lost.
+const LOST: &str = "error: the room is unreachable (Redis); your lines wait until it is back";
+
+/// What a client is told of its lines that were on their way when Redis
+/// was lost.
+const UNSURE: &str = "error: the room is unreachable: your last lines may not have gone out";
+
+/// What every client of this server is told when Redis is back.
+const BACK: &str = "the room is back";
+
+/// The first id given to another server's client in this server's room:
+/// this server's own connections are numbered from 1, far below.
+const FIRST_REMOTE_ID: u64 = 1 << 63;
+
+/// Runs this server's part of the room until the server stops, with
+/// `store` joined and `events` subscribed; then announces its clients'
+/// leaves and lets go of their queues, as `room::run` does.
+pub async fn run(
+    inputs: Inputs,
+    log: Log,
+    names: bool,
+    history: usize,
+    mut store: Store,
+    events: PubSubStream,
+) {
+    let mut cluster = Cluster {
+        room: Room::new(names, log, history),
+        names,
+        entering: HashMap::new(),
+        farewells: HashMap::new(),
+        remote: HashMap::new(),
+        next_remote: FIRST_REMOTE_ID,
+        server: store.server,
+    };
+    let mut order = Order::new(inputs);
+    let mut events = Some(events);
+    match store.members().await {
+        Ok(members) => cluster.learn(members),
+        Err(error) => {
+            log::always(format_args!("Redis: cannot list the room: {error}"));
+            events = None;
+        }
+    }
+    let mut heartbeat = Timer::interval(HEARTBEAT);
+    loop {
+        let Some(subscribed) = events.as_mut() else {
+            cluster.room.tell_everyone(LOST);
+            events = Some(cluster.reconnect(&mut store).await);
+            cluster.room.tell_everyone(BACK);
+            continue;
+        };
+        let next = future::or(
+            async { Next::Local(order.next().await) },
+            future::or(async { Next::Room(subscribed.next().await) }, async {
+                heartbeat.next().await;
+                Next::Heartbeat
+            }),
+        )
+        .await;
+        match next {
+            Next::Local(Local::Stop) => {
+                cluster.part(&mut store).await;
+                return;
+            }
+            Next::Local(first) => {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match future::poll_once(order.next()).await {
+                        Some(Local::Stop) | None => break,
+                        Some(event) => batch.push(event),
+                    }
+                }
+                if let Err(error) = cluster.publish(batch, &mut store).await {
+                    log::always(format_args!("Redis: lost: {error}"));
+                    events = None;
+                }
+            }
+            Next::Room(Some(message)) => cluster.apply(message.get_payload_bytes()),
+            Next::Room(None) => {
+                log::always(format_args!("Redis: lost the room's channel"));
+                events = None;
+            }
+            Next::Heartbeat => {
+                if let Err(error) = cluster.heartbeat(&mut store).await {
+                    log::always(format_args!("Redis: lost: {error}"));
+                    events = None;
+                }
+            }
+        }
+        cluster.room.pacer.pause_if_due().await;
+    }
+}
+
+/// What the loop woke up for.
+enum Next {
+    /// This server's next event.
+    Local(Local),
+    /// A message from the room's channel; `None` when the channel is lost.
+    Room(Option<redis::Msg>),
+    /// Time to say this server is alive.
+    Heartbeat,
+}
+
+/// This server's side of the room.
+struct Cluster {
+    /// The room as this server applies it: its own clients with their
+    /// queues, the others by name.
+    room: Room,
+    /// Names mode.
+    names: bool,
+    /// This server's clients whose arrival is on its way through Redis.
+    entering: HashMap<u64, Entering>,
+    /// This server's clients whose leave is on its way, with their last
+    /// line.
+    farewells: HashMap<u64, Option<Line>>,
+    /// Other servers' clients, by their id in this room.
+    remote: HashMap<Origin, u64>,
+    /// The id for the next of them.
+    next_remote: u64,
+    /// This server's number in the room.
+    server: u64,
+}
+
+impl Cluster {
+    /// Publishes this server's events, in order, in one round trip.
+    /// Lines go out several to a message; arrivals, renames and leaves
+    /// each in their own atomic step (see `store`).
+    async fn publish(&mut self, batch: Vec<Local>, store: &mut Store) -> redis::RedisResult<()> {
+        let mut commands = redis::pipe();
+        let mut lines = Vec::new();
+        let mut permits = Vec::new();
+        let mut senders = Vec::new();
+        let me = |conn| Origin {
+            server: self.server,
+            conn,
+        };
+        for event in batch {
+            match event {
+                Local::Message(Message { from, said, permit }) => {
+                    permits.push(permit);
+                    senders.push(from);
+                    let said = match said {
+                        Said::Line(line) => wire::Said::Line(line.to_vec()),
+                        Said::Asked(asked) => match *asked {
+                            Asked::Nick(name) => {
+                                flush(&mut lines, &mut commands, store);
+                                let mut event = Vec::new();
+                                let said = wire::Said::Nick(name.shown.as_bytes().to_vec());
+                                wire::encode(
+                                    &Event::Said {
+                                        from: me(from),
+                                        said,
+                                    },
+                                    &mut event,
+                                );
+                                commands
+                                    .add_command(store.nick_command(
+                                        from,
+                                        name.shown.as_bytes(),
+                                        &name.keys,
+                                        &event,
+                                    ))
+                                    .ignore();
+                                continue;
+                            }
+                            asked => wire_said(asked),
+                        },
+                    };
+                    wire::encode(
+                        &Event::Said {
+                            from: me(from),
+                            said,
+                        },
+                        &mut lines,
+                    );
+                }
+                Local::Enter(entering) => {
+                    flush(&mut lines, &mut commands, store);
+                    let from = me(entering.id);
+                    let name = entering.name.as_bytes().to_vec();
+                    let mut event = Vec::new();
+                    wire::encode(&Event::Arrive { from, name, seq: 0 }, &mut event);
+                    let keys = entering
+                        .naming
+                        .as_ref()
+                        .map_or(&[][..], |naming| &naming.keys);
+                    let command =
+                        store.enter_command(entering.id, entering.name.as_bytes(), keys, &event);
+                    commands.add_command(command).ignore();
+                    self.entering.insert(entering.id, entering);
+                }
+                Local::Leave(Leaving { id, farewell }) => {
+                    flush(&mut lines, &mut commands, store);
+                    let mut event = Vec::new();
+                    wire::encode(&Event::Leave { from: me(id) }, &mut event);
+                    commands
+                        .add_command(store.leave_command(me(id), &event, false))
+                        .ignore();
+                    self.farewells.insert(id, farewell);
+                }
+                Local::Stop => {}
+            }
+        }
+        flush(&mut lines, &mut commands, store);
+        let sent = store.send(&commands).await;
+        if sent.is_err() {
+            // Whether they went out cannot be known: their senders hear so.
+            senders.sort_unstable();
+            senders.dedup();
+            for sender in senders {
+                self.room.tell(sender, text_line(&[UNSURE]));
+            }
+        }
+        drop(permits);
+        sent
+    }
+
+    /// Applies one message from the room's channel.
+    fn apply(&mut self, message: &[u8]) {
+        let Ok(events) = wire::decode(message) else {
+            log::always(format_args!("Redis: a message not from chat ignored"));
+            return;
+        };
+        for event in events {
+            match event {
+                Event::Arrive { from, .. } if from.server == self.server => {
+                    if let Some(entering) = self.entering.remove(&from.conn) {
+                        self.room.enter(entering);
+                    }
+                }
+                Event::Arrive { from, name, .. } => self.arrive(from, &name),
+                Event::Leave { from } if from.server == self.server => {
+                    let farewell = self.farewells.remove(&from.conn).flatten();
+                    self.room.leave(Leaving {
+                        id: from.conn,
+                        farewell,
+                    });
+                }
+                Event::Leave { from } => {
+                    if let Some(id) = self.remote.remove(&from) {
+                        self.room.leave(Leaving { id, farewell: None });
+                    }
+                }
+                Event::Said { from, said } => {
+                    let id = if from.server == self.server {
+                        from.conn
+                    } else if let Some(&id) = self.remote.get(&from) {
+                        id
+                    } else {
+                        continue;
+                    };
+                    if let Some(said) = self.room_said(said) {
+                        self.room.said(id, said);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Another server's client arrives, unless it is here already (a
+    /// server that came back announces its clients again).
+    fn arrive(&mut self, from: Origin, name: &[u8]) {
+        if self.remote.contains_key(&from) {
+            return;
+        }
+        let id = self.next_remote;
+        self.next_remote += 1;
+        if self
+            .room
+            .enter_remote(id, String::from_utf8_lossy(name).into())
+        {
+            self.remote.insert(from, id);
+        }
+    }
+
+    /// A line from the channel as the room applies it.
+    fn room_said(&self, said: wire::Said) -> Option<Said> {
+        let asked = match said {
+            wire::Said::Line(line) => return Some(Said::Line(wire::as_line(line))),
+            wire::Said::Text(text) => Asked::Text(text),
+            wire::Said::Me(text) => Asked::Me(text),
+            wire::Said::Who => Asked::Who,
+            wire::Said::Nick(name) => Asked::Nick(names::parse(&name).ok()?),
+            wire::Said::Msg { to, text } => Asked::Msg { to, text },
+            wire::Said::Help => Asked::Help,
+            wire::Said::Reply(line) => Asked::Reply(wire::as_line(line)),
+        };
+        if !self.names {
+            return None;
+        }
+        Some(Said::Asked(Box::new(asked)))
+    }
+
+    /// Lists who is already in the room, for a server that joins late (or
+    /// comes back): newcomers since are announced, the gone are seen to
+    /// leave.
+    fn learn(&mut self, members: Vec<store::Member>) {
+        let present: HashMap<Origin, Vec<u8>> = members
+            .iter()
+            .filter(|member| member.origin.server != self.server)
+            .map(|member| (member.origin, member.name.clone()))
+            .collect();
+        let gone: Vec<Origin> = self
+            .remote
+            .keys()
+            .filter(|origin| !present.contains_key(origin))
+            .copied()
+            .collect();
+        for origin in gone {
+            if let Some(id) = self.remote.remove(&origin) {
+                self.room.leave(Leaving { id, farewell: None });
+            }
+        }
+        for member in members {
+            if member.origin.server != self.server {
+                self.arrive(member.origin, &member.name);
+            }
+        }
+    }
+
+    /// Says this server is alive, and buries the servers that are not.
+    async fn heartbeat(&mut self, store: &mut Store) -> redis::RedisResult<()> {
+        store.heartbeat().await?;
+        for dead in store.dead_servers().await? {
+            log::always(format_args!(
+                "Redis: server {dead} of the room stopped answering; its clients leave"
+            ));
+            store.bury(dead).await?;
+        }
+        Ok(())
+    }
+
+    /// Tries to reach Redis again until it answers, waiting longer each
+    /// time; then registers this server and its clients again (a
+    /// restarted Redis has forgotten them) and catches up with the room.
+    async fn reconnect(&mut self, store: &mut Store) -> PubSubStream {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            Timer::after(wait).await;
+            wait = (wait * 2).min(MOST_BACKOFF);
+            let Ok(()) = store.rejoin().await else {
+                continue;
+            };
+            let Ok(events) = store.subscribe().await else {
+                continue;
+            };
+            // Who this server has, and who is on their way in or out.
+            let mut commands = redis::pipe();
+            let arriving = self
+                .entering
+                .values()
+                .map(|entering| (entering.id, entering.name.clone()));
+            for (id, name) in self.room.own_members().into_iter().chain(arriving) {
+                let from = Origin {
+                    server: self.server,
+                    conn: id,
+                };
+                let mut event = Vec::new();
+                let name = name.as_bytes().to_vec();
+                wire::encode(
+                    &Event::Arrive {
+                        from,
+                        name: name.clone(),
+                        seq: 0,
+                    },
+                    &mut event,
+                );
+                let keys = if self.names {
+                    names::keys(&String::from_utf8_lossy(&name))
+                } else {
+                    Box::default()
+                };
+                commands
+                    .add_command(store.enter_command(id, &name, &keys, &event))
+                    .ignore();
+            }
+            for &id in self.farewells.keys() {
+                let from = Origin {
+                    server: self.server,
+                    conn: id,
+                };
+                let mut event = Vec::new();
+                wire::encode(&Event::Leave { from }, &mut event);
+                commands
+                    .add_command(store.leave_command(from, &event, false))
+                    .ignore();
+            }
+            if store.send(&commands).await.is_err() {
+                continue;
+            }
+            let Ok(members) = store.members().await else {
+                continue;
+            };
+            log::always(format_args!("Redis: back"));
+            self.learn(members);
+            return events;
+        }
+    }
+
+    /// Stops cleanly: this server's clients leave the room, then the
+    /// server does.
+    async fn part(&mut self, store: &mut Store) {
+        let mut commands = redis::pipe();
+        for (id, _) in self.room.own_members() {
+            let from = Origin {
+                server: self.server,
+                conn: id,
+            };
+            let mut event = Vec::new();
+            wire::encode(&Event::Leave { from }, &mut event);
+            commands
+                .add_command(store.leave_command(from, &event, false))
+                .ignore();
+        }
+        let _ = store.send(&commands).await;
+        let _ = store.part().await;
+    }
+}
+
+/// Moves the lines gathered so far into one `PUBLISH`.
+fn flush(lines: &mut Vec<u8>, commands: &mut redis::Pipeline, store: &Store) {
+    if !lines.is_empty() {
+        commands
+            .add_command(store.publish_command(std::mem::take(lines)))
+            .ignore();
+    }
+}
+
+/// A names-mode line as it travels.
+fn wire_said(asked: Asked) -> wire::Said {
+    match asked {
+        Asked::Text(text) => wire::Said::Text(text),
+        Asked::Me(text) => wire::Said::Me(text),
+        Asked::Who => wire::Said::Who,
+        Asked::Nick(name) => wire::Said::Nick(name.shown.as_bytes().to_vec()),
+        Asked::Msg { to, text } => wire::Said::Msg { to, text },
+        Asked::Help => wire::Said::Help,
+        Asked::Reply(line) => wire::Said::Reply(line.to_vec()),
+    }
+}

@@ -1,0 +1,444 @@
+//! What a server keeps in Redis, and the commands that keep it.
+//!
+//! Redis decides everything that several servers could race for, each in
+//! one atomic step (a Lua script): a name is claimed in the same step that
+//! publishes the arrival or rename that uses it, and released in the same
+//! step that publishes the leave. So the order of the room's channel and
+//! the claims agree, and every server, applying the channel in order,
+//! refuses exactly the names that Redis refused to claim.
+//!
+//! Keys, for a room R (`--room`, default `chat`):
+//!
+//! - `chat:R`: the channel every event goes through;
+//! - `chat:R:mode`: the room's mode, `book` or `names`, kept while any
+//!   server is alive;
+//! - `chat:R:servers`: the servers that have joined; `chat:R:alive:S`, S's
+//!   heartbeat, which expires when S stops refreshing it;
+//! - `chat:R:members:S`: S's clients, connection id to `SEQ:NAME`, SEQ its
+//!   place among arrivals (`chat:R:arrivals` counts them);
+//! - `chat:R:name:KEY`: who holds a name, `S:ID`; `chat:R:held:S:ID`, the
+//!   keys a client holds, to let go of them when it leaves.
+
+use std::time::Duration;
+
+use redis::aio::{MultiplexedConnection, PubSubStream};
+use redis::{AsyncConnectionConfig, Client, RedisResult};
+
+use super::wire::{self, Event, Origin};
+
+/// How long a server's heartbeat lasts: a server silent this long is taken
+/// for dead, and another announces its clients' leaves.
+pub const ALIVE: Duration = Duration::from_secs(10);
+
+/// How long a Redis command may take before the room is taken for
+/// unreachable.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client's arrival: claims its name if it is free (names mode), lists
+/// it among its server's members, and publishes the arrival, whose place
+/// Redis fills in. Published either way: every server refuses a taken
+/// name for itself, from the same order.
+///
+/// KEYS: members, held, arrivals, channel, then the name's keys.
+/// ARGV: connection id, owner (`S:ID`), name, the event.
+const ENTER: &str = r"
+local free = true
+for i = 5, #KEYS do
+  local holder = redis.call('GET', KEYS[i])
+  if holder and holder ~= ARGV[2] then free = false end
+end
+local seq = redis.call('INCR', KEYS[3])
+if free then
+  for i = 5, #KEYS do
+    redis.call('SET', KEYS[i], ARGV[2])
+    redis.call('SADD', KEYS[2], KEYS[i])
+  end
+  redis.call('HSET', KEYS[1], ARGV[1], seq .. ':' .. ARGV[3])
+end
+local event = string.sub(ARGV[4], 1, #ARGV[4] - 20) .. string.format('%020d', seq)
+redis.call('PUBLISH', KEYS[4], event)
+return free and 1 or 0
+";
+
+/// A rename: claims the new name's keys if no one else holds them, lets
+/// go of the old ones, and publishes the rename either way.
+///
+/// KEYS: members, held, channel, then the new name's keys.
+/// ARGV: connection id, owner, new name, the event.
+const NICK: &str = r"
+local free = true
+for i = 4, #KEYS do
+  local holder = redis.call('GET', KEYS[i])
+  if holder and holder ~= ARGV[2] then free = false end
+end
+if free then
+  for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
+  end
+  redis.call('DEL', KEYS[2])
+  for i = 4, #KEYS do
+    redis.call('SET', KEYS[i], ARGV[2])
+    redis.call('SADD', KEYS[2], KEYS[i])
+  end
+  local member = redis.call('HGET', KEYS[1], ARGV[1])
+  if member then
+    local seq = string.match(member, '^(%d+):')
+    redis.call('HSET', KEYS[1], ARGV[1], seq .. ':' .. ARGV[3])
+  end
+end
+redis.call('PUBLISH', KEYS[3], ARGV[4])
+return free and 1 or 0
+";
+
+/// A leave: lets go of the client's names, takes it off its server's
+/// members, and publishes the leave. With ARGV[4] set (a dead server's
+/// clients), only if it was still a member: the leave is announced once,
+/// however many servers try.
+///
+/// KEYS: members, held, channel. ARGV: connection id, owner, the event,
+/// `once`.
+const LEAVE: &str = r"
+local was = redis.call('HDEL', KEYS[1], ARGV[1])
+if ARGV[4] == 'once' and was == 0 then return 0 end
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
+end
+redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', KEYS[3], ARGV[3])
+return 1
+";
+
+/// The room's mode, set if no server holds it, refreshed if it is ours;
+/// returns the mode the room is in.
+///
+/// KEYS: mode. ARGV: our mode, its lifetime in milliseconds.
+const MODE: &str = r"
+local mode = redis.call('GET', KEYS[1])
+if mode and mode ~= ARGV[1] then return mode end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+";
+
+/// One server's link to the room in Redis.
+pub struct Store {
+    /// Where new connections come from.
+    client: Client,
+    /// Commands (shared, pipelined).
+    connection: MultiplexedConnection,
+    /// `chat:R`.
+    prefix: String,
+    /// This server's number in the room.
+    pub server: u64,
+    /// `book` or `names`.
+    mode: &'static str,
+}
+
+/// Someone in the room, from Redis's lists: a server that joins late
+/// learns the room from these.
+pub struct Member {
+    /// Who.
+    pub origin: Origin,
+    /// Its name.
+    pub name: Vec<u8>,
+    /// Its place among arrivals.
+    pub seq: u64,
+}
+
+/// What can go wrong when joining the room.
+#[derive(Debug)]
+pub enum JoinError {
+    /// Redis could not be reached or failed.
+    Redis(redis::RedisError),
+    /// The room is in the other mode.
+    Mode(String),
+}
+
+impl From<redis::RedisError> for JoinError {
+    fn from(error: redis::RedisError) -> Self {
+        JoinError::Redis(error)
+    }
+}
+
+impl Store {
+    /// Connects to Redis at `url`, joins room `room` in names mode or not,
+    /// and takes a number for this server. Fails if Redis is unreachable
+    /// or the room is in the other mode.
+    pub async fn join(url: &str, room: &str, names: bool) -> Result<Store, JoinError> {
+        let client = Client::open(url)?;
+        let connection = connect(&client).await?;
+        let mut store = Store {
+            client,
+            connection,
+            prefix: format!("chat:{room}"),
+            server: 0,
+            mode: if names { "names" } else { "book" },
+        };
+        let mode = store.claim_mode().await?;
+        if mode != store.mode {
+            return Err(JoinError::Mode(mode));
+        }
+        store.server = redis::cmd("INCR")
+            .arg(store.key("next-server"))
+            .query_async(&mut store.connection)
+            .await?;
+        store.register().await?;
+        Ok(store)
+    }
+
+    /// Connects again after Redis was lost, and registers this server
+    /// again (a restarted Redis has forgotten it).
+    pub async fn rejoin(&mut self) -> RedisResult<()> {
+        self.connection = connect(&self.client).await?;
+        self.claim_mode().await?;
+        self.register().await
+    }
+
+    /// Subscribes to the room's channel: every event from here on.
+    pub async fn subscribe(&self) -> RedisResult<PubSubStream> {
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(&self.prefix).await?;
+        Ok(pubsub.into_on_message())
+    }
+
+    /// Everyone in the room now, in order of arrival.
+    pub async fn members(&mut self) -> RedisResult<Vec<Member>> {
+        let servers: Vec<u64> = redis::cmd("SMEMBERS")
+            .arg(self.key("servers"))
+            .query_async(&mut self.connection)
+            .await?;
+        let mut members = Vec::new();
+        for server in servers {
+            let listed: Vec<(u64, Vec<u8>)> = redis::cmd("HGETALL")
+                .arg(self.key(&format!("members:{server}")))
+                .query_async(&mut self.connection)
+                .await?;
+            for (conn, entry) in listed {
+                let Some(colon) = entry.iter().position(|&byte| byte == b':') else {
+                    continue;
+                };
+                let Some(seq) = std::str::from_utf8(&entry[..colon])
+                    .ok()
+                    .and_then(|seq| seq.parse().ok())
+                else {
+                    continue;
+                };
+                members.push(Member {
+                    origin: Origin { server, conn },
+                    name: entry[colon + 1..].to_vec(),
+                    seq,
+                });
+            }
+        }
+        members.sort_by_key(|member| member.seq);
+        Ok(members)
+    }
+
+    /// Keeps this server alive in the room, and the room's mode held.
+    pub async fn heartbeat(&mut self) -> RedisResult<()> {
+        self.claim_mode().await?;
+        redis::cmd("SET")
+            .arg(self.key(&format!("alive:{}", self.server)))
+            .arg(1)
+            .arg("PX")
+            .arg(ALIVE.as_millis() as u64)
+            .query_async::<()>(&mut self.connection)
+            .await
+    }
+
+    /// Servers of the room whose heartbeat has lapsed, that this server
+    /// won the right to bury (one server does it, whichever asks first).
+    pub async fn dead_servers(&mut self) -> RedisResult<Vec<u64>> {
+        let servers: Vec<u64> = redis::cmd("SMEMBERS")
+            .arg(self.key("servers"))
+            .query_async(&mut self.connection)
+            .await?;
+        let mut dead = Vec::new();
+        for server in servers.into_iter().filter(|&server| server != self.server) {
+            let alive: bool = redis::cmd("EXISTS")
+                .arg(self.key(&format!("alive:{server}")))
+                .query_async(&mut self.connection)
+                .await?;
+            if alive {
+                continue;
+            }
+            let won: Option<String> = redis::cmd("SET")
+                .arg(self.key(&format!("burying:{server}")))
+                .arg(self.server)
+                .arg("NX")
+                .arg("PX")
+                .arg(ALIVE.as_millis() as u64 * 3)
+                .query_async(&mut self.connection)
+                .await?;
+            if won.is_some() {
+                dead.push(server);
+            }
+        }
+        Ok(dead)
+    }
+
+    /// Announces the leave of every client of dead `server`, once each,
+    /// and forgets the server.
+    pub async fn bury(&mut self, server: u64) -> RedisResult<()> {
+        let members: Vec<u64> = redis::cmd("HKEYS")
+            .arg(self.key(&format!("members:{server}")))
+            .query_async(&mut self.connection)
+            .await?;
+        for conn in members {
+            let from = Origin { server, conn };
+            let mut event = Vec::new();
+            wire::encode(&Event::Leave { from }, &mut event);
+            self.leave_command(from, &event, true)
+                .query_async::<()>(&mut self.connection)
+                .await?;
+        }
+        redis::pipe()
+            .cmd("SREM")
+            .arg(self.key("servers"))
+            .arg(server)
+            .ignore()
+            .cmd("DEL")
+            .arg(self.key(&format!("members:{server}")))
+            .ignore()
+            .query_async::<()>(&mut self.connection)
+            .await
+    }
+
+    /// Leaves the room cleanly: this server's registration goes (its
+    /// clients' leaves were published before).
+    pub async fn part(&mut self) -> RedisResult<()> {
+        redis::pipe()
+            .cmd("SREM")
+            .arg(self.key("servers"))
+            .arg(self.server)
+            .ignore()
+            .cmd("DEL")
+            .arg(self.key(&format!("alive:{}", self.server)))
+            .ignore()
+            .cmd("DEL")
+            .arg(self.key(&format!("members:{}", self.server)))
+            .ignore()
+            .query_async::<()>(&mut self.connection)
+            .await
+    }
+
+    /// Sends `commands` in one round trip, in order.
+    pub async fn send(&mut self, commands: &redis::Pipeline) -> RedisResult<()> {
+        commands.query_async::<()>(&mut self.connection).await
+    }
+
+    /// The command publishing `message` (one or more events).
+    pub fn publish_command(&self, message: Vec<u8>) -> redis::Cmd {
+        let mut command = redis::cmd("PUBLISH");
+        command.arg(&self.prefix).arg(message);
+        command
+    }
+
+    /// The command for an arrival of this server's client `conn` (see
+    /// [`ENTER`]); `keys`, the name's keys in names mode.
+    pub fn enter_command(
+        &self,
+        conn: u64,
+        name: &[u8],
+        keys: &[Box<str>],
+        event: &[u8],
+    ) -> redis::Cmd {
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(ENTER)
+            .arg(4 + keys.len())
+            .arg(self.key(&format!("members:{}", self.server)))
+            .arg(self.key(&format!("held:{}:{conn}", self.server)))
+            .arg(self.key("arrivals"))
+            .arg(&self.prefix);
+        for key in keys {
+            command.arg(self.key(&format!("name:{key}")));
+        }
+        command
+            .arg(conn)
+            .arg(format!("{}:{conn}", self.server))
+            .arg(name)
+            .arg(event);
+        command
+    }
+
+    /// The command for a rename of this server's client `conn` (see
+    /// [`NICK`]).
+    pub fn nick_command(
+        &self,
+        conn: u64,
+        name: &[u8],
+        keys: &[Box<str>],
+        event: &[u8],
+    ) -> redis::Cmd {
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(NICK)
+            .arg(3 + keys.len())
+            .arg(self.key(&format!("members:{}", self.server)))
+            .arg(self.key(&format!("held:{}:{conn}", self.server)))
+            .arg(&self.prefix);
+        for key in keys {
+            command.arg(self.key(&format!("name:{key}")));
+        }
+        command
+            .arg(conn)
+            .arg(format!("{}:{conn}", self.server))
+            .arg(name)
+            .arg(event);
+        command
+    }
+
+    /// The command for the leave of `from` (see [`LEAVE`]); `once` for a
+    /// dead server's client.
+    pub fn leave_command(&self, from: Origin, event: &[u8], once: bool) -> redis::Cmd {
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(LEAVE)
+            .arg(3)
+            .arg(self.key(&format!("members:{}", from.server)))
+            .arg(self.key(&format!("held:{}:{}", from.server, from.conn)))
+            .arg(&self.prefix)
+            .arg(from.conn)
+            .arg(format!("{}:{}", from.server, from.conn))
+            .arg(event)
+            .arg(if once { "once" } else { "always" });
+        command
+    }
+
+    /// Holds the room's mode for this server's, or learns the other one.
+    async fn claim_mode(&mut self) -> RedisResult<String> {
+        redis::cmd("EVAL")
+            .arg(MODE)
+            .arg(1)
+            .arg(self.key("mode"))
+            .arg(self.mode)
+            .arg(ALIVE.as_millis() as u64)
+            .query_async(&mut self.connection)
+            .await
+    }
+
+    /// Lists this server in the room, alive.
+    async fn register(&mut self) -> RedisResult<()> {
+        redis::cmd("SADD")
+            .arg(self.key("servers"))
+            .arg(self.server)
+            .query_async::<()>(&mut self.connection)
+            .await?;
+        self.heartbeat().await
+    }
+
+    /// The key `chat:R:NAME`.
+    fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.prefix)
+    }
+}
+
+/// A connection for commands, with every command bounded in time.
+async fn connect(client: &Client) -> RedisResult<MultiplexedConnection> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(COMMAND_TIMEOUT))
+        .set_response_timeout(Some(COMMAND_TIMEOUT));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}

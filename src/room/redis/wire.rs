@@ -1,0 +1,322 @@
+//! The room's events as they travel through Redis: bytes in, bytes out.
+//!
+//! A message on the room's channel holds one or more events. Each says
+//! which server and which of its connections it concerns (so that a
+//! server knows its own clients' events when they come back), and carries
+//! lines as the bytes they are: a length, then the bytes, never text.
+//!
+//! An event is its kind (one byte), the length of the rest (four bytes,
+//! little-endian), then the rest: the server and the connection (eight
+//! bytes each), then the kind's fields. An arrival ends with its place in
+//! the room's order of arrivals, [`SEQ_DIGITS`] decimal digits that Redis
+//! fills in (see `store`), so that it can be sent before its place is known.
+
+use crate::queue::Line;
+
+/// The digits of an arrival's place, at its end.
+pub const SEQ_DIGITS: usize = 20;
+
+/// A client of some server in the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The server it is connected to.
+    pub server: u64,
+    /// Its connection's id on that server.
+    pub conn: u64,
+}
+
+/// One event of the room, as every server applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A client joins: its name (its address in book mode), and its place
+    /// in the order of arrivals.
+    Arrive {
+        /// Who.
+        from: Origin,
+        /// The name it asked for.
+        name: Vec<u8>,
+        /// Its place among arrivals (a server that starts late lists the
+        /// room in this order).
+        seq: u64,
+    },
+    /// A client leaves.
+    Leave {
+        /// Who.
+        from: Origin,
+    },
+    /// A client's line.
+    Said {
+        /// Who.
+        from: Origin,
+        /// What it asks of the room.
+        said: Said,
+    },
+}
+
+/// A client's line, as the room applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Said {
+    /// Book mode: the line as its server formatted it, `ADDR: TEXT\n`.
+    Line(Vec<u8>),
+    /// Names mode: a message.
+    Text(Vec<u8>),
+    /// `/me TEXT`.
+    Me(Vec<u8>),
+    /// `/who`.
+    Who,
+    /// `/nick NEW`, the name valid.
+    Nick(Vec<u8>),
+    /// `/msg TO TEXT`.
+    Msg {
+        /// The name as typed.
+        to: Vec<u8>,
+        /// The line.
+        text: Vec<u8>,
+    },
+    /// `/help`.
+    Help,
+    /// A line for the sender alone, in its place in the order.
+    Reply(Vec<u8>),
+}
+
+/// Why a message from the channel could not be read: it was not written
+/// by a `chat` of this version.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Garbled;
+
+/// Appends `event` to `out`.
+pub fn encode(event: &Event, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.push(0);
+    out.extend_from_slice(&[0; 4]);
+    let (kind, from) = match event {
+        Event::Arrive { from, .. } => (b'A', from),
+        Event::Leave { from } => (b'L', from),
+        Event::Said { from, said } => (said_kind(said), from),
+    };
+    out[start] = kind;
+    out.extend_from_slice(&from.server.to_le_bytes());
+    out.extend_from_slice(&from.conn.to_le_bytes());
+    match event {
+        Event::Arrive { name, seq, .. } => {
+            bytes(name, out);
+            out.extend_from_slice(format!("{seq:0width$}", width = SEQ_DIGITS).as_bytes());
+        }
+        Event::Leave { .. } => {}
+        Event::Said { said, .. } => match said {
+            Said::Line(text)
+            | Said::Text(text)
+            | Said::Me(text)
+            | Said::Nick(text)
+            | Said::Reply(text) => bytes(text, out),
+            Said::Msg { to, text } => {
+                bytes(to, out);
+                bytes(text, out);
+            }
+            Said::Who | Said::Help => {}
+        },
+    }
+    let length = u32::try_from(out.len() - start - 5).unwrap_or(u32::MAX);
+    out[start + 1..start + 5].copy_from_slice(&length.to_le_bytes());
+}
+
+/// The kind byte of a line's event.
+fn said_kind(said: &Said) -> u8 {
+    match said {
+        Said::Line(_) => b'B',
+        Said::Text(_) => b'T',
+        Said::Me(_) => b'M',
+        Said::Who => b'W',
+        Said::Nick(_) => b'N',
+        Said::Msg { .. } => b'P',
+        Said::Help => b'H',
+        Said::Reply(_) => b'R',
+    }
+}
+
+/// Appends `field` with its length.
+fn bytes(field: &[u8], out: &mut Vec<u8>) {
+    let length = u32::try_from(field.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(field);
+}
+
+/// Every event of one message, in order.
+pub fn decode(mut message: &[u8]) -> Result<Vec<Event>, Garbled> {
+    let mut events = Vec::new();
+    while !message.is_empty() {
+        let mut reader = Reader(message);
+        let kind = reader.take(1)?[0];
+        let length = reader.u32()? as usize;
+        let mut body = Reader(reader.take(length)?);
+        message = reader.0;
+        let from = Origin {
+            server: body.u64()?,
+            conn: body.u64()?,
+        };
+        let event = match kind {
+            b'A' => {
+                let name = body.field()?;
+                let seq = std::str::from_utf8(body.take(SEQ_DIGITS)?)
+                    .ok()
+                    .and_then(|digits| digits.parse().ok())
+                    .ok_or(Garbled)?;
+                Event::Arrive { from, name, seq }
+            }
+            b'L' => Event::Leave { from },
+            kind => {
+                let said = match kind {
+                    b'B' => Said::Line(body.field()?),
+                    b'T' => Said::Text(body.field()?),
+                    b'M' => Said::Me(body.field()?),
+                    b'W' => Said::Who,
+                    b'N' => Said::Nick(body.field()?),
+                    b'P' => Said::Msg {
+                        to: body.field()?,
+                        text: body.field()?,
+                    },
+                    b'H' => Said::Help,
+                    b'R' => Said::Reply(body.field()?),
+                    _ => return Err(Garbled),
+                };
+                Event::Said { from, said }
+            }
+        };
+        if !body.0.is_empty() {
+            return Err(Garbled);
+        }
+        events.push(event);
+    }
+    Ok(events)
+}
+
+/// The rest of a message, read from the front.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    /// The next `count` bytes.
+    fn take(&mut self, count: usize) -> Result<&'a [u8], Garbled> {
+        if self.0.len() < count {
+            return Err(Garbled);
+        }
+        let (taken, rest) = self.0.split_at(count);
+        self.0 = rest;
+        Ok(taken)
+    }
+
+    /// A little-endian `u32`.
+    fn u32(&mut self) -> Result<u32, Garbled> {
+        let bytes = self.take(4)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    /// A little-endian `u64`.
+    fn u64(&mut self) -> Result<u64, Garbled> {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// A field with its length.
+    fn field(&mut self) -> Result<Vec<u8>, Garbled> {
+        let length = self.u32()? as usize;
+        Ok(self.take(length)?.to_vec())
+    }
+}
+
+/// A formatted line's bytes (with its `\n`, as the room formats lines) as
+/// a [`Line`] for the queues.
+pub fn as_line(mut bytes: Vec<u8>) -> Line {
+    if bytes.last() != Some(&b'\n') {
+        bytes.push(b'\n');
+    }
+    Line::new(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 0..64)
+    }
+
+    fn said() -> impl Strategy<Value = Said> {
+        prop_oneof![
+            bytes().prop_map(Said::Line),
+            bytes().prop_map(Said::Text),
+            bytes().prop_map(Said::Me),
+            Just(Said::Who),
+            bytes().prop_map(Said::Nick),
+            (bytes(), bytes()).prop_map(|(to, text)| Said::Msg { to, text }),
+            Just(Said::Help),
+            bytes().prop_map(Said::Reply),
+        ]
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        let from = (any::<u64>(), any::<u64>()).prop_map(|(server, conn)| Origin { server, conn });
+        prop_oneof![
+            (from.clone(), bytes(), any::<u64>()).prop_map(|(from, name, seq)| Event::Arrive {
+                from,
+                name,
+                seq
+            }),
+            from.clone().prop_map(|from| Event::Leave { from }),
+            (from, said()).prop_map(|(from, said)| Event::Said { from, said }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_events_come_back_as_they_went(events in proptest::collection::vec(event(), 0..8)) {
+            let mut message = Vec::new();
+            for event in &events {
+                encode(event, &mut message);
+            }
+            prop_assert_eq!(decode(&message), Ok(events));
+        }
+
+        #[test]
+        fn any_bytes_are_read_or_refused_never_a_panic(message in bytes()) {
+            let _ = decode(&message);
+        }
+
+        #[test]
+        fn a_message_cut_short_is_refused(event in event(), cut in 1usize..8) {
+            let mut message = Vec::new();
+            encode(&event, &mut message);
+            let cut = message.len().saturating_sub(cut);
+            prop_assert_eq!(decode(&message[..cut]), Err(Garbled));
+        }
+    }
+
+    #[test]
+    fn an_arrivals_place_is_its_last_digits() {
+        let mut message = Vec::new();
+        let from = Origin { server: 1, conn: 2 };
+        encode(
+            &Event::Arrive {
+                from,
+                name: b"alice".to_vec(),
+                seq: 0,
+            },
+            &mut message,
+        );
+        let placed = [
+            &message[..message.len() - SEQ_DIGITS],
+            b"00000000000000000042",
+        ]
+        .concat();
+        assert_eq!(
+            decode(&placed),
+            Ok(vec![Event::Arrive {
+                from,
+                name: b"alice".to_vec(),
+                seq: 42
+            }])
+        );
+    }
+}
