@@ -18,7 +18,7 @@ pub mod store;
 pub mod wire;
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::{future, StreamExt};
 use redis::aio::PubSubStream;
@@ -74,7 +74,10 @@ pub async fn run(
         remote: HashMap::new(),
         next_remote: FIRST_REMOTE_ID,
         server: store.server,
+        unconfirmed: Default::default(),
+        confirm_by: None,
     };
+    let stop = inputs.stop.clone();
     let mut order = Order::new(inputs);
     let mut events = Some(events);
     match store.members().await {
@@ -88,7 +91,16 @@ pub async fn run(
     loop {
         let Some(subscribed) = events.as_mut() else {
             cluster.room.tell_everyone(LOST);
-            events = Some(cluster.reconnect(&mut store).await);
+            // Until Redis answers, or the server stops (then its clients'
+            // leaves cannot be announced: the others bury it).
+            let back = future::or(async { Some(cluster.reconnect(&mut store).await) }, async {
+                let _ = stop.recv().await;
+                None
+            });
+            let Some(subscribed) = back.await else {
+                return;
+            };
+            events = Some(subscribed);
             cluster.room.tell_everyone(BACK);
             continue;
         };
@@ -162,6 +174,11 @@ struct Cluster {
     next_remote: u64,
     /// This server's number in the room.
     server: u64,
+    /// After Redis came back, the clients of other servers not yet
+    /// announced again...
+    unconfirmed: std::collections::HashSet<Origin>,
+    /// ...and when those still unconfirmed are taken for gone.
+    confirm_by: Option<Instant>,
 }
 
 impl Cluster {
@@ -280,6 +297,7 @@ impl Cluster {
                     });
                 }
                 Event::Leave { from } => {
+                    self.unconfirmed.remove(&from);
                     if let Some(id) = self.remote.remove(&from) {
                         self.room.leave(Leaving { id, farewell: None });
                     }
@@ -304,6 +322,7 @@ impl Cluster {
     /// server that came back announces its clients again).
     fn arrive(&mut self, from: Origin, name: &[u8]) {
         if self.remote.contains_key(&from) {
+            self.unconfirmed.remove(&from);
             return;
         }
         let id = self.next_remote;
@@ -335,25 +354,22 @@ impl Cluster {
     }
 
     /// Lists who is already in the room, for a server that joins late (or
-    /// comes back): newcomers since are announced, the gone are seen to
-    /// leave.
+    /// comes back): newcomers since are announced.
+    ///
+    /// Those this server knew and Redis no longer lists are not taken for
+    /// gone at once: after a restart, Redis lists only the servers that
+    /// came back before this one. Each gets a heartbeat's lifetime to be
+    /// announced again by its server (see [`Cluster::settle`]).
     fn learn(&mut self, members: Vec<store::Member>) {
-        let present: HashMap<Origin, Vec<u8>> = members
-            .iter()
-            .filter(|member| member.origin.server != self.server)
-            .map(|member| (member.origin, member.name.clone()))
-            .collect();
-        let gone: Vec<Origin> = self
+        let listed: std::collections::HashSet<Origin> =
+            members.iter().map(|member| member.origin).collect();
+        self.unconfirmed = self
             .remote
             .keys()
-            .filter(|origin| !present.contains_key(origin))
+            .filter(|origin| !listed.contains(origin))
             .copied()
             .collect();
-        for origin in gone {
-            if let Some(id) = self.remote.remove(&origin) {
-                self.room.leave(Leaving { id, farewell: None });
-            }
-        }
+        self.confirm_by = Some(Instant::now() + store::ALIVE);
         for member in members {
             if member.origin.server != self.server {
                 self.arrive(member.origin, &member.name);
@@ -361,8 +377,21 @@ impl Cluster {
         }
     }
 
+    /// Sees the clients that were not confirmed in time leave.
+    fn settle(&mut self) {
+        if self.confirm_by.is_some_and(|by| Instant::now() >= by) {
+            self.confirm_by = None;
+            for origin in std::mem::take(&mut self.unconfirmed) {
+                if let Some(id) = self.remote.remove(&origin) {
+                    self.room.leave(Leaving { id, farewell: None });
+                }
+            }
+        }
+    }
+
     /// Says this server is alive, and buries the servers that are not.
     async fn heartbeat(&mut self, store: &mut Store) -> redis::RedisResult<()> {
+        self.settle();
         store.heartbeat().await?;
         for dead in store.dead_servers().await? {
             log::always(format_args!(
