@@ -351,6 +351,54 @@ impl QueueReceiver {
     /// the whole batch, and its buffer is allocated once at its final size,
     /// then dropped after the write: an idle client holds no buffer.
     pub async fn next_batch(&self, cap: usize) -> Option<Batch> {
+        self.take_lines(cap, |state, log, count, size| {
+            if count == 1 {
+                if let Some(line) = take(state, log) {
+                    return Batch::One(line);
+                }
+            }
+            let mut bytes = Vec::with_capacity(size);
+            for _ in 0..count {
+                if let Some(line) = take(state, log) {
+                    bytes.extend_from_slice(&line);
+                }
+            }
+            Batch::Many(bytes)
+        })
+        .await
+    }
+
+    /// What [`next_batch`](Self::next_batch) would take, put into one
+    /// buffer line by line by `frame`, as a transport puts lines on the
+    /// wire (the buffer is sized for `slack` bytes more a line), and the
+    /// bytes of the lines taken. Each line is framed as it is taken, where
+    /// its end is known: finding the ends again in a batch is a search.
+    pub async fn next_frames(
+        &self,
+        cap: usize,
+        slack: usize,
+        frame: impl Fn(&[u8], &mut Vec<u8>),
+    ) -> Option<(Vec<u8>, usize)> {
+        self.take_lines(cap, |state, log, count, size| {
+            let mut frames = Vec::with_capacity(size + count * slack);
+            for _ in 0..count {
+                if let Some(line) = take(state, log) {
+                    frame(&line, &mut frames);
+                }
+            }
+            (frames, size)
+        })
+        .await
+    }
+
+    /// Waits for lines as [`next_batch`](Self::next_batch) does, and hands
+    /// `build` how many to take, under `cap` bytes, and their size.
+    async fn take_lines<T>(
+        &self,
+        cap: usize,
+        build: impl FnOnce(&mut State, &LogLines, usize, usize) -> T,
+    ) -> Option<T> {
+        let mut build = Some(build);
         poll_fn(|context| {
             let mut state = self.shared.lock();
             if state.lines.is_empty() {
@@ -387,18 +435,8 @@ impl QueueReceiver {
                     break 'count;
                 }
             }
-            if count == 1 {
-                if let Some(line) = take(&mut state, &log) {
-                    return Poll::Ready(Some(Batch::One(line)));
-                }
-            }
-            let mut bytes = Vec::with_capacity(size);
-            for _ in 0..count {
-                if let Some(line) = take(&mut state, &log) {
-                    bytes.extend_from_slice(&line);
-                }
-            }
-            Poll::Ready(Some(Batch::Many(bytes)))
+            let build = build.take().expect("polled after it was ready");
+            Poll::Ready(Some(build(&mut state, &log, count, size)))
         })
         .await
     }

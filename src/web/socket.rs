@@ -38,7 +38,7 @@ use tungstenite::{Bytes, Message};
 
 use crate::conn::Socket;
 use crate::lines::Source;
-use crate::queue::{Batch, QueueReceiver};
+use crate::queue::QueueReceiver;
 use crate::transport::{SendBuffer, Transport, WRITE_BATCH};
 
 /// What tungstenite reads from the socket at a time, and keeps as its
@@ -94,32 +94,30 @@ impl WebSocket {
 
 /// What the writer wakes up for.
 enum Next {
-    /// Lines to send.
-    Lines(Batch),
+    /// Lines to send, framed, and the bytes of the lines.
+    Lines((Vec<u8>, usize)),
     /// A reply the context queued.
     Reply,
     /// The queue is closed and empty.
     End,
 }
 
-/// Frames a batch of lines, each ending with `\n`, as binary frames of
-/// the lines without it.
-fn frames(batch: &[u8]) -> io::Result<Vec<u8>> {
+/// Appends `line`, which ends with `\n`, to `frames` as a binary frame of
+/// the line without it.
+fn frame(line: &[u8], frames: &mut Vec<u8>) {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
     let header = FrameHeader {
         opcode: OpCode::Data(Data::Binary),
         ..FrameHeader::default()
     };
-    // A header is 2 bytes for a line under 126 bytes, in place of its `\n`.
-    let mut frames = Vec::with_capacity(batch.len() + batch.len() / 4 + 16);
-    let lines = batch.strip_suffix(b"\n").unwrap_or(batch);
-    for line in lines.split(|&byte| byte == b'\n') {
-        header
-            .format(line.len() as u64, &mut frames)
-            .map_err(into_io)?;
-        frames.extend_from_slice(line);
-    }
-    Ok(frames)
+    // Writing to a Vec cannot fail.
+    let _ = header.format(line.len() as u64, frames);
+    frames.extend_from_slice(line);
 }
+
+/// What a frame's header adds to a line under 126 bytes: 2 bytes, in
+/// place of its `\n`. (A longer line's buffer grows.)
+const FRAME_SLACK: usize = 1;
 
 impl Transport for WebSocket {
     type Source<'a> = Frames<'a>;
@@ -144,7 +142,7 @@ impl Transport for WebSocket {
         loop {
             let batch = async {
                 queue
-                    .next_batch(WRITE_BATCH)
+                    .next_frames(WRITE_BATCH, FRAME_SLACK, frame)
                     .await
                     .map_or(Next::End, Next::Lines)
             };
@@ -166,9 +164,11 @@ impl Transport for WebSocket {
             if !self.context.borrow().can_write() {
                 break;
             }
-            stream.write_all(&frames(batch.bytes())?).await?;
+            let (frames, lines) = batch;
+            stream.write_all(&frames).await?;
+            drop(frames);
             self.write_replies().await?;
-            send_buffer.wrote(batch.bytes().len(), &self.socket);
+            send_buffer.wrote(lines, &self.socket);
         }
         // Everything is out: say goodbye as WebSockets do, then half-close
         // as a TCP connection does; the peer's answering close frame is
@@ -322,5 +322,23 @@ fn into_io(error: Error) -> io::Error {
     match error {
         Error::Io(error) => error,
         error => io::Error::new(io::ErrorKind::InvalidData, error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_a_binary_frame_without_its_newline() {
+        let mut frames = Vec::new();
+        frame(b"one\n", &mut frames);
+        frame(b"\n", &mut frames);
+        assert_eq!(frames, b"\x82\x03one\x82\x00");
+        let long = [b"x".repeat(200), b"\n".to_vec()].concat();
+        let mut frames = Vec::new();
+        frame(&long, &mut frames);
+        assert_eq!(frames[..4], *b"\x82\x7e\x00\xc8");
+        assert_eq!(frames.len(), 4 + 200);
     }
 }
