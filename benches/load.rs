@@ -1,6 +1,8 @@
 //! Load scenarios against the real `chat` binary over loopback; one line of
 //! results each. Run with `cargo bench`; `cargo bench -- fanout churn` runs
-//! only the scenarios named.
+//! only the scenarios named. `cargo bench --features web` adds `web`, the
+//! fanout load over the page's WebSocket, beside the TCP rows it is judged
+//! against.
 //!
 //! The client side runs on one thread (a smol executor) so that, on a
 //! 2-core machine, the server has the other core; its own CPU is printed
@@ -41,9 +43,11 @@ fn main() {
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
-    let scenarios: [(&str, Scenario); 8] = [
+    let scenarios: &[(&str, Scenario)] = &[
         ("fanout", fanout),
         ("fanout-names", fanout_names),
+        #[cfg(feature = "web")]
+        ("web", web::fanout),
         ("fanout-wide", fanout_wide),
         ("latency", latency),
         ("idle", idle),
@@ -54,15 +58,20 @@ fn main() {
     // A typo must not pass for a run that measured nothing.
     let known: Vec<&str> = scenarios.iter().map(|(name, _)| *name).collect();
     if let Some(unknown) = wanted.iter().find(|w| !known.contains(&w.as_str())) {
+        let hint = if unknown == "web" {
+            " (`web` is built with `--features web`)"
+        } else {
+            ""
+        };
         eprintln!(
-            "load: no scenario named {unknown:?}; the scenarios are {}",
+            "load: no scenario named {unknown:?}; the scenarios are {}{hint}",
             known.join(", ")
         );
         std::process::exit(2);
     }
     raise_fd_limit();
     pin_benchmark();
-    for (name, scenario) in scenarios {
+    for &(name, scenario) in scenarios {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
             println!("{name:<12} {}", scenario());
         }
@@ -75,6 +84,9 @@ fn main() {
 struct Server {
     child: Child,
     addr: SocketAddr,
+    /// The page's address, when started with `--http`.
+    #[cfg_attr(not(feature = "web"), allow(dead_code))]
+    page: Option<SocketAddr>,
     /// The server's log lines after the first, collected by a thread.
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -92,9 +104,12 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start chat");
-        let mut first = String::new();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        stderr.read_line(&mut first).expect("read chat's log");
+        let addr = logged_addr(&mut stderr, "chat: listening on ");
+        // The page's line follows the listening line.
+        let page = extra
+            .contains(&"--http")
+            .then(|| logged_addr(&mut stderr, "chat: the page is at http://"));
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let collected = log.clone();
         std::thread::spawn(move || {
@@ -102,13 +117,12 @@ impl Server {
                 collected.lock().unwrap().push(line);
             }
         });
-        let addr = first
-            .trim_end()
-            .strip_prefix("chat: listening on ")
-            .expect("a listening line")
-            .parse()
-            .expect("an address");
-        let server = Server { child, addr, log };
+        let server = Server {
+            child,
+            addr,
+            page,
+            log,
+        };
         if let Some(&cpu) = SERVER_CPU.get() {
             server.pin(cpu);
         }
@@ -172,6 +186,19 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address in the server's next log line, which must start with
+/// `prefix`: anything else (a `CHAT_BIN` built without the page, a port in
+/// use) is the server refusing to start, and is shown as it said it.
+fn logged_addr(stderr: &mut impl BufRead, prefix: &str) -> SocketAddr {
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("read chat's log");
+    line.trim_end()
+        .strip_prefix(prefix)
+        .map(|rest| rest.trim_end_matches('/'))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("chat did not start: {:?}", line.trim_end()))
 }
 
 /// Sum of the first field of every thread's schedstat under `tasks`.
@@ -243,6 +270,25 @@ struct Seen {
     ended: bool,
 }
 
+impl Seen {
+    /// Counts one line (without its `\n`) that arrived at `now`, `now_ns`
+    /// after the epoch, recording its latency when `record`.
+    fn line(&mut self, line: &[u8], now: Instant, now_ns: u64, record: bool) {
+        self.lines += 1;
+        if let Some(sent) = timestamp(line) {
+            self.payload += 1;
+            if record {
+                self.latencies
+                    .push((now_ns.saturating_sub(sent) / 1000) as u32);
+            }
+            if let Some(last) = self.last {
+                self.longest_pause = self.longest_pause.max(now - last);
+            }
+            self.last = Some(now);
+        }
+    }
+}
+
 /// Shared view of one client's reading.
 type SeenRef = Rc<RefCell<Seen>>;
 
@@ -284,18 +330,7 @@ async fn read_lines(
                     partial.extend_from_slice(&rest[..end]);
                     &partial
                 };
-                seen.lines += 1;
-                if let Some(sent) = timestamp(line) {
-                    seen.payload += 1;
-                    if record {
-                        seen.latencies
-                            .push((now_ns.saturating_sub(sent) / 1000) as u32);
-                    }
-                    if let Some(last) = seen.last {
-                        seen.longest_pause = seen.longest_pause.max(now - last);
-                    }
-                    seen.last = Some(now);
-                }
+                seen.line(line, now, now_ns, record);
                 partial.clear();
                 rest = &rest[end + 1..];
             }
@@ -322,6 +357,65 @@ fn timestamp(line: &[u8]) -> Option<u64> {
     u64::from_str_radix(std::str::from_utf8(&hex[1..]).ok()?, 16).ok()
 }
 
+/// A client of the room as the benchmark drives it: over TCP, as the
+/// book's clients are, or (the `web` scenario) over the page's WebSocket.
+/// Scenarios written over it run the same load either way, so their rows
+/// compare the transports and nothing else.
+trait Client: Clone + 'static {
+    /// What the scenario's row calls these clients.
+    const NOUN: &'static str;
+
+    /// The server's flags this kind of client needs.
+    const FLAGS: &'static [&'static str];
+
+    /// Where these clients connect.
+    fn addr(server: &Server) -> SocketAddr;
+
+    /// Connects to `addr` and starts reading what arrives into `seen` on a
+    /// task of its own, as [`read_lines`] does.
+    async fn connect(
+        executor: &LocalExecutor<'_>,
+        addr: SocketAddr,
+        epoch: Instant,
+        seen: SeenRef,
+        record: bool,
+        buffer: usize,
+    ) -> Self;
+
+    /// Sends `lines`, each ending with `\n`, in one write.
+    async fn send(&mut self, lines: &[u8]) -> std::io::Result<()>;
+}
+
+impl Client for TcpStream {
+    const NOUN: &'static str = "clients";
+
+    const FLAGS: &'static [&'static str] = &[];
+
+    fn addr(server: &Server) -> SocketAddr {
+        server.addr
+    }
+
+    async fn connect(
+        executor: &LocalExecutor<'_>,
+        addr: SocketAddr,
+        epoch: Instant,
+        seen: SeenRef,
+        record: bool,
+        buffer: usize,
+    ) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let _ = stream.set_nodelay(true);
+        executor
+            .spawn(read_lines(stream.clone(), epoch, seen, record, buffer))
+            .detach();
+        stream
+    }
+
+    async fn send(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        self.write_all(lines).await
+    }
+}
+
 /// Waits until `done` holds, checking whenever the executor is idle for a
 /// moment, or until the scenario's time is up (then false).
 async fn wait_until(started: Instant, mut done: impl FnMut() -> bool) -> bool {
@@ -337,7 +431,7 @@ async fn wait_until(started: Instant, mut done: impl FnMut() -> bool) -> bool {
 /// Connects `count` reading clients and waits until each has seen the
 /// arrivals of all that came after it (so the storm is over).
 #[allow(clippy::too_many_arguments)]
-async fn connect_readers<'a>(
+async fn connect_readers<'a, C: Client>(
     executor: &LocalExecutor<'a>,
     addr: SocketAddr,
     count: usize,
@@ -345,8 +439,8 @@ async fn connect_readers<'a>(
     record: bool,
     buffer: usize,
     mode: Mode,
-) -> Vec<(TcpStream, SeenRef)> {
-    let mut clients: Vec<(TcpStream, SeenRef)> = Vec::with_capacity(count);
+) -> Vec<(C, SeenRef)> {
+    let mut clients: Vec<(C, SeenRef)> = Vec::with_capacity(count);
     for index in 0..count {
         // At most a window of connections not yet greeted: the server's
         // accept backlog is finite.
@@ -356,23 +450,13 @@ async fn connect_readers<'a>(
                 wait_until(Instant::now(), || waiting.borrow().lines >= mode.greeting()).await;
             assert!(greeted, "a client was not greeted in time");
         }
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let _ = stream.set_nodelay(true);
+        let seen: SeenRef = Rc::default();
+        let mut client = C::connect(executor, addr, epoch, seen.clone(), record, buffer).await;
         if mode == Mode::Names {
             let name = format!("c{index}\n");
-            stream.write_all(name.as_bytes()).await.expect("name");
+            client.send(name.as_bytes()).await.expect("name");
         }
-        let seen: SeenRef = Rc::default();
-        executor
-            .spawn(read_lines(
-                stream.clone(),
-                epoch,
-                seen.clone(),
-                record,
-                buffer,
-            ))
-            .detach();
-        clients.push((stream, seen));
+        clients.push((client, seen));
     }
     let started = Instant::now();
     // Every client's greeting, and each arrival at everyone already there:
@@ -433,16 +517,16 @@ impl Mode {
 
 /// Each of `senders` sends `lines` payload lines of `size` bytes as fast as
 /// it can, `per_write` lines a write, each stamped when written.
-fn spawn_senders(
+fn spawn_senders<C: Client>(
     executor: &LocalExecutor<'_>,
-    senders: &[(TcpStream, SeenRef)],
+    senders: &[(C, SeenRef)],
     lines: usize,
     size: usize,
     per_write: usize,
     epoch: Instant,
 ) {
-    for (stream, _) in senders {
-        let mut stream = stream.clone();
+    for (client, _) in senders {
+        let mut client = client.clone();
         executor
             .spawn(async move {
                 let mut sent = 0;
@@ -452,7 +536,7 @@ fn spawn_senders(
                         chunk.extend_from_slice(&payload(epoch, size));
                         sent += 1;
                     }
-                    if stream.write_all(&chunk).await.is_err() {
+                    if client.send(&chunk).await.is_err() {
                         return;
                     }
                     // A write returns at once while the socket has room:
@@ -478,18 +562,280 @@ fn millis(micros: u32) -> String {
     format!("{:.2} ms", micros as f64 / 1000.0)
 }
 
+// ----------------------------------------------------------- page clients
+
+/// The page's clients, for the `web` scenario. tungstenite opens each
+/// WebSocket (the request with its `Origin`, the check of the answer) and
+/// frames and masks what it sends, as a browser would. The frames that come
+/// back are read as the TCP readers read lines: up to `buffer` bytes a
+/// read, every frame the read completed counted at that read's time, and a
+/// yield after a read that filled the buffer. Finding a server's frame (2
+/// bytes of header, unmasked) costs less than finding a `\n`, so the
+/// benchmark's own cost per delivery is no higher than for TCP, and the two
+/// rows differ by the server's cost. tungstenite's reading did not allow
+/// that: it zeroes its whole free buffer before every read, an eighth of
+/// the benchmark's time in a profile.
+#[cfg(feature = "web")]
+mod web {
+    use std::cell::RefCell;
+    use std::io::{self, Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::rc::Rc;
+    use std::time::Instant;
+
+    use futures_lite::{future, AsyncReadExt};
+    use smol::{Async, LocalExecutor};
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::{Error, HandshakeError, Message, WebSocket};
+
+    use super::{fan_out, Client, Mode, SeenRef, Server};
+
+    /// `fanout`'s load from the page: the same 100 clients, 10 of them
+    /// sending, all over WebSockets, so that its row differs from
+    /// `fanout`'s by the transport alone. Each line goes out as the page
+    /// sends it, a text frame, 16 frames a write as `fanout` writes 16
+    /// lines; every client gets each as a binary frame.
+    pub fn fanout() -> String {
+        fan_out::<Page>(100, 10, 1_000, 32, Mode::Book)
+    }
+
+    /// One page's WebSocket: its reader task reads the socket, its sender
+    /// writes through tungstenite.
+    #[derive(Clone)]
+    pub struct Page {
+        /// The socket, to wait on.
+        socket: Rc<Async<TcpStream>>,
+        /// tungstenite's side of it, for sending; borrowed only between
+        /// awaits.
+        websocket: Rc<RefCell<WebSocket<Tapped>>>,
+    }
+
+    /// The socket as tungstenite sees it: non-blocking, and, during the
+    /// handshake, keeping a copy of what tungstenite read, whose part past
+    /// the answer's head is the first frames.
+    struct Tapped {
+        /// The socket.
+        socket: Rc<Async<TcpStream>>,
+        /// What was read, while the handshake lasts.
+        tap: Option<Vec<u8>>,
+    }
+
+    impl Read for Tapped {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let read = self.socket.get_ref().read(buf)?;
+            if let Some(tap) = &mut self.tap {
+                tap.extend_from_slice(&buf[..read]);
+            }
+            Ok(read)
+        }
+    }
+
+    impl Write for Tapped {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.socket.get_ref().write(buf)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Client for Page {
+        const NOUN: &'static str = "WebSocket clients";
+
+        const FLAGS: &'static [&'static str] = &["--http", "127.0.0.1:0"];
+
+        fn addr(server: &Server) -> SocketAddr {
+            server.page.expect("the page's address")
+        }
+
+        async fn connect(
+            executor: &LocalExecutor<'_>,
+            addr: SocketAddr,
+            epoch: Instant,
+            seen: SeenRef,
+            record: bool,
+            buffer: usize,
+        ) -> Self {
+            let socket = Rc::new(Async::<TcpStream>::connect(addr).await.expect("connect"));
+            let _ = socket.get_ref().set_nodelay(true);
+            let mut request = format!("ws://{addr}/ws")
+                .into_client_request()
+                .expect("a request");
+            // As the page does: its Origin is the Host it was served from.
+            let origin = format!("http://{addr}").parse().expect("an origin");
+            request.headers_mut().insert("Origin", origin);
+            let tapped = Tapped {
+                socket: socket.clone(),
+                tap: Some(Vec::new()),
+            };
+            let mut handshake = tungstenite::client::client(request, tapped);
+            let mut websocket = loop {
+                match handshake {
+                    Ok((websocket, _)) => break websocket,
+                    // The request fits an empty socket's buffer: only the
+                    // answer is ever waited for.
+                    Err(HandshakeError::Interrupted(midway)) => {
+                        socket.readable().await.expect("wait for the answer");
+                        handshake = midway.handshake();
+                    }
+                    Err(HandshakeError::Failure(error)) => panic!("handshake failed: {error}"),
+                }
+            };
+            let tap = websocket.get_mut().tap.take().unwrap_or_default();
+            let head = tap
+                .windows(4)
+                .position(|window| window == b"\r\n\r\n")
+                .expect("the answer's head")
+                + 4;
+            let early = tap[head..].to_vec();
+            executor
+                .spawn(read_frames(
+                    socket.clone(),
+                    early,
+                    epoch,
+                    seen,
+                    record,
+                    buffer,
+                ))
+                .detach();
+            Page {
+                socket,
+                websocket: Rc::new(RefCell::new(websocket)),
+            }
+        }
+
+        /// Each line as a text frame, as the page sends it, all in one
+        /// write.
+        async fn send(&mut self, lines: &[u8]) -> io::Result<()> {
+            {
+                let mut websocket = self.websocket.borrow_mut();
+                let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
+                for line in lines.split(|&byte| byte == b'\n') {
+                    let text = std::str::from_utf8(line).map_err(io::Error::other)?;
+                    // Kept in tungstenite's buffer until the flush.
+                    match websocket.write(Message::text(text)) {
+                        Ok(()) => {}
+                        Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(error) => return Err(io::Error::other(error)),
+                    }
+                }
+            }
+            loop {
+                let flushed = self.websocket.borrow_mut().flush();
+                match flushed {
+                    Ok(()) => return Ok(()),
+                    Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
+                        self.socket.writable().await?
+                    }
+                    Err(error) => return Err(io::Error::other(error)),
+                }
+            }
+        }
+    }
+
+    /// Reads a page's frames until the connection ends or the server
+    /// closes it, beginning with `early`; each data frame is a line,
+    /// counted as [`super::read_lines`] counts lines.
+    async fn read_frames(
+        socket: Rc<Async<TcpStream>>,
+        early: Vec<u8>,
+        epoch: Instant,
+        seen: SeenRef,
+        record: bool,
+        buffer: usize,
+    ) {
+        let mut buf = vec![0u8; buffer.max(early.len())];
+        buf[..early.len()].copy_from_slice(&early);
+        // `buf[..end]` is read and not yet taken as frames.
+        let mut end = early.len();
+        let mut full = false;
+        let mut now = Instant::now();
+        let mut stream = &*socket;
+        'reading: loop {
+            let now_ns = (now - epoch).as_nanos() as u64;
+            let mut taken = 0;
+            {
+                let mut seen = seen.borrow_mut();
+                while let Some((opcode, payload)) = frame(&buf[taken..end]) {
+                    let line = &buf[taken + payload.start..taken + payload.end];
+                    match opcode {
+                        OP_TEXT | OP_BINARY => seen.line(line, now, now_ns, record),
+                        OP_CLOSE => break 'reading,
+                        // Pings and pongs: the server sends neither.
+                        _ => {}
+                    }
+                    taken += payload.end;
+                }
+            }
+            // The start of a frame waits at the front for the rest; one
+            // longer than the buffer (a line near --max-line) gets room.
+            buf.copy_within(taken..end, 0);
+            end -= taken;
+            if end == buf.len() {
+                buf.resize(2 * buf.len(), 0);
+            }
+            // As a TCP reader does: after a full read, the others first.
+            if full {
+                future::yield_now().await;
+            }
+            let count = match stream.read(&mut buf[end..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(count) => count,
+            };
+            full = end + count == buf.len();
+            end += count;
+            now = Instant::now();
+        }
+        seen.borrow_mut().ended = true;
+    }
+
+    const OP_TEXT: u8 = 0x1;
+    const OP_BINARY: u8 = 0x2;
+    const OP_CLOSE: u8 = 0x8;
+
+    /// The first frame of `bytes`, if it is all there: its opcode and where
+    /// its payload lies in `bytes`. A server's frames are unmasked and
+    /// whole (FIN set): RFC 6455, section 5.2.
+    fn frame(bytes: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
+        let [first, second, ..] = *bytes else {
+            return None;
+        };
+        let (header, len): (usize, usize) = match second & 0x7f {
+            126 => (
+                4,
+                u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?) as usize,
+            ),
+            127 => (
+                10,
+                u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?) as usize,
+            ),
+            len => (2, usize::from(len)),
+        };
+        let payload = header..header.checked_add(len)?;
+        (payload.end <= bytes.len()).then_some((first & 0x0f, payload))
+    }
+}
+
 // -------------------------------------------------------------- scenarios
 
 /// `senders` of `clients` each send `lines` payload lines of `size` bytes
 /// as fast as they can; every client must receive all of them.
-fn fan_out(clients: usize, senders: usize, lines: usize, size: usize, mode: Mode) -> String {
-    let server = Server::start(mode.flags());
+fn fan_out<C: Client>(
+    clients: usize,
+    senders: usize,
+    lines: usize,
+    size: usize,
+    mode: Mode,
+) -> String {
+    let flags: Vec<&str> = mode.flags().iter().chain(C::FLAGS).copied().collect();
+    let server = Server::start(&flags);
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let readers = connect_readers(
+        let readers = connect_readers::<C>(
             &executor,
-            server.addr,
+            C::addr(&server),
             clients,
             epoch,
             true,
@@ -525,9 +871,10 @@ fn fan_out(clients: usize, senders: usize, lines: usize, size: usize, mode: Mode
             .collect();
         latencies.sort_unstable();
         format!(
-            "{clients} clients, {senders} x {lines} lines of {size} B: {:.2} M deliveries/s, \
+            "{clients} {}, {senders} x {lines} lines of {size} B: {:.2} M deliveries/s, \
              server {:.3} µs CPU/delivery, bench {:.3} µs CPU/delivery, \
              latency p50 {} p99 {}{}",
+            C::NOUN,
             deliveries as f64 / elapsed.as_secs_f64() / 1e6,
             server_cpu as f64 / 1e3 / deliveries.max(1) as f64,
             bench_cpu as f64 / 1e3 / deliveries.max(1) as f64,
@@ -543,16 +890,16 @@ fn fan_out(clients: usize, senders: usize, lines: usize, size: usize, mode: Mode
 }
 
 fn fanout() -> String {
-    fan_out(100, 10, 1_000, 32, Mode::Book)
+    fan_out::<TcpStream>(100, 10, 1_000, 32, Mode::Book)
 }
 
 fn fanout_wide() -> String {
-    fan_out(1_000, 1, 200, 32, Mode::Book)
+    fan_out::<TcpStream>(1_000, 1, 200, 32, Mode::Book)
 }
 
 /// `fanout` in names mode: the same load from named clients.
 fn fanout_names() -> String {
-    fan_out(100, 10, 1_000, 32, Mode::Names)
+    fan_out::<TcpStream>(100, 10, 1_000, 32, Mode::Names)
 }
 
 /// 50 named clients talking, a line a second each, under names mode's flood
@@ -591,7 +938,7 @@ fn talk_with_flooder(flooder: bool) -> (u32, u32, bool) {
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
         let clients = TALKERS + usize::from(flooder);
-        let readers = connect_readers(
+        let readers = connect_readers::<TcpStream>(
             &executor,
             server.addr,
             clients,
@@ -657,7 +1004,7 @@ fn latency() -> String {
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let readers = connect_readers(
+        let readers = connect_readers::<TcpStream>(
             &executor,
             server.addr,
             CLIENTS,
@@ -704,7 +1051,7 @@ fn idle() -> String {
     let baseline = server.rss_kib();
     smol::block_on(executor.run(async {
         let started = Instant::now();
-        let readers = connect_readers(
+        let readers = connect_readers::<TcpStream>(
             &executor,
             server.addr,
             CLIENTS,
@@ -739,7 +1086,7 @@ fn slow() -> String {
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let readers = connect_readers(
+        let readers = connect_readers::<TcpStream>(
             &executor,
             server.addr,
             CLIENTS - 1,
@@ -797,7 +1144,7 @@ fn churn() -> String {
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let observers = connect_readers(&executor, server.addr, OBSERVERS, epoch, false, 64 * 1024, Mode::Book).await;
+        let observers = connect_readers::<TcpStream>(&executor, server.addr, OBSERVERS, epoch, false, 64 * 1024, Mode::Book).await;
         let addr = server.addr;
         let done = Rc::new(RefCell::new(0usize));
         let cpu_before = server.cpu_ns();
