@@ -373,6 +373,7 @@ impl QueueReceiver {
     /// wire (the buffer is sized for `slack` bytes more a line), and the
     /// bytes of the lines taken. Each line is framed as it is taken, where
     /// its end is known: finding the ends again in a batch is a search.
+    #[cfg(feature = "web")]
     pub async fn next_frames(
         &self,
         cap: usize,
