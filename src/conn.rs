@@ -112,11 +112,15 @@ pub fn serve<T: Transport, Ticket>(
         let permits = Arc::new(Semaphore::new(0));
         // Book mode: greeted, and in line to join, before a byte is
         // written: a client that reads its greeting is already queued to
-        // join. Names mode: asked its name first (see `naming`).
+        // join. (In a room shared through Redis, where joining is the
+        // arrival coming back from Redis, the room greets it then.) Names
+        // mode: asked its name first (see `naming`).
         let unnamed = if config.names {
             Some(queue)
         } else {
-            let _ = queue.push(text_line(&["You are ", &name]));
+            if config.redis.is_none() {
+                let _ = queue.push(text_line(&["You are ", &name]));
+            }
             let entering = Entering {
                 id,
                 name: name.clone(),

@@ -285,6 +285,14 @@ impl Cluster {
             match event {
                 Event::Arrive { from, .. } if from.server == self.server => {
                     if let Some(entering) = self.entering.remove(&from.conn) {
+                        // Book mode's greeting waited for this moment: a
+                        // client that has read it is in the room's order,
+                        // and sees every arrival after its own.
+                        if !self.names {
+                            let _ = entering
+                                .queue
+                                .push(text_line(&["You are ", &entering.name]));
+                        }
                         self.room.enter(entering);
                     }
                 }
