@@ -38,6 +38,10 @@ const HEARTBEAT: Duration = Duration::from_secs(2);
 /// The most local events published in one round trip.
 const BATCH: usize = 256;
 
+/// The most bytes of lines published in one round trip (and one more
+/// line): a batch of the longest lines must not take gigabytes.
+const BATCH_BYTES: usize = 1024 * 1024;
+
 /// The longest wait between two tries to reach Redis again.
 const MOST_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -118,16 +122,29 @@ pub async fn run(
                 return;
             }
             Next::Local(first) => {
+                let mut bytes = weight(&first);
                 let mut batch = vec![first];
-                while batch.len() < BATCH {
+                let mut stopping = false;
+                while batch.len() < BATCH && bytes < BATCH_BYTES {
                     match future::poll_once(order.next()).await {
-                        Some(Local::Stop) | None => break,
-                        Some(event) => batch.push(event),
+                        Some(Local::Stop) => {
+                            stopping = true;
+                            break;
+                        }
+                        Some(event) => {
+                            bytes += weight(&event);
+                            batch.push(event);
+                        }
+                        None => break,
                     }
                 }
                 if let Err(error) = cluster.publish(batch, &mut store).await {
                     log::always(format_args!("Redis: lost: {error}"));
                     events = None;
+                }
+                if stopping {
+                    cluster.part(&mut store).await;
+                    return;
                 }
             }
             Next::Room(Some(message)) => cluster.apply(message.get_payload_bytes()),
@@ -494,6 +511,26 @@ impl Cluster {
         }
         let _ = store.send(&commands).await;
         let _ = store.part().await;
+    }
+}
+
+/// About how many bytes `event` puts in a batch.
+fn weight(event: &Local) -> usize {
+    match event {
+        Local::Message(Message {
+            said: Said::Line(line),
+            ..
+        }) => line.len(),
+        Local::Message(Message {
+            said: Said::Asked(asked),
+            ..
+        }) => match &**asked {
+            Asked::Text(text) | Asked::Me(text) => text.len(),
+            Asked::Msg { to, text } => to.len() + text.len(),
+            Asked::Reply(line) => line.len(),
+            _ => 64,
+        },
+        _ => 64,
     }
 }
 
