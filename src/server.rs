@@ -140,9 +140,8 @@ async fn run(
             let broadcaster = match &config.redis {
                 #[cfg(feature = "redis")]
                 Some(redis) => {
-                    let (store, events) = join_room(redis, config.names).await?;
-                    let room =
-                        room::redis::run(inputs, log, config.names, config.history, store, events);
+                    let store = join_room(redis, config.names).await?;
+                    let room = room::redis::run(inputs, log, config.names, config.history, store);
                     executor.spawn(room)
                 }
                 _ => executor.spawn(room::run(inputs, log, config.names, config.history)),
@@ -197,13 +196,12 @@ async fn run(
         .await
 }
 
-/// Joins the room in Redis, and subscribes to it; errors say, in one
-/// line, what to do.
+/// Joins the room in Redis; errors say, in one line, what to do.
 #[cfg(feature = "redis")]
 async fn join_room(
     redis: &crate::config::RedisRoom,
     names: bool,
-) -> io::Result<(room::redis::store::Store, redis::aio::PubSubStream)> {
+) -> io::Result<room::redis::store::Store> {
     use room::redis::store::{JoinError, Store};
     let failed = |error: redis::RedisError| {
         io::Error::other(format!("cannot reach Redis at {}: {error}", redis.url))
@@ -222,8 +220,7 @@ async fn join_room(
                 }
             )),
         })?;
-    let events = store.subscribe().await.map_err(failed)?;
-    Ok((store, events))
+    Ok(store)
 }
 
 /// What a listener's connections are.

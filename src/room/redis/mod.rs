@@ -2,9 +2,13 @@
 //! cargo feature `redis`): the order comes from Redis, not from here.
 //!
 //! Each server still orders its own connections' events (see `order`), but
-//! instead of applying them it publishes them to the room's channel, and
-//! applies what the channel delivers, which is every server's events in the
-//! one order Redis gives them, the same for every subscriber. So a
+//! instead of applying them it adds them to the room's events in Redis (a
+//! stream), and applies what it reads there: every server's events in the
+//! one order Redis gives them, the same for every reader. (A stream rather
+//! than a pub/sub channel: a channel delivers only to whoever is
+//! subscribed at that instant, so a server cut off for a moment, or back
+//! after a Redis restart later than another, would miss lines; a stream
+//! keeps the last events, and a server reads on from the last it applied.) So a
 //! newcomer joins its server's audience when its own arrival comes back,
 //! and a sender's echo is its line coming back: the echo is the receipt.
 //!
@@ -21,7 +25,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_lite::{future, StreamExt};
-use redis::aio::PubSubStream;
 use smol::Timer;
 
 use super::order::{Event as Local, Order};
@@ -29,7 +32,7 @@ use super::{Asked, Entering, Inputs, Leaving, Message, Room, Said};
 use crate::log;
 use crate::names;
 use crate::queue::{text_line, Line, Log};
-use store::Store;
+use store::{Follow, Store};
 use wire::{Event, Origin};
 
 /// How often a server says it is alive, and looks for servers that are not.
@@ -60,16 +63,9 @@ const BACK: &str = "the room is back";
 const FIRST_REMOTE_ID: u64 = 1 << 63;
 
 /// Runs this server's part of the room until the server stops, with
-/// `store` joined and `events` subscribed; then announces its clients'
-/// leaves and lets go of their queues, as `room::run` does.
-pub async fn run(
-    inputs: Inputs,
-    log: Log,
-    names: bool,
-    history: usize,
-    mut store: Store,
-    events: PubSubStream,
-) {
+/// `store` joined; then announces its clients' leaves and lets go of their
+/// queues, as `room::run` does.
+pub async fn run(inputs: Inputs, log: Log, names: bool, history: usize, mut store: Store) {
     let mut cluster = Cluster {
         room: Room::new(names, log, history),
         names,
@@ -80,20 +76,14 @@ pub async fn run(
         server: store.server,
         unconfirmed: Default::default(),
         confirm_by: None,
+        last: store.joined_at.clone(),
     };
     let stop = inputs.stop.clone();
     let mut order = Order::new(inputs);
-    let mut events = Some(events);
-    match store.members().await {
-        Ok(members) => cluster.learn(members),
-        Err(error) => {
-            log::always(format_args!("Redis: cannot list the room: {error}"));
-            events = None;
-        }
-    }
+    let mut events = cluster.start(&mut store).await;
     let mut heartbeat = Timer::interval(HEARTBEAT);
     loop {
-        let Some(subscribed) = events.as_mut() else {
+        let Some(following) = events.as_ref() else {
             cluster.room.tell_everyone(LOST);
             // Until Redis answers, or the server stops (then its clients'
             // leaves cannot be announced: the others bury it).
@@ -101,16 +91,16 @@ pub async fn run(
                 let _ = stop.recv().await;
                 None
             });
-            let Some(subscribed) = back.await else {
+            let Some(following) = back.await else {
                 return;
             };
-            events = Some(subscribed);
+            events = Some(following);
             cluster.room.tell_everyone(BACK);
             continue;
         };
         let next = future::or(
             async { Next::Local(order.next().await) },
-            future::or(async { Next::Room(subscribed.next().await) }, async {
+            future::or(async { Next::Room(following.next().await) }, async {
                 heartbeat.next().await;
                 Next::Heartbeat
             }),
@@ -138,7 +128,22 @@ pub async fn run(
                         None => break,
                     }
                 }
-                if let Err(error) = cluster.publish(batch, &mut store).await {
+                let published = cluster.publish(batch, &mut store).await;
+                // What the room delivered meanwhile, before more of this
+                // server's own events: `or` prefers those, and with more
+                // clients talking than a batch holds there always are some,
+                // so the room would wait until they stop, and this server's
+                // clients would hear nothing meanwhile, echoes included.
+                for _ in 0..BATCH {
+                    let Some(Some((number, message))) = future::poll_once(following.next()).await
+                    else {
+                        break;
+                    };
+                    cluster.apply(&message);
+                    cluster.last = number;
+                    cluster.room.pacer.pause_if_due().await;
+                }
+                if let Err(error) = published {
                     log::always(format_args!("Redis: lost: {error}"));
                     events = None;
                 }
@@ -147,9 +152,12 @@ pub async fn run(
                     return;
                 }
             }
-            Next::Room(Some(message)) => cluster.apply(message.get_payload_bytes()),
+            Next::Room(Some((number, message))) => {
+                cluster.apply(&message);
+                cluster.last = number;
+            }
             Next::Room(None) => {
-                log::always(format_args!("Redis: lost the room's channel"));
+                log::always(format_args!("Redis: lost the room's events"));
                 events = None;
             }
             Next::Heartbeat => {
@@ -167,8 +175,9 @@ pub async fn run(
 enum Next {
     /// This server's next event.
     Local(Local),
-    /// A message from the room's channel; `None` when the channel is lost.
-    Room(Option<redis::Msg>),
+    /// The room's next event's number and message; `None` when Redis is
+    /// lost.
+    Room(Option<(String, Vec<u8>)>),
     /// Time to say this server is alive.
     Heartbeat,
 }
@@ -196,6 +205,9 @@ struct Cluster {
     unconfirmed: std::collections::HashSet<Origin>,
     /// ...and when those still unconfirmed are taken for gone.
     confirm_by: Option<Instant>,
+    /// The number of the room's last event applied: after Redis was lost,
+    /// the server reads on from there, and misses nothing Redis kept.
+    last: String,
 }
 
 impl Cluster {
@@ -414,6 +426,26 @@ impl Cluster {
         }
     }
 
+    /// Starts following the room from where this server joined it, and
+    /// lists who was there; `None` if Redis is already lost.
+    async fn start(&mut self, store: &mut Store) -> Option<Follow> {
+        let started = async {
+            let events = store.follow(self.last.clone()).await?;
+            let members = store.members().await?;
+            redis::RedisResult::Ok((events, members))
+        };
+        match started.await {
+            Ok((events, members)) => {
+                self.learn(members);
+                Some(events)
+            }
+            Err(error) => {
+                log::always(format_args!("Redis: lost: {error}"));
+                None
+            }
+        }
+    }
+
     /// Says this server is alive, and buries the servers that are not.
     async fn heartbeat(&mut self, store: &mut Store) -> redis::RedisResult<()> {
         self.settle();
@@ -430,7 +462,7 @@ impl Cluster {
     /// Tries to reach Redis again until it answers, waiting longer each
     /// time; then registers this server and its clients again (a
     /// restarted Redis has forgotten them) and catches up with the room.
-    async fn reconnect(&mut self, store: &mut Store) -> PubSubStream {
+    async fn reconnect(&mut self, store: &mut Store) -> Follow {
         let mut wait = Duration::from_millis(100);
         loop {
             Timer::after(wait).await;
@@ -438,7 +470,7 @@ impl Cluster {
             let Ok(()) = store.rejoin().await else {
                 continue;
             };
-            let Ok(events) = store.subscribe().await else {
+            let Ok(events) = store.follow(self.last.clone()).await else {
                 continue;
             };
             // Who this server has, and who is on their way in or out.

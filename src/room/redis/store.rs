@@ -9,7 +9,9 @@
 //!
 //! Keys, for a room R (`--room`, default `chat`):
 //!
-//! - `chat:R`: the channel every event goes through;
+//! - `chat:R:events`: the stream every event goes through, in the one
+//!   order; its last [`KEPT`] events are kept, so that a server cut off
+//!   for a while reads what it missed when it is back;
 //! - `chat:R:mode`: the room's mode, `book` or `names`, kept while any
 //!   server is alive;
 //! - `chat:R:servers`: the servers that have joined; `chat:R:alive:S`, S's
@@ -21,7 +23,8 @@
 
 use std::time::Duration;
 
-use redis::aio::{MultiplexedConnection, PubSubStream};
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Client, RedisResult};
 
 use super::wire::{self, Event, Origin};
@@ -34,12 +37,22 @@ pub const ALIVE: Duration = Duration::from_secs(10);
 /// unreachable.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// About how many of the room's last events Redis keeps (`MAXLEN ~`, as
+/// the scripts say too): what a server cut off for a while can catch up on.
+pub const KEPT: usize = 10_000;
+
+/// How long one read of the room's events waits for the next.
+const READ_WAIT: Duration = Duration::from_secs(1);
+
+/// The most events taken in one read.
+const READ_COUNT: usize = 512;
+
 /// A client's arrival: claims its name if it is free (names mode), lists
-/// it among its server's members, and publishes the arrival, whose place
-/// Redis fills in. Published either way: every server refuses a taken
+/// it among its server's members, and adds the arrival to the room's
+/// events, its place among arrivals filled in by Redis. Published either way: every server refuses a taken
 /// name for itself, from the same order.
 ///
-/// KEYS: members, held, arrivals, channel, then the name's keys.
+/// KEYS: members, held, arrivals, events, then the name's keys.
 /// ARGV: connection id, owner (`S:ID`), name, the event.
 const ENTER: &str = r"
 local free = true
@@ -56,14 +69,14 @@ if free then
   redis.call('HSET', KEYS[1], ARGV[1], seq .. ':' .. ARGV[3])
 end
 local event = string.sub(ARGV[4], 1, #ARGV[4] - 20) .. string.format('%020d', seq)
-redis.call('PUBLISH', KEYS[4], event)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'e', event)
 return free and 1 or 0
 ";
 
 /// A rename: claims the new name's keys if no one else holds them, lets
 /// go of the old ones, and publishes the rename either way.
 ///
-/// KEYS: members, held, channel, then the new name's keys.
+/// KEYS: members, held, events, then the new name's keys.
 /// ARGV: connection id, owner, new name, the event.
 const NICK: &str = r"
 local free = true
@@ -86,7 +99,7 @@ if free then
     redis.call('HSET', KEYS[1], ARGV[1], seq .. ':' .. ARGV[3])
   end
 end
-redis.call('PUBLISH', KEYS[3], ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'e', ARGV[4])
 return free and 1 or 0
 ";
 
@@ -95,7 +108,7 @@ return free and 1 or 0
 /// clients), only if it was still a member: the leave is announced once,
 /// however many servers try.
 ///
-/// KEYS: members, held, channel. ARGV: connection id, owner, the event,
+/// KEYS: members, held, events. ARGV: connection id, owner, the event,
 /// `once`.
 const LEAVE: &str = r"
 local was = redis.call('HDEL', KEYS[1], ARGV[1])
@@ -104,7 +117,7 @@ for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
 end
 redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', KEYS[3], ARGV[3])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'e', ARGV[3])
 return 1
 ";
 
@@ -131,6 +144,9 @@ pub struct Store {
     pub server: u64,
     /// `book` or `names`.
     mode: &'static str,
+    /// The room's last event when this server joined: it follows the room
+    /// from there.
+    pub joined_at: String,
 }
 
 /// Someone in the room, from Redis's lists: a server that joins late
@@ -172,6 +188,7 @@ impl Store {
             prefix: format!("chat:{room}"),
             server: 0,
             mode: if names { "names" } else { "book" },
+            joined_at: String::new(),
         };
         let mode = store.claim_mode().await?;
         if mode != store.mode {
@@ -181,6 +198,9 @@ impl Store {
             .arg(store.key("next-server"))
             .query_async(&mut store.connection)
             .await?;
+        // Where to follow the room from, read before this server is seen:
+        // everything the others do from then on comes after it.
+        store.joined_at = store.last_event().await?;
         store.register().await?;
         Ok(store)
     }
@@ -193,11 +213,63 @@ impl Store {
         self.register().await
     }
 
-    /// Subscribes to the room's channel: every event from here on.
-    pub async fn subscribe(&self) -> RedisResult<PubSubStream> {
-        let mut pubsub = self.client.get_async_pubsub().await?;
-        pubsub.subscribe(&self.prefix).await?;
-        Ok(pubsub.into_on_message())
+    /// Follows the room's events after the one numbered `after`, on a
+    /// connection of its own (a read waits for events, and would hold up
+    /// every other command on a shared one).
+    pub async fn follow(&self, after: String) -> RedisResult<Follow> {
+        let mut connection = connect(&self.client).await?;
+        let key = self.key("events");
+        let (events, received) = async_channel::bounded(READ_COUNT);
+        let reader = smol::spawn(async move {
+            let mut after = after;
+            loop {
+                let read: RedisResult<Option<StreamReadReply>> = redis::cmd("XREAD")
+                    .arg("COUNT")
+                    .arg(READ_COUNT)
+                    .arg("BLOCK")
+                    .arg(READ_WAIT.as_millis() as u64)
+                    .arg("STREAMS")
+                    .arg(&key)
+                    .arg(&after)
+                    .query_async(&mut connection)
+                    .await;
+                let Ok(read) = read else {
+                    return;
+                };
+                for entry in read
+                    .into_iter()
+                    .flat_map(|reply| reply.keys)
+                    .flat_map(|key| key.ids)
+                {
+                    let message: Vec<u8> = entry.get("e").unwrap_or_default();
+                    after = entry.id.clone();
+                    if events.send((entry.id, message)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Follow {
+            received,
+            _reader: reader,
+        })
+    }
+
+    /// The number of the room's last event (`0-0` for none yet).
+    pub async fn last_event(&mut self) -> RedisResult<String> {
+        let last: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(self.key("events"))
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.connection)
+            .await?;
+        Ok(last
+            .ids
+            .into_iter()
+            .next()
+            .map_or_else(|| "0-0".to_string(), |entry| entry.id))
     }
 
     /// Everyone in the room now, in order of arrival.
@@ -326,10 +398,17 @@ impl Store {
         commands.query_async::<()>(&mut self.connection).await
     }
 
-    /// The command publishing `message` (one or more events).
+    /// The command adding `message` (one or more events) to the room's.
     pub fn publish_command(&self, message: Vec<u8>) -> redis::Cmd {
-        let mut command = redis::cmd("PUBLISH");
-        command.arg(&self.prefix).arg(message);
+        let mut command = redis::cmd("XADD");
+        command
+            .arg(self.key("events"))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(KEPT)
+            .arg("*")
+            .arg("e")
+            .arg(message);
         command
     }
 
@@ -349,7 +428,7 @@ impl Store {
             .arg(self.key(&format!("members:{}", self.server)))
             .arg(self.key(&format!("held:{}:{conn}", self.server)))
             .arg(self.key("arrivals"))
-            .arg(&self.prefix);
+            .arg(self.key("events"));
         for key in keys {
             command.arg(self.key(&format!("name:{key}")));
         }
@@ -376,7 +455,7 @@ impl Store {
             .arg(3 + keys.len())
             .arg(self.key(&format!("members:{}", self.server)))
             .arg(self.key(&format!("held:{}:{conn}", self.server)))
-            .arg(&self.prefix);
+            .arg(self.key("events"));
         for key in keys {
             command.arg(self.key(&format!("name:{key}")));
         }
@@ -397,7 +476,7 @@ impl Store {
             .arg(3)
             .arg(self.key(&format!("members:{}", from.server)))
             .arg(self.key(&format!("held:{}:{}", from.server, from.conn)))
-            .arg(&self.prefix)
+            .arg(self.key("events"))
             .arg(from.conn)
             .arg(format!("{}:{}", from.server, from.conn))
             .arg(event)
@@ -430,6 +509,23 @@ impl Store {
     /// The key `chat:R:NAME`.
     fn key(&self, name: &str) -> String {
         format!("{}:{name}", self.prefix)
+    }
+}
+
+/// The room's events as a server reads them, in order, each with its
+/// number; closed when Redis is lost.
+pub struct Follow {
+    /// The events read.
+    received: async_channel::Receiver<(String, Vec<u8>)>,
+    /// Reads them (on smol's own executor, as the `redis` crate's
+    /// connections run); stopped when this is dropped.
+    _reader: smol::Task<()>,
+}
+
+impl Follow {
+    /// The next event's number and message; `None` once Redis is lost.
+    pub async fn next(&self) -> Option<(String, Vec<u8>)> {
+        self.received.recv().await.ok()
     }
 }
 
