@@ -7,6 +7,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "web")]
 pub mod web;
 

@@ -1,0 +1,793 @@
+#![cfg(feature = "redis")]
+//! Several `chat` servers, one room, through a real Redis (`--redis`): the
+//! built binary against a `redis-server` of each test's own, with clients
+//! over TCP on every server. What PROTOCOL.md promises across servers, each
+//! checked where a client sees it: one order, no own arrival, the echo as
+//! the receipt, names unique in the whole room, `/who` and `/msg` across
+//! servers, a dead server's clients leaving once, Redis lost and found
+//! (by every server, or by one alone through a relay the test can cut),
+//! and the start-up refusals.
+//!
+//! It needs `redis-server` (Debian's package). Without it every test that
+//! needs one is skipped, saying so, unless `CHAT_REQUIRE_REDIS=1` (CI's
+//! setting), where it fails saying what to install.
+
+mod common;
+
+#[path = "common/bins.rs"]
+mod bins;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use bins::{chat_bin, ChatProcess};
+use common::redis::{free_port, Redis, Relay};
+use common::Peer;
+use rustix::process::Signal;
+
+/// What every client of a server hears when Redis is lost.
+const LOST: &str = "error: the room is unreachable (Redis); your lines wait until it is back";
+
+/// What a client hears of its lines that were on their way when Redis
+/// was lost.
+const UNSURE: &str = "error: the room is unreachable: your last lines may not have gone out";
+
+/// What every client of a server hears when Redis is back.
+const BACK: &str = "the room is back";
+
+/// How long a dead server's clients may take to be announced as left
+/// (PROTOCOL.md: within 15 seconds).
+const BURIAL: Duration = Duration::from_secs(15);
+
+/// A `chat` serving `redis`'s room, with `extra` flags.
+fn chat(redis: &Redis, extra: &[&str]) -> ChatProcess {
+    let url = redis.url();
+    let mut args = vec!["--redis", url.as_str()];
+    args.extend_from_slice(extra);
+    ChatProcess::start(&args)
+}
+
+/// `count` servers of one room, in names mode or not. Names mode reads
+/// without flood control, so that a test can send many lines at once.
+fn chats(redis: &Redis, count: usize, names: bool) -> Vec<ChatProcess> {
+    let extra: &[&str] = if names {
+        &["--names", "--rate", "off"]
+    } else {
+        &[]
+    };
+    (0..count).map(|_| chat(redis, extra)).collect()
+}
+
+/// A book-mode client on `addr`, returned once greeted and once everyone
+/// in `present` has seen it arrive. Its greeting comes when its arrival is
+/// back from Redis, and the others see the arrival in the room's order:
+/// from then on any line sent, on any server, reaches it.
+fn arrive(addr: SocketAddr, present: &mut [&mut Peer]) -> Peer {
+    let peer = Peer::connect(addr);
+    for other in present.iter_mut() {
+        other.expect(&format!("{} has arrived", peer.name));
+    }
+    peer
+}
+
+/// A names-mode client on `addr` named `name`, told `also` (its `Also
+/// here` line), returned once everyone in `present` has seen it arrive.
+fn join(addr: SocketAddr, name: &str, also: &str, present: &mut [&mut Peer]) -> Peer {
+    let mut peer = Peer::connect_quiet(addr);
+    peer.expect("What is your name?");
+    peer.say(name);
+    peer.expect(&format!("You are {name}"));
+    peer.expect(also);
+    for other in present.iter_mut() {
+        other.expect(&format!("{name} has arrived"));
+    }
+    peer
+}
+
+/// The next `count` lines of `peer`, as text.
+fn texts(peer: &mut Peer, count: usize) -> Vec<String> {
+    (0..count).map(|_| peer.text()).collect()
+}
+
+/// Runs `chat` with `args` until it exits by itself, for a bounded time:
+/// its exit status and its stderr. A `chat` still running after 20 s has
+/// not refused to start: it is killed and the test fails.
+fn run_chat(args: &[&str]) -> (ExitStatus, String) {
+    let mut child = Command::new(chat_bin())
+        .args(args)
+        .arg("127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chat");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for chat") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .expect("read chat's stderr");
+    let status = status
+        .unwrap_or_else(|| panic!("chat {args:?} did not exit within 20 s; its log: {stderr:?}"));
+    (status, stderr)
+}
+
+/// Waits, for a bounded time, until Redis lists `count` servers in the
+/// room `chat`: a dead server is forgotten only after its clients'
+/// leaves went out, so nothing more of it can come after.
+fn wait_for_servers(redis: &Redis, count: usize) {
+    let want = format!(":{count}\r\n");
+    let deadline = Instant::now() + BURIAL;
+    loop {
+        let now = redis.query(&["SCARD", "chat:chat:servers"]);
+        if now == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Redis still lists {now:?} servers, want {count}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Two clients on each of `servers` servers all send lines at once: each
+/// receives every line, and all receive them in one order (each sender's
+/// lines in the order sent). The order comes from Redis, not from any one
+/// server, so this is what `--redis` is for.
+fn everyone_sees_one_order(servers: usize, names: bool) {
+    const LINES: usize = 100;
+    let Some(redis) = Redis::start() else { return };
+    let chats = chats(&redis, servers, names);
+    let mut peers: Vec<Peer> = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..servers * 2 {
+        let addr = chats[i % servers].addr;
+        let mut present: Vec<&mut Peer> = peers.iter_mut().collect();
+        let peer = if names {
+            let name = format!("p{i}");
+            let also = if labels.is_empty() {
+                "Nobody else is here".to_string()
+            } else {
+                format!("Also here: {}", labels.join(", "))
+            };
+            let peer = join(addr, &name, &also, &mut present);
+            labels.push(name);
+            peer
+        } else {
+            let peer = arrive(addr, &mut present);
+            labels.push(peer.name.clone());
+            peer
+        };
+        peers.push(peer);
+    }
+    let total = LINES * peers.len();
+    let start = Barrier::new(peers.len());
+    let seen: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = peers
+            .iter_mut()
+            .map(|peer| {
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    for k in 0..LINES {
+                        peer.say(&format!("line {k}"));
+                    }
+                    texts(peer, total)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for (label, lines) in labels.iter().zip(&seen) {
+        assert_eq!(
+            lines, &seen[0],
+            "{label} saw another order than {}",
+            labels[0]
+        );
+    }
+    for label in &labels {
+        let own: Vec<&String> = seen[0]
+            .iter()
+            .filter(|line| line.starts_with(&format!("{label}: ")))
+            .collect();
+        let sent: Vec<String> = (0..LINES).map(|k| format!("{label}: line {k}")).collect();
+        assert_eq!(own, sent.iter().collect::<Vec<_>>(), "{label}'s lines");
+    }
+}
+
+/// Two book-mode servers, two clients each, sending at once: one order.
+#[test]
+fn two_book_servers_give_everyone_one_order() {
+    everyone_sees_one_order(2, false);
+}
+
+/// Three book-mode servers: one order still, whichever server a line
+/// came in by.
+#[test]
+fn three_book_servers_give_everyone_one_order() {
+    everyone_sees_one_order(3, false);
+}
+
+/// Three names-mode servers: names mode's lines go through Redis as
+/// commands to apply, and still in one order.
+#[test]
+fn three_names_servers_give_everyone_one_order() {
+    everyone_sees_one_order(3, true);
+}
+
+/// A newcomer on a second server never sees its own arrival, nor what was
+/// said before it came; its lines (even those sent before its greeting)
+/// come back to it through Redis as its echo, after its arrival on the
+/// other server.
+#[test]
+fn a_newcomer_on_another_server_gets_its_echo_not_its_arrival() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    a.say("early");
+    a.expect(&format!("{}: early", a.name));
+    let mut b = Peer::connect_quiet(servers[1].addr);
+    b.say("hi");
+    b.expect(&format!("You are {}", b.name));
+    b.expect(&format!("{}: hi", b.name));
+    a.expect(&format!("{} has arrived", b.name));
+    a.expect(&format!("{}: hi", b.name));
+    a.say("welcome");
+    let welcome = format!("{}: welcome", a.name);
+    a.expect(&welcome);
+    b.expect(&welcome);
+}
+
+/// A leaver's last lines precede its leave on every server, and it still
+/// gets their echo (through Redis) before its connection is closed: a
+/// half-close right after two lines.
+#[test]
+fn a_leavers_last_lines_precede_its_leave_on_the_other_server() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    b.send(b"one\ntwo\n");
+    b.half_close();
+    for line in ["one", "two"] {
+        b.expect(&format!("{}: {line}", b.name));
+    }
+    b.expect_end();
+    for line in ["one", "two"] {
+        a.expect(&format!("{}: {line}", b.name));
+    }
+    a.expect(&format!("{} has left", b.name));
+}
+
+/// In names mode too: the newcomer on the other server is told who is
+/// there, and its first line back is its own message.
+#[test]
+fn a_named_newcomer_on_another_server_gets_its_echo_not_its_arrival() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, true);
+    let mut alice = join(servers[0].addr, "alice", "Nobody else is here", &mut []);
+    alice.say("early");
+    alice.expect("alice: early");
+    let mut bob = join(
+        servers[1].addr,
+        "bob",
+        "Also here: alice",
+        &mut [&mut alice],
+    );
+    bob.say("hi");
+    bob.expect("bob: hi");
+    alice.expect("bob: hi");
+}
+
+/// The same name (or two look-alikes) tried on two servers at the same
+/// moment: Redis claims it for exactly one. The other is refused as if the
+/// winner had been there first (the refusal, then the prompt again), and
+/// nobody ever sees it arrive under that name. Many rounds, to catch a
+/// race between the servers' checks.
+#[test]
+fn a_name_tried_on_two_servers_at_once_is_given_to_one() {
+    const ROUNDS: usize = 40;
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, true);
+    let mut watcher = join(servers[0].addr, "watcher", "Nobody else is here", &mut []);
+    let mut winners = [0; 2];
+    for round in 0..ROUNDS {
+        // Even rounds: the very same name; odd rounds: look-alikes.
+        let wanted = if round % 2 == 0 {
+            [format!("racer{round}"), format!("racer{round}")]
+        } else {
+            [format!("bob{round}"), format!("b0b{round}")]
+        };
+        let start = Barrier::new(2);
+        let outcomes: Vec<(Peer, String)> = std::thread::scope(|scope| {
+            let threads: Vec<_> = servers
+                .iter()
+                .zip(&wanted)
+                .map(|(server, name)| {
+                    let start = &start;
+                    scope.spawn(move || {
+                        let mut peer = Peer::connect_quiet(server.addr);
+                        peer.expect("What is your name?");
+                        start.wait();
+                        peer.say(name);
+                        let first = peer.text();
+                        (peer, first)
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let won: Vec<usize> = (0..2)
+            .filter(|&i| outcomes[i].1 == format!("You are {}", wanted[i]))
+            .collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: {wanted:?} got {:?}",
+            outcomes.iter().map(|(_, first)| first).collect::<Vec<_>>()
+        );
+        let (win, lose) = (won[0], 1 - won[0]);
+        winners[win] += 1;
+        let refusal = if wanted[0] == wanted[1] {
+            format!("error: {} is taken", wanted[lose])
+        } else {
+            format!(
+                "error: {} is too much like {}, who is here",
+                wanted[lose], wanted[win]
+            )
+        };
+        let mut outcomes = outcomes;
+        let (mut loser, loser_first) = outcomes.remove(lose);
+        let (mut winner, _) = outcomes.remove(0);
+        assert_eq!(loser_first, refusal, "round {round}: the loser's line");
+        loser.expect("What is your name?");
+        winner.expect("Also here: watcher");
+        watcher.expect(&format!("{} has arrived", wanted[win]));
+        // The loser names itself again; the watcher's next line is that
+        // arrival: the refused one was never seen.
+        let other = format!("other{round}");
+        loser.say(&other);
+        loser.expect(&format!("You are {other}"));
+        loser.expect(&format!("Also here: watcher, {}", wanted[win]));
+        watcher.expect(&format!("{other} has arrived"));
+        winner.expect(&format!("{other} has arrived"));
+        winner.say("/quit");
+        watcher.expect(&format!("{} has left", wanted[win]));
+        loser.say("/quit");
+        watcher.expect(&format!("{other} has left"));
+    }
+    eprintln!("winners by server over {ROUNDS} rounds: {winners:?}");
+}
+
+/// Two clients on two servers renaming themselves to the same name at the
+/// same moment: Redis gives it to one. Everyone sees that one rename, the
+/// other is refused (after it, alone), and no second rename is ever seen.
+#[test]
+fn a_name_two_renames_want_at_once_is_given_to_one() {
+    const ROUNDS: usize = 20;
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, true);
+    let mut watcher = join(servers[0].addr, "watcher", "Nobody else is here", &mut []);
+    let mut first = join(
+        servers[0].addr,
+        "first",
+        "Also here: watcher",
+        &mut [&mut watcher],
+    );
+    let second = join(
+        servers[1].addr,
+        "second",
+        "Also here: watcher, first",
+        &mut [&mut watcher, &mut first],
+    );
+    let mut peers = [first, second];
+    let mut names = ["first".to_string(), "second".to_string()];
+    let mut winners = [0; 2];
+    for round in 0..ROUNDS {
+        let wanted = format!("zed{round}");
+        let start = Barrier::new(2);
+        let seen: Vec<String> = std::thread::scope(|scope| {
+            let threads: Vec<_> = peers
+                .iter_mut()
+                .map(|peer| {
+                    let (start, wanted) = (&start, &wanted);
+                    scope.spawn(move || {
+                        start.wait();
+                        peer.say(&format!("/nick {wanted}"));
+                        peer.text()
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let winner = (0..2)
+            .find(|&i| seen[0] == format!("{} is now {wanted}", names[i]))
+            .unwrap_or_else(|| panic!("round {round}: {seen:?}"));
+        assert_eq!(seen[1], seen[0], "round {round}: one rename for both");
+        peers[1 - winner].expect(&format!("error: {wanted} is taken"));
+        watcher.expect(&seen[0]);
+        names[winner] = wanted;
+        // A second rename would come before the answer.
+        watcher.say("/who");
+        watcher.expect(&format!("Here: watcher, {}, {}", names[0], names[1]));
+        winners[winner] += 1;
+    }
+    eprintln!("winners by server over {ROUNDS} rounds: {winners:?}");
+}
+
+/// `Also here`, `/who`, `/msg` and `/nick` see the whole room, whichever
+/// server each client is on: a private line reaches its one addressee on
+/// another server and nobody else, and a name let go by a rename is free
+/// on every server while the new one is taken on every server.
+#[test]
+fn who_msg_and_nick_work_across_servers() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, true);
+    let (one, two) = (servers[0].addr, servers[1].addr);
+    let mut alice = join(one, "alice", "Nobody else is here", &mut []);
+    let mut bob = join(two, "bob", "Also here: alice", &mut [&mut alice]);
+    let mut carol = join(
+        one,
+        "carol",
+        "Also here: alice, bob",
+        &mut [&mut alice, &mut bob],
+    );
+
+    bob.say("/who");
+    bob.expect("Here: alice, bob, carol");
+
+    carol.say("/msg BOB psst");
+    carol.expect("carol -> bob: psst");
+    bob.expect("carol -> bob: psst");
+    // alice's next line is her own: the private line passed her by.
+    alice.say("anyone?");
+    for peer in [&mut alice, &mut bob, &mut carol] {
+        peer.expect("alice: anyone?");
+    }
+    carol.say("/msg zed hi");
+    carol.expect("error: nobody here is called zed");
+
+    bob.say("/nick robert");
+    for peer in [&mut alice, &mut bob, &mut carol] {
+        peer.expect("bob is now robert");
+    }
+    alice.say("/msg robert hello");
+    alice.expect("alice -> robert: hello");
+    bob.expect("alice -> robert: hello");
+    carol.say("/nick Robert");
+    carol.expect("error: Robert is too much like robert, who is here");
+
+    // On the other server than bob's: bob is free again, robert is not.
+    let mut dave = join(
+        one,
+        "bob",
+        "Also here: alice, robert, carol",
+        &mut [&mut alice, &mut bob, &mut carol],
+    );
+    let mut erin = Peer::connect_quiet(one);
+    erin.expect("What is your name?");
+    erin.say("robert");
+    erin.expect("error: robert is taken");
+    erin.expect("What is your name?");
+    dave.say("/who");
+    dave.expect("Here: alice, robert, carol, bob");
+}
+
+/// A server killed outright (SIGKILL: no goodbye) is noticed by the
+/// others when its heartbeat lapses: each of its clients is announced as
+/// left on every other server, once, within 15 seconds. Once Redis has
+/// forgotten the dead server nothing more of it can come, so a line sent
+/// then must be the next line everyone sees: no leave twice.
+#[test]
+fn a_killed_servers_clients_leave_once_on_the_others() {
+    let Some(redis) = Redis::start() else { return };
+    let mut servers = chats(&redis, 3, false);
+    let mut a = Peer::connect(servers[0].addr);
+    let mut b1 = arrive(servers[1].addr, &mut [&mut a]);
+    let mut b2 = arrive(servers[1].addr, &mut [&mut a, &mut b1]);
+    let mut c = arrive(servers[2].addr, &mut [&mut a, &mut b1, &mut b2]);
+    let killed = Instant::now();
+    servers[1].signal_with(Signal::KILL);
+    let seen = texts(&mut a, 2);
+    let took = killed.elapsed();
+    assert_eq!(texts(&mut c, 2), seen, "the leaves in one order");
+    let mut leaves = seen.clone();
+    leaves.sort();
+    let mut want = vec![
+        format!("{} has left", b1.name),
+        format!("{} has left", b2.name),
+    ];
+    want.sort();
+    assert_eq!(leaves, want);
+    assert!(took < BURIAL, "the leaves took {took:?}");
+    wait_for_servers(&redis, 2);
+    a.say("after");
+    let after = format!("{}: after", a.name);
+    a.expect(&after);
+    c.expect(&after);
+}
+
+/// Names mode: a killed server's client is announced as left by name, and
+/// its name is free again in the whole room (Redis let go of it when the
+/// leave went out); the next line the others see is the newcomer who takes
+/// it, not a second leave.
+#[test]
+fn a_killed_servers_names_are_free_again() {
+    let Some(redis) = Redis::start() else { return };
+    let mut servers = chats(&redis, 2, true);
+    let mut alice = join(servers[0].addr, "alice", "Nobody else is here", &mut []);
+    let _bob = join(
+        servers[1].addr,
+        "bob",
+        "Also here: alice",
+        &mut [&mut alice],
+    );
+    let killed = Instant::now();
+    servers[1].signal_with(Signal::KILL);
+    alice.expect("bob has left");
+    assert!(
+        killed.elapsed() < BURIAL,
+        "the leave took {:?}",
+        killed.elapsed()
+    );
+    wait_for_servers(&redis, 1);
+    let _bob = join(
+        servers[0].addr,
+        "bob",
+        "Also here: alice",
+        &mut [&mut alice],
+    );
+}
+
+/// A server stopped cleanly (SIGTERM) says goodbye for its clients: the
+/// others see them leave at once (not after a heartbeat lapses), the
+/// server exits with success, Redis forgets it, and its clients' names are
+/// free again.
+#[test]
+fn a_stopped_servers_clients_leave_on_the_others() {
+    let Some(redis) = Redis::start() else { return };
+    let mut servers = chats(&redis, 2, true);
+    let (one, two) = (servers[0].addr, servers[1].addr);
+    let mut alice = join(one, "alice", "Nobody else is here", &mut []);
+    let mut bob = join(two, "bob", "Also here: alice", &mut [&mut alice]);
+    let _carol = join(
+        two,
+        "carol",
+        "Also here: alice, bob",
+        &mut [&mut alice, &mut bob],
+    );
+    let stopped = Instant::now();
+    let status = servers.pop().unwrap().terminate();
+    assert!(status.success(), "chat exited with {status} after SIGTERM");
+    let mut leaves = texts(&mut alice, 2);
+    let took = stopped.elapsed();
+    leaves.sort();
+    assert_eq!(leaves, ["bob has left", "carol has left"]);
+    assert!(took < Duration::from_secs(8), "the leaves took {took:?}");
+    wait_for_servers(&redis, 1);
+    let _bob = join(one, "bob", "Also here: alice", &mut [&mut alice]);
+}
+
+/// Redis killed and started again (empty, as Redis without persistence
+/// restarts) under two running servers: every client is told the room is
+/// unreachable; a line sent meanwhile is not echoed (the next line its
+/// sender sees is that the room is back) and then goes to everyone, once;
+/// and the room works again: a newcomer on the other server is seen.
+#[test]
+fn redis_lost_and_back_holds_lines_then_delivers_them() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    redis.kill();
+    a.expect(LOST);
+    b.expect(LOST);
+    a.say("while down");
+    redis.restart();
+    let held = format!("{}: while down", a.name);
+    a.expect(BACK);
+    a.expect(&held);
+    b.expect(BACK);
+    b.expect(&held);
+    b.say("after");
+    let after = format!("{}: after", b.name);
+    a.expect(&after);
+    b.expect(&after);
+    let mut c = arrive(servers[1].addr, &mut [&mut a, &mut b]);
+    c.say("hi");
+    let hi = format!("{}: hi", c.name);
+    for peer in [&mut a, &mut b, &mut c] {
+        peer.expect(&hi);
+    }
+}
+
+/// Names mode through a Redis restart: a restarted Redis has forgotten
+/// every name, so each server claims its clients' names again; a newcomer
+/// on the other server still cannot take one, and `/who` still lists the
+/// whole room in order of arrival.
+#[test]
+fn redis_lost_and_back_keeps_names_taken() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let servers = chats(&redis, 2, true);
+    let (one, two) = (servers[0].addr, servers[1].addr);
+    let mut alice = join(one, "alice", "Nobody else is here", &mut []);
+    let mut bob = join(two, "bob", "Also here: alice", &mut [&mut alice]);
+    redis.kill();
+    alice.expect(LOST);
+    bob.expect(LOST);
+    redis.restart();
+    alice.expect(BACK);
+    bob.expect(BACK);
+    let mut erin = Peer::connect_quiet(two);
+    erin.expect("What is your name?");
+    erin.say("alice");
+    erin.expect("error: alice is taken");
+    erin.expect("What is your name?");
+    erin.say("erin");
+    erin.expect("You are erin");
+    erin.expect("Also here: alice, bob");
+    alice.expect("erin has arrived");
+    bob.expect("erin has arrived");
+    bob.say("/who");
+    bob.expect("Here: alice, bob, erin");
+}
+
+/// Redis unreachable at start (nothing listens on its port): one line on
+/// stderr saying so, exit status 1, and no `listening on` before it.
+#[test]
+fn unreachable_redis_at_start_is_one_line_and_exit_1() {
+    let url = format!("redis://127.0.0.1:{}", free_port());
+    let (status, stderr) = run_chat(&["--redis", &url]);
+    assert_eq!(status.code(), Some(1), "stderr: {stderr:?}");
+    assert!(
+        stderr.starts_with(&format!("chat: cannot reach Redis at {url}: "))
+            && stderr.ends_with('\n')
+            && stderr.lines().count() == 1,
+        "stderr: {stderr:?}"
+    );
+}
+
+/// A room is in one mode: a server of the other mode is refused with one
+/// line saying how to start it, and exit status 1. Another room on the
+/// same Redis is another room, in a mode of its own.
+#[test]
+fn a_server_of_the_other_mode_is_refused() {
+    let Some(redis) = Redis::start() else { return };
+    let url = redis.url();
+    let _book = chat(&redis, &[]);
+    let (status, stderr) = run_chat(&["--redis", &url, "--names"]);
+    assert_eq!(status.code(), Some(1), "stderr: {stderr:?}");
+    assert_eq!(
+        stderr,
+        "chat: the room \"chat\" is in book mode on its other servers; \
+         start this one without --names\n"
+    );
+    let _names = chat(&redis, &["--room", "lobby", "--names"]);
+    let (status, stderr) = run_chat(&["--redis", &url, "--room", "lobby"]);
+    assert_eq!(status.code(), Some(1), "stderr: {stderr:?}");
+    assert_eq!(
+        stderr,
+        "chat: the room \"lobby\" is in names mode on its other servers; \
+         start this one with --names\n"
+    );
+}
+
+/// One server cut off from Redis alone (the others keep it): its clients
+/// are told, a line sent meanwhile waits unechoed, and when it is back the
+/// line goes to everyone; the other server's clients see no leave and no
+/// second arrival of the cut server's clients, just the line.
+#[test]
+fn a_server_cut_off_alone_comes_back_without_churn() {
+    let Some(redis) = Redis::start() else { return };
+    let relay = Relay::to(&redis);
+    let one = chat(&redis, &[]);
+    let two = ChatProcess::start(&["--redis", &relay.url()]);
+    let mut a = Peer::connect(one.addr);
+    let mut b = arrive(two.addr, &mut [&mut a]);
+    relay.cut();
+    b.expect(LOST);
+    b.say("from b");
+    relay.heal();
+    b.expect(BACK);
+    let line = format!("{}: from b", b.name);
+    b.expect(&line);
+    a.expect(&line);
+}
+
+/// Redis restarted, and one server finds it again later than the other
+/// (its way to Redis cut a moment longer): the line that waited on the
+/// first server goes out as soon as that server is back, and must still
+/// reach the clients of the server that comes back after. This is the
+/// restart test's race made certain.
+#[test]
+fn a_line_held_through_an_outage_reaches_the_server_back_last() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let relay = Relay::to(&redis);
+    let one = chat(&redis, &[]);
+    let two = ChatProcess::start(&["--redis", &relay.url()]);
+    let mut a = Peer::connect(one.addr);
+    let mut b = arrive(two.addr, &mut [&mut a]);
+    redis.kill();
+    a.expect(LOST);
+    b.expect(LOST);
+    relay.cut();
+    a.say("held");
+    redis.restart();
+    let held = format!("{}: held", a.name);
+    a.expect(BACK);
+    a.expect(&held);
+    relay.heal();
+    b.expect(BACK);
+    b.expect(&held);
+}
+
+/// A line whose way to Redis is cut while it is on its way: its sender
+/// cannot know whether it went out, and is told so (before the room is
+/// said to be unreachable); it is never echoed, nobody receives it, and
+/// once the server is back its next line goes out as usual.
+#[test]
+fn a_line_cut_on_its_way_is_reported_unsure_and_never_echoed() {
+    let Some(redis) = Redis::start() else { return };
+    let relay = Relay::to(&redis);
+    let one = chat(&redis, &[]);
+    let two = ChatProcess::start(&["--redis", &relay.url()]);
+    let mut a = Peer::connect(one.addr);
+    let mut b = arrive(two.addr, &mut [&mut a]);
+    relay.hold();
+    b.say("maybe");
+    relay.wait_until_held(b"maybe");
+    relay.cut();
+    b.expect(UNSURE);
+    b.expect(LOST);
+    relay.heal();
+    b.expect(BACK);
+    b.say("again");
+    let again = format!("{}: again", b.name);
+    b.expect(&again);
+    a.expect(&again);
+}
+
+/// A server told to stop (SIGTERM) while Redis is away does not wait for
+/// Redis: it stops, successfully, and in bounded time.
+#[test]
+fn a_server_stops_while_redis_is_away() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let mut servers = chats(&redis, 1, false);
+    let mut a = Peer::connect(servers[0].addr);
+    redis.kill();
+    a.expect(LOST);
+    let stopped = Instant::now();
+    let status = servers.pop().unwrap().terminate();
+    assert!(status.success(), "chat exited with {status} after SIGTERM");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "chat took {:?} to stop",
+        stopped.elapsed()
+    );
+    a.expect_end();
+}
