@@ -14,6 +14,12 @@
 //! `{flags}` carries `--http=ADDR`, as it carries `chat`'s other flags, so
 //! that `chat {flags} {addr}` plays them all. A command with neither cannot
 //! serve the page, and those scripts are skipped.
+//!
+//! A script of several servers (`set servers N`) starts the command N
+//! times, each on its own address, with `--redis=URL` of a Redis of its
+//! own in `{flags}`: `chat --redis`'s flag, as `{flags}` carries `chat`'s
+//! others. A command without `{flags}` cannot join them, and those scripts
+//! are skipped.
 
 use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -45,17 +51,29 @@ pub struct Server {
 
 impl Server {
     /// Starts the command for a script's `settings`, serving the page too
-    /// if `web`: `Ok(Err(why))` when the command cannot serve them, `Err`
-    /// when it fails to start.
+    /// if `web`, joined to the room of the Redis at `redis`, if given:
+    /// `Ok(Err(why))` when the command cannot serve them, `Err` when it
+    /// fails to start.
     pub fn start(
         template: &str,
         settings: &Settings,
         web: bool,
+        redis: Option<&str>,
     ) -> Result<Result<Self, String>, String> {
         let mut flags = match super::flags(settings) {
             Ok(flags) => flags,
             Err(why) => return Ok(Err(why)),
         };
+        if let Some(url) = redis {
+            if !template.contains("{flags}") {
+                return Ok(Err(format!(
+                    "it has {} servers joined through Redis, and CHAT_SERVER has no \
+                     {{flags}} for --redis",
+                    settings.servers()
+                )));
+            }
+            flags.push(format!("--redis={url}"));
+        }
         let addr = free_address(None)?;
         // A command with `{http}` always gets an address there; `chat`'s
         // `--http` goes into `{flags}` only for a script that needs it.
@@ -107,6 +125,9 @@ impl Server {
             if web && !template.contains("{http}") {
                 // `chat` built without the page refuses `--http` and exits.
                 format!("{why} (given --http for a client via web: built with --features web?)")
+            } else if redis.is_some() {
+                // And without Redis's, `--redis`.
+                format!("{why} (given --redis for several servers: built with --features redis?)")
             } else {
                 why
             }

@@ -2,13 +2,12 @@
 //! real server over loopback, rendered as text for insta snapshots.
 
 pub mod external;
+pub mod redis;
 pub mod render;
 pub mod run;
 pub mod script;
+pub mod servers;
 pub mod wire;
-
-use crate::bins::ChatProcess;
-use crate::common::TestServer;
 
 /// What became of a script.
 pub enum Outcome {
@@ -18,100 +17,42 @@ pub enum Outcome {
     Skipped(String),
 }
 
-/// Plays `text` (a script) against a fresh server and returns its
-/// transcript, after checking the protocol's invariants. The server is the
-/// one `CHAT_SERVER` names, if set (see `external`); else the built `chat`
-/// binary for `server binary` scripts, else a server in this process. A
-/// script with a client via web needs the server to serve the page too,
-/// and these tests built with the `web` feature, or it is skipped.
+/// Plays `text` (a script) against fresh servers and returns its
+/// transcript, after checking the protocol's invariants. The servers are
+/// those `CHAT_SERVER` starts, if set (see `external`); else the built
+/// `chat` binary for `server binary` scripts, else servers in this
+/// process. A script with a client via web needs the servers to serve the
+/// page too, and these tests built with the `web` feature; one with
+/// several servers needs the `redis` feature and a `redis-server`; or it
+/// is skipped.
 pub fn transcript(text: &str) -> Result<Outcome, String> {
     let script = script::parse(text)?;
     let settings = &script.settings;
-    let web = script.uses_web();
-    if web && !cfg!(feature = "web") {
+    if script.uses_web() && !cfg!(feature = "web") {
         return Ok(Outcome::Skipped(
             "it has a client via web, and these tests were built without the page \
              (cargo test --features web)"
                 .into(),
         ));
     }
+    if settings.servers() > 1 && !cfg!(feature = "redis") {
+        return Ok(Outcome::Skipped(format!(
+            "it has {} servers joined through Redis, and these tests were built \
+             without it (cargo test --features redis)",
+            settings.servers()
+        )));
+    }
     let max_line = settings
         .max_line
         .unwrap_or(chat::config::DEFAULT_MAX_LINE_BYTES);
-    let played = if let Some(template) = external::template() {
-        let server = match external::Server::start(&template, settings, web)? {
-            Ok(server) => server,
-            Err(why) => return Ok(Outcome::Skipped(why)),
-        };
-        let addresses = run::Server {
-            chat: server.addr,
-            page: server.page,
-        };
-        let played = run::play(&script, addresses, max_line)?;
-        server.stop()?;
-        played
-    } else if settings.binary {
-        let mut flags = flags(settings)?;
-        if web {
-            flags.push("--http=127.0.0.1:0".into());
-        }
-        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-        let mut server = ChatProcess::start(&flags);
-        let page = if web {
-            Some(page_of(&mut server)?)
-        } else {
-            None
-        };
-        let addresses = run::Server {
-            chat: server.addr,
-            page,
-        };
-        run::play(&script, addresses, max_line)?
-    } else {
-        let server = in_process(config(settings)?, web);
-        let addresses = run::Server {
-            chat: server.addr,
-            page: server.page,
-        };
-        let played = run::play(&script, addresses, max_line)?;
-        server.stop();
-        played
+    let servers = match servers::Servers::start(&script)? {
+        Ok(servers) => servers,
+        Err(why) => return Ok(Outcome::Skipped(why)),
     };
+    let played = run::play(&script, servers.addresses(), max_line)?;
+    servers.stop()?;
     render::check(&played)?;
     Ok(Outcome::Played(render::render(&played)))
-}
-
-/// A server in this process, serving the page too if `web`.
-#[cfg(feature = "web")]
-fn in_process(config: chat::Config, web: bool) -> TestServer {
-    if web {
-        TestServer::start_with_page(config)
-    } else {
-        TestServer::start_with(config)
-    }
-}
-
-/// A server in this process; without the `web` feature, scripts with a
-/// client via web are skipped before they get here.
-#[cfg(not(feature = "web"))]
-fn in_process(config: chat::Config, _web: bool) -> TestServer {
-    TestServer::start_with(config)
-}
-
-/// Where the `chat` binary serves the page: the log line after `listening
-/// on`, `chat: the page is at http://ADDR/`.
-fn page_of(server: &mut ChatProcess) -> Result<std::net::SocketAddr, String> {
-    use std::io::BufRead;
-    let mut line = String::new();
-    server
-        .stderr
-        .read_line(&mut line)
-        .map_err(|error| format!("cannot read chat's log: {error}"))?;
-    line.trim_end()
-        .strip_prefix("chat: the page is at http://")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .and_then(|addr| addr.parse().ok())
-        .ok_or_else(|| format!("chat did not say where the page is: {line:?}"))
 }
 
 /// The `chat` flags for a script's settings; an error for a setting that
@@ -214,6 +155,18 @@ mod tests {
         }
     }
 
+    /// Without the code of several servers a script that places clients on
+    /// them is not played on one instead, nor passed: it is skipped.
+    #[cfg(not(feature = "redis"))]
+    #[test]
+    fn several_servers_are_skipped_without_the_feature() {
+        match transcript("set servers 2\nconnect alice\nconnect bob @2\nalice: hi\n") {
+            Ok(Outcome::Skipped(why)) => assert!(why.contains("--features redis"), "{why}"),
+            Ok(Outcome::Played(transcript)) => panic!("played: {transcript}"),
+            Err(why) => panic!("{why}"),
+        }
+    }
+
     /// A page's close frame may cut off the lines still owed to it, so a
     /// script that chains one to a step owing it lines is an error, which
     /// says why, rather than a transcript that depends on the machine.
@@ -222,11 +175,11 @@ mod tests {
     fn a_close_frame_with_lines_owed_is_a_script_error() {
         let script = script::parse("connect alice via web\nalice: bye\n& half-close alice\n")
             .expect("a valid script");
-        let server = TestServer::start_with_page(chat::Config::default());
-        let addresses = run::Server {
+        let server = crate::common::TestServer::start_with_page(chat::Config::default());
+        let addresses = vec![run::Server {
             chat: server.addr,
             page: server.page,
-        };
+        }];
         let error = run::play(&script, addresses, 100)
             .err()
             .expect("an error, not a transcript");

@@ -34,12 +34,17 @@ pub fn render(played: &Played) -> String {
         }
     }
     for (client, lines) in played.clients.iter().zip(per_client) {
-        // Which transport a client used shows where its transcript starts
-        // (and in its `connect` step); a TCP client, the first kind, is
-        // shown as it always was.
+        // Which server and transport a client used shows where its
+        // transcript starts (and in its `connect` step); a TCP client of
+        // the one server, the first kind, is shown as it always was.
+        let at = if played.servers > 1 {
+            format!(" @{}", client.server)
+        } else {
+            String::new()
+        };
         let via = if client.web { " via web" } else { "" };
         out.push_str(&format!(
-            "\n--- {}{via} ({}) ---\n",
+            "\n--- {}{at}{via} ({}) ---\n",
             client.name, client.ending
         ));
         for line in lines {

@@ -17,6 +17,14 @@
 //! A client of the page's WebSocket (`via web`) is the same client to the
 //! model: `wire` turns its frames into lines, and what it sends into what
 //! the server reads, so that only a close frame needs a rule of its own.
+//!
+//! Several servers joined through Redis (`set servers N`) are one room to
+//! the model: a client's server is only where it connects. Every event
+//! takes its place in the one order Redis gives the room, so what a step
+//! owes whom is what it owes on one server, and a chain of `&` steps of
+//! clients on different servers is an interleaving as one on a single
+//! server is: the server (here, Redis) chooses it, and everyone must see
+//! the one it chose (`render::check` checks it).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,7 +32,7 @@ use std::net::SocketAddr;
 use chat::command::{self, Command};
 use chat::names::share_a_key;
 
-use super::script::{Action, Script, Step, Via};
+use super::script::{Action, Place, Script, Step, Via};
 use super::wire::{Got, Wire};
 
 /// The most lines a `flood` step sends before giving up on its victim.
@@ -62,12 +70,16 @@ pub struct ClientRecord {
     pub rejected: bool,
     /// It connected via the page's WebSocket.
     pub web: bool,
+    /// The server it connected to, from 1 (`@K`).
+    pub server: usize,
 }
 
 /// The whole record of a played script.
 pub struct Played {
     /// Names mode.
     pub names: bool,
+    /// How many servers served the room.
+    pub servers: usize,
     pub steps: Vec<StepRecord>,
     pub clients: Vec<ClientRecord>,
 }
@@ -106,10 +118,18 @@ pub struct Server {
     pub page: Option<SocketAddr>,
 }
 
-/// Plays `script` against `server`, which applies `max_line`.
-pub fn play(script: &Script, server: Server, max_line: usize) -> Result<Played, String> {
+/// Plays `script` against `servers` (the script's `@1`, `@2`, ...), which
+/// apply `max_line`.
+pub fn play(script: &Script, servers: Vec<Server>, max_line: usize) -> Result<Played, String> {
+    if servers.len() != script.settings.servers() {
+        return Err(format!(
+            "the script asks for {} server(s), and was given {}",
+            script.settings.servers(),
+            servers.len()
+        ));
+    }
     let mut runner = Runner {
-        server,
+        servers,
         max_line,
         names: script.settings.names,
         chain: Vec::new(),
@@ -130,13 +150,15 @@ pub fn play(script: &Script, server: Server, max_line: usize) -> Result<Played, 
         .map_err(|why| format!("at the end of the script: {why}"))?;
     Ok(Played {
         names: runner.names,
+        servers: runner.servers.len(),
         steps: runner.steps,
         clients: runner.clients.into_iter().map(|c| c.record).collect(),
     })
 }
 
 struct Runner {
-    server: Server,
+    /// Where each server listens, `@1` first.
+    servers: Vec<Server>,
     max_line: usize,
     /// Names mode.
     names: bool,
@@ -162,26 +184,26 @@ impl Runner {
             interleaved: false,
         };
         self.chain.push(step.client.clone());
-        if let Action::Connect(via) = step.action {
-            self.connect(&step.client, via, false)?;
+        if let Action::Connect(place) = step.action {
+            self.connect(&step.client, place, false)?;
             if self.names {
                 let who = self.clients.len() - 1;
                 self.send(who, format!("{}\n", step.client).as_bytes())?;
             }
             return self.finish_step(record, settle);
         }
-        if let Action::ConnectUnnamed(via) = step.action {
+        if let Action::ConnectUnnamed(place) = step.action {
             if !self.names {
                 return Err("connect-unnamed is for names mode (set mode names)".into());
             }
-            self.connect(&step.client, via, false)?;
+            self.connect(&step.client, place, false)?;
             return self.finish_step(record, settle);
         }
-        if let Action::ConnectRejected(via) = step.action {
+        if let Action::ConnectRejected(place) = step.action {
             // Connects as a member would, then takes back what the model
             // expected: a client turned away gets one line and a close.
             let owed_before: Vec<usize> = self.clients.iter().map(|c| c.owed).collect();
-            self.connect(&step.client, via, true)?;
+            self.connect(&step.client, place, true)?;
             for (client, owed) in self.clients.iter_mut().zip(owed_before) {
                 client.owed = owed;
             }
@@ -292,18 +314,23 @@ impl Runner {
         Ok(())
     }
 
-    /// Connects a new client `via` a transport: it is owed its greeting,
-    /// the members its arrival; then it is a member. Only a client that
-    /// expects it (`rejected`) may have its WebSocket handshake refused.
-    fn connect(&mut self, name: &str, via: Via, rejected: bool) -> Result<(), String> {
+    /// Connects a new client to a `place` (a server, by a transport): it
+    /// is owed its greeting, the members, on every server, its arrival;
+    /// then it is a member. Only a client that expects it (`rejected`) may
+    /// have its WebSocket handshake refused.
+    fn connect(&mut self, name: &str, place: Place, rejected: bool) -> Result<(), String> {
         if self.by_name.contains_key(name) {
             return Err(format!("{name} is already connected"));
         }
+        let server = self
+            .servers
+            .get(place.server - 1)
+            .ok_or_else(|| format!("there is no server @{}", place.server))?;
         let mut ending = String::new();
-        let (wire, addr) = match via {
-            Via::Tcp => Wire::tcp(self.server.chat)?,
+        let (wire, addr) = match place.via {
+            Via::Tcp => Wire::tcp(server.chat)?,
             Via::Web => {
-                let page = self.server.page.ok_or("the server serves no page")?;
+                let page = server.page.ok_or("the server serves no page")?;
                 let (wire, addr, refusal) = web(page)?;
                 if let Some(status) = refusal {
                     if !rejected {
@@ -343,7 +370,8 @@ impl Runner {
                 names: Vec::new(),
                 cut_off: false,
                 rejected: false,
-                web: via == Via::Web,
+                web: place.via == Via::Web,
+                server: place.server,
                 ending,
             },
         });

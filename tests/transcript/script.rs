@@ -14,6 +14,8 @@
 //! set mode names             names mode (`chat --names`); the default is
 //!                            `book`
 //! set naming-timeout 200ms   names mode's time to choose a name
+//! set servers 2              two servers serve one room through Redis
+//!                            (the `redis` feature; default 1, no Redis)
 //! server binary              play against the built `chat` binary
 //!
 //! connect alice              a client connects (and is greeted); in names
@@ -25,6 +27,9 @@
 //!                            of `--http`) instead of TCP (`via tcp`, the
 //!                            default); see `wire` for what each step
 //!                            means there
+//! connect bob @2             any connect, to server 2 of `set servers`
+//!                            (`@1`, the default, is the first); with
+//!                            `via web`, that server's page
 //! alice: Hi!                 alice says a line ("Hi!" and "\n")
 //! send alice "a\r\nb"        raw bytes, escapes \r \n \t \0 \\ \" \xHH, no
 //!                            newline implied
@@ -46,6 +51,10 @@
 
 use std::time::Duration;
 
+/// The most servers a script may ask for: enough for any scenario, few
+/// enough that a typo (`set servers 20`) is an error rather than a wait.
+const MOST_SERVERS: usize = 9;
+
 /// A parsed script.
 #[derive(Debug, Default)]
 pub struct Script {
@@ -60,12 +69,9 @@ impl Script {
     /// then the server must serve the page too, or the script be skipped.
     pub fn uses_web(&self) -> bool {
         self.steps.iter().any(|step| {
-            matches!(
-                step.action,
-                Action::Connect(Via::Web)
-                    | Action::ConnectUnnamed(Via::Web)
-                    | Action::ConnectRejected(Via::Web)
-            )
+            step.action
+                .place()
+                .is_some_and(|place| place.via == Via::Web)
         })
     }
 }
@@ -95,8 +101,17 @@ pub struct Settings {
     pub names: bool,
     /// `set naming-timeout 200ms`
     pub naming_timeout: Option<Duration>,
+    /// `set servers N`: N servers joined through Redis, if more than one.
+    pub servers: Option<usize>,
     /// `server binary`
     pub binary: bool,
+}
+
+impl Settings {
+    /// How many servers serve the room: one unless the script says more.
+    pub fn servers(&self) -> usize {
+        self.servers.unwrap_or(1)
+    }
 }
 
 /// One line of a script.
@@ -125,12 +140,31 @@ pub enum Via {
     Web,
 }
 
+/// Where a client connects: a script says it once, in the client's
+/// `connect`, and every later step of the client goes there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// Which server, 1 to `set servers` (`@K`; 1 unless said).
+    pub server: usize,
+    /// By which transport (`via web`; TCP unless said).
+    pub via: Via,
+}
+
+impl Default for Place {
+    fn default() -> Self {
+        Place {
+            server: 1,
+            via: Via::Tcp,
+        }
+    }
+}
+
 /// What a client does in a step.
 #[derive(Debug, Clone)]
 pub enum Action {
-    Connect(Via),
-    ConnectUnnamed(Via),
-    ConnectRejected(Via),
+    Connect(Place),
+    ConnectUnnamed(Place),
+    ConnectRejected(Place),
     Send(Vec<u8>),
     HalfClose,
     Close,
@@ -140,6 +174,18 @@ pub enum Action {
     Flood { text: Vec<u8>, victim: String },
     Expect(Vec<u8>),
     WaitClosed,
+}
+
+impl Action {
+    /// Where a connect step connects; `None` for any other step.
+    pub fn place(&self) -> Option<Place> {
+        match self {
+            Action::Connect(place)
+            | Action::ConnectUnnamed(place)
+            | Action::ConnectRejected(place) => Some(*place),
+            _ => None,
+        }
+    }
 }
 
 /// Parses a whole script; errors name the line.
@@ -173,6 +219,15 @@ pub fn parse(text: &str) -> Result<Script, String> {
         let (client, action) = parse_step(body).map_err(|why| fail(&why))?;
         if !is_name(&client) {
             return Err(fail("a client name is letters, digits, '-' or '_'"));
+        }
+        if let Some(place) = action.place() {
+            let servers = script.settings.servers();
+            if place.server > servers {
+                return Err(fail(&format!(
+                    "no server @{}: the script has {servers} (set servers N)",
+                    place.server
+                )));
+            }
         }
         script.steps.push(Step {
             source: source.to_string(),
@@ -214,6 +269,13 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
             }
         }
         "naming-timeout" => settings.naming_timeout = Some(parse_duration(value.trim())?),
+        "servers" => {
+            let count = number()?;
+            if !(1..=MOST_SERVERS).contains(&count) {
+                return Err(format!("servers: 1 to {MOST_SERVERS}"));
+            }
+            settings.servers = Some(count);
+        }
         _ => return Err(format!("unknown setting {key:?}")),
     }
     Ok(())
@@ -255,15 +317,10 @@ fn parse_step(source: &str) -> Result<(String, Action), String> {
             Err(format!("unexpected {rest:?}"))
         }
     };
-    let via = || match rest {
-        "" | "via tcp" => Ok(Via::Tcp),
-        "via web" => Ok(Via::Web),
-        _ => Err(format!("unexpected {rest:?}: 'via web' or 'via tcp'")),
-    };
     let action = match verb {
-        "connect" => Action::Connect(via()?),
-        "connect-unnamed" => Action::ConnectUnnamed(via()?),
-        "connect-rejected" => Action::ConnectRejected(via()?),
+        "connect" => Action::Connect(parse_place(rest)?),
+        "connect-unnamed" => Action::ConnectUnnamed(parse_place(rest)?),
+        "connect-rejected" => Action::ConnectRejected(parse_place(rest)?),
         "half-close" => no_rest(Action::HalfClose)?,
         "close" => no_rest(Action::Close)?,
         "reset" => no_rest(Action::Reset)?,
@@ -298,6 +355,45 @@ fn parse_step(source: &str) -> Result<(String, Action), String> {
         _ => return Err(format!("unknown step {verb:?}")),
     };
     Ok((name, action))
+}
+
+/// What follows a connect's client name: `@K` and `via web` (or `via
+/// tcp`), each at most once, in either order.
+fn parse_place(rest: &str) -> Result<Place, String> {
+    let mut place = Place::default();
+    let (mut server, mut via) = (false, false);
+    let mut words = rest.split_whitespace();
+    while let Some(word) = words.next() {
+        if let Some(number) = word.strip_prefix('@') {
+            if std::mem::replace(&mut server, true) {
+                return Err(format!("a second server {word:?}"));
+            }
+            place.server = number
+                .parse()
+                .ok()
+                .filter(|&number| number >= 1)
+                .ok_or_else(|| format!("bad server {word:?}: @1, @2, ..."))?;
+        } else if word == "via" {
+            if std::mem::replace(&mut via, true) {
+                return Err("a second 'via'".into());
+            }
+            place.via = match words.next() {
+                Some("tcp") => Via::Tcp,
+                Some("web") => Via::Web,
+                other => {
+                    return Err(format!(
+                        "unexpected {:?}: 'via web' or 'via tcp'",
+                        other.unwrap_or_default()
+                    ))
+                }
+            };
+        } else {
+            return Err(format!(
+                "unexpected {word:?}: '@K' (a server) or 'via web' or 'via tcp'"
+            ));
+        }
+    }
+    Ok(place)
 }
 
 fn is_name(word: &str) -> bool {
@@ -389,15 +485,43 @@ mod tests {
         let vias: Vec<Via> = script
             .steps
             .iter()
-            .map(|step| match step.action {
-                Action::Connect(via)
-                | Action::ConnectUnnamed(via)
-                | Action::ConnectRejected(via) => via,
-                _ => panic!("{:?}", step.action),
-            })
+            .map(|step| step.action.place().expect("a connect").via)
             .collect();
         assert_eq!(vias, [Via::Tcp, Via::Web, Via::Tcp, Via::Web]);
         assert!(script.uses_web());
         assert!(!parse("connect a\n").unwrap().uses_web());
+    }
+
+    #[test]
+    fn connects_say_their_server() {
+        let script = parse(
+            "set servers 3\nconnect a\nconnect b @2\nconnect-unnamed c @3 via web\n\
+             connect-rejected d via tcp @2\n",
+        )
+        .unwrap();
+        assert_eq!(script.settings.servers(), 3);
+        let places: Vec<(usize, Via)> = script
+            .steps
+            .iter()
+            .map(|step| step.action.place().expect("a connect"))
+            .map(|place| (place.server, place.via))
+            .collect();
+        assert_eq!(
+            places,
+            [(1, Via::Tcp), (2, Via::Tcp), (3, Via::Web), (2, Via::Tcp)]
+        );
+        assert_eq!(parse("connect a\n").unwrap().settings.servers(), 1);
+    }
+
+    #[test]
+    fn a_server_must_exist() {
+        let error = parse("set servers 2\nconnect a @3\n").unwrap_err();
+        assert!(error.starts_with("line 2:"), "{error}");
+        assert!(error.contains("no server @3"), "{error}");
+        assert!(parse("connect a @2\n").is_err());
+        assert!(parse("set servers 2\nconnect a @0\n").is_err());
+        assert!(parse("set servers 2\nconnect a @2 @1\n").is_err());
+        assert!(parse("set servers 0\n").is_err());
+        assert!(parse("set servers 2\nconnect a @2 via\n").is_err());
     }
 }

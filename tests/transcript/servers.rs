@@ -1,0 +1,163 @@
+//! The servers a script is played against: one, or `set servers N` of
+//! them joined through a Redis of their own (same room), each started as
+//! the script says: in this process, the built `chat` (`server binary`),
+//! or `CHAT_SERVER`'s command (see `external`).
+
+use std::net::SocketAddr;
+
+use crate::bins::ChatProcess;
+use crate::common::TestServer;
+
+use super::redis::{self, Redis};
+use super::script::Script;
+use super::{external, run};
+
+/// A script's servers, and the Redis that joins several.
+pub struct Servers {
+    /// Each server, `@1` first. Declared before `redis`, so that they are
+    /// dropped (stopped) before it, on every path.
+    each: Vec<Server>,
+    /// The Redis of several servers; dropped (killed) last.
+    redis: Option<Redis>,
+}
+
+/// One server under test.
+enum Server {
+    /// A server in this process.
+    InProcess(TestServer),
+    /// The built `chat`, with where it serves the page, if it does.
+    Binary {
+        process: ChatProcess,
+        page: Option<SocketAddr>,
+    },
+    /// `CHAT_SERVER`'s command.
+    External(external::Server),
+}
+
+impl Servers {
+    /// Starts the servers `script` asks for: `Ok(Err(why))` when they
+    /// cannot serve it (the script is skipped), `Err` when one fails.
+    pub fn start(script: &Script) -> Result<Result<Servers, String>, String> {
+        let settings = &script.settings;
+        let web = script.uses_web();
+        let count = settings.servers();
+        let redis = if count > 1 {
+            match redis::start()? {
+                Ok(redis) => Some(redis),
+                Err(why) => return Ok(Err(why)),
+            }
+        } else {
+            None
+        };
+        let url = redis.as_ref().map(redis::url);
+        let template = external::template();
+        let mut servers = Servers {
+            each: Vec::new(),
+            redis,
+        };
+        for _ in 0..count {
+            let server = if let Some(template) = &template {
+                match external::Server::start(template, settings, web, url.as_deref())? {
+                    Ok(server) => Server::External(server),
+                    Err(why) => return Ok(Err(why)),
+                }
+            } else if settings.binary {
+                let mut flags = super::flags(settings)?;
+                if web {
+                    flags.push("--http=127.0.0.1:0".into());
+                }
+                if let Some(url) = &url {
+                    flags.push(format!("--redis={url}"));
+                }
+                let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+                let mut process = ChatProcess::start(&flags);
+                let page = if web {
+                    Some(page_of(&mut process)?)
+                } else {
+                    None
+                };
+                Server::Binary { process, page }
+            } else {
+                let mut config = super::config(settings)?;
+                config.redis = url.clone().map(|url| chat::config::RedisRoom {
+                    url,
+                    room: redis::ROOM.into(),
+                });
+                Server::InProcess(in_process(config, web))
+            };
+            servers.each.push(server);
+        }
+        let in_process = matches!(servers.each.first(), Some(Server::InProcess(_)));
+        if let (Some(redis), true) = (&servers.redis, in_process) {
+            redis::wait_for_servers(redis, count)?;
+        }
+        Ok(Ok(servers))
+    }
+
+    /// Where each server listens, `@1` first.
+    pub fn addresses(&self) -> Vec<run::Server> {
+        self.each
+            .iter()
+            .map(|server| match server {
+                Server::InProcess(server) => run::Server {
+                    chat: server.addr,
+                    page: server.page,
+                },
+                Server::Binary { process, page } => run::Server {
+                    chat: process.addr,
+                    page: *page,
+                },
+                Server::External(server) => run::Server {
+                    chat: server.addr,
+                    page: server.page,
+                },
+            })
+            .collect()
+    }
+
+    /// Stops every server, then Redis. (The built `chat` is killed, as it
+    /// always was: its clients have all left by then.)
+    pub fn stop(mut self) -> Result<(), String> {
+        for server in self.each.drain(..) {
+            match server {
+                Server::InProcess(server) => server.stop(),
+                Server::Binary { .. } => {}
+                Server::External(server) => server.stop()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A server in this process, serving the page too if `web`.
+#[cfg(feature = "web")]
+fn in_process(config: chat::Config, web: bool) -> TestServer {
+    if web {
+        TestServer::start_with_page(config)
+    } else {
+        TestServer::start_with(config)
+    }
+}
+
+/// A server in this process; without the `web` feature, scripts with a
+/// client via web are skipped before they get here.
+#[cfg(not(feature = "web"))]
+fn in_process(config: chat::Config, _web: bool) -> TestServer {
+    TestServer::start_with(config)
+}
+
+/// Where the `chat` binary serves the page: the log line after `listening
+/// on`, `chat: the page is at http://ADDR/`.
+fn page_of(server: &mut ChatProcess) -> Result<SocketAddr, String> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    server
+        .stderr
+        .read_line(&mut line)
+        .map_err(|error| format!("cannot read chat's log: {error}"))?;
+    line.trim_end()
+        .strip_prefix("chat: the page is at http://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .and_then(|addr| addr.parse().ok())
+        .ok_or_else(|| format!("chat did not say where the page is: {line:?}"))
+}
