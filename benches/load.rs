@@ -2,7 +2,9 @@
 //! results each. Run with `cargo bench`; `cargo bench -- fanout churn` runs
 //! only the scenarios named. `cargo bench --features web` adds `web`, the
 //! fanout load over the page's WebSocket, beside the TCP rows it is judged
-//! against.
+//! against; `cargo bench --features redis` adds `cluster`, the fanout load
+//! on two servers sharing one room through a Redis the benchmark starts
+//! (Debian's `redis-server`, on the PATH).
 //!
 //! The client side runs on one thread (a smol executor) so that, on a
 //! 2-core machine, the server has the other core; its own CPU is printed
@@ -48,6 +50,8 @@ fn main() {
         ("fanout-names", fanout_names),
         #[cfg(feature = "web")]
         ("web", web::fanout),
+        #[cfg(feature = "redis")]
+        ("cluster", cluster::fanout),
         ("fanout-wide", fanout_wide),
         ("latency", latency),
         ("idle", idle),
@@ -58,10 +62,11 @@ fn main() {
     // A typo must not pass for a run that measured nothing.
     let known: Vec<&str> = scenarios.iter().map(|(name, _)| *name).collect();
     if let Some(unknown) = wanted.iter().find(|w| !known.contains(&w.as_str())) {
-        let hint = if unknown == "web" {
-            " (`web` is built with `--features web`)"
-        } else {
-            ""
+        // Reached only in a build without the scenario's feature.
+        let hint = match unknown.as_str() {
+            "web" => " (`web` is built with `--features web`)",
+            "cluster" => " (`cluster` is built with `--features redis`)",
+            _ => "",
         };
         eprintln!(
             "load: no scenario named {unknown:?}; the scenarios are {}{hint}",
@@ -131,15 +136,7 @@ impl Server {
 
     /// Keeps every thread of the server on `cpu`.
     fn pin(&self, cpu: usize) {
-        let mut set = CpuSet::new();
-        set.set(cpu);
-        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()));
-        for task in tasks.into_iter().flatten().flatten() {
-            let tid = task.file_name().to_str().and_then(|tid| tid.parse().ok());
-            if let Some(tid) = tid.and_then(Pid::from_raw) {
-                let _ = sched_setaffinity(Some(tid), &set);
-            }
-        }
+        pin_process(self.child.id(), cpu);
     }
 
     /// How many clients the server has cut off so far, from its log.
@@ -201,6 +198,20 @@ fn logged_addr(stderr: &mut impl BufRead, prefix: &str) -> SocketAddr {
         .unwrap_or_else(|| panic!("chat did not start: {:?}", line.trim_end()))
 }
 
+/// Keeps every thread of process `pid` on `cpu`; the threads it starts
+/// later inherit that from the thread that starts them.
+fn pin_process(pid: u32, cpu: usize) {
+    let mut set = CpuSet::new();
+    set.set(cpu);
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"));
+    for task in tasks.into_iter().flatten().flatten() {
+        let tid = task.file_name().to_str().and_then(|tid| tid.parse().ok());
+        if let Some(tid) = tid.and_then(Pid::from_raw) {
+            let _ = sched_setaffinity(Some(tid), &set);
+        }
+    }
+}
+
 /// Sum of the first field of every thread's schedstat under `tasks`.
 fn cpu_ns_of(tasks: &str) -> u64 {
     std::fs::read_dir(tasks)
@@ -227,6 +238,8 @@ static SERVER_CPU: OnceLock<usize> = OnceLock::new();
 /// the scheduler often wakes a reader on the core of the writer that woke
 /// it, so the server and its load share one core while the other idles
 /// (latency doubles). With one CPU, or `BENCH_PIN=0`, nothing is pinned.
+/// Everything on the server's side goes to the second CPU: `cluster`'s two
+/// servers and its Redis too.
 fn pin_benchmark() {
     if std::env::var_os("BENCH_PIN").is_some_and(|pin| pin == "0") {
         return;
@@ -428,12 +441,13 @@ async fn wait_until(started: Instant, mut done: impl FnMut() -> bool) -> bool {
     true
 }
 
-/// Connects `count` reading clients and waits until each has seen the
-/// arrivals of all that came after it (so the storm is over).
+/// Connects `count` reading clients, dealt out in turn among the servers
+/// at `addrs` (one room, however many servers), and waits until each has
+/// seen the arrivals of all that came after it (so the storm is over).
 #[allow(clippy::too_many_arguments)]
 async fn connect_readers<'a, C: Client>(
     executor: &LocalExecutor<'a>,
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     count: usize,
     epoch: Instant,
     record: bool,
@@ -451,6 +465,7 @@ async fn connect_readers<'a, C: Client>(
             assert!(greeted, "a client was not greeted in time");
         }
         let seen: SeenRef = Rc::default();
+        let addr = addrs[index % addrs.len()];
         let mut client = C::connect(executor, addr, epoch, seen.clone(), record, buffer).await;
         if mode == Mode::Names {
             let name = format!("c{index}\n");
@@ -830,21 +845,39 @@ fn fan_out<C: Client>(
 ) -> String {
     let flags: Vec<&str> = mode.flags().iter().chain(C::FLAGS).copied().collect();
     let server = Server::start(&flags);
+    fan_out_on::<C>(&[server], &[], clients, senders, lines, size, mode)
+}
+
+/// [`fan_out`]'s load on `servers` of one room, the clients dealt out among
+/// them in turn, so the senders too. The row adds up the servers' CPU, and
+/// shows apart that of each of `helpers` (a name and a process id): the
+/// `cluster` scenario's Redis.
+#[allow(clippy::too_many_arguments)]
+fn fan_out_on<C: Client>(
+    servers: &[Server],
+    helpers: &[(&str, u32)],
+    clients: usize,
+    senders: usize,
+    lines: usize,
+    size: usize,
+    mode: Mode,
+) -> String {
+    let servers_cpu = || servers.iter().map(Server::cpu_ns).sum::<u64>();
+    let helpers_cpu = || {
+        helpers
+            .iter()
+            .map(|(_, pid)| cpu_ns_of(&format!("/proc/{pid}/task")))
+            .collect::<Vec<u64>>()
+    };
+    let addrs: Vec<SocketAddr> = servers.iter().map(C::addr).collect();
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let readers = connect_readers::<C>(
-            &executor,
-            C::addr(&server),
-            clients,
-            epoch,
-            true,
-            64 * 1024,
-            mode,
-        )
-        .await;
+        let readers =
+            connect_readers::<C>(&executor, &addrs, clients, epoch, true, 64 * 1024, mode).await;
         let expected = senders * lines;
-        let cpu_before = server.cpu_ns();
+        let cpu_before = servers_cpu();
+        let helpers_before = helpers_cpu();
         let bench_before = bench_cpu_ns();
         let started = Instant::now();
         spawn_senders(&executor, &readers[..senders], lines, size, 16, epoch);
@@ -859,25 +892,40 @@ fn fan_out<C: Client>(
             .filter_map(|(_, seen)| seen.borrow().last)
             .max()
             .map_or(started.elapsed(), |last| last - started);
-        let server_cpu = server.cpu_ns() - cpu_before;
+        let server_cpu = servers_cpu() - cpu_before;
+        let helpers_cpu: Vec<u64> = helpers_cpu()
+            .iter()
+            .zip(&helpers_before)
+            .map(|(after, before)| after - before)
+            .collect();
         let bench_cpu = bench_cpu_ns() - bench_before;
         let deliveries = readers
             .iter()
             .map(|(_, s)| s.borrow().payload)
             .sum::<usize>();
+        let per_delivery = |ns: u64| ns as f64 / 1e3 / deliveries.max(1) as f64;
         let mut latencies: Vec<u32> = readers
             .iter()
             .flat_map(|(_, seen)| std::mem::take(&mut seen.borrow_mut().latencies))
             .collect();
         latencies.sort_unstable();
+        let (on, server) = match servers.len() {
+            1 => (String::new(), "server"),
+            count => (format!(" on {count} servers"), "servers"),
+        };
+        let helpers: String = helpers
+            .iter()
+            .zip(helpers_cpu)
+            .map(|((name, _), cpu)| format!("{name} {:.3} µs CPU/delivery, ", per_delivery(cpu)))
+            .collect();
         format!(
-            "{clients} {}, {senders} x {lines} lines of {size} B: {:.2} M deliveries/s, \
-             server {:.3} µs CPU/delivery, bench {:.3} µs CPU/delivery, \
+            "{clients} {}{on}, {senders} x {lines} lines of {size} B: {:.2} M deliveries/s, \
+             {server} {:.3} µs CPU/delivery, {helpers}bench {:.3} µs CPU/delivery, \
              latency p50 {} p99 {}{}",
             C::NOUN,
             deliveries as f64 / elapsed.as_secs_f64() / 1e6,
-            server_cpu as f64 / 1e3 / deliveries.max(1) as f64,
-            bench_cpu as f64 / 1e3 / deliveries.max(1) as f64,
+            per_delivery(server_cpu),
+            per_delivery(bench_cpu),
             millis(percentile(&latencies, 50.0)),
             millis(percentile(&latencies, 99.0)),
             if complete {
@@ -940,7 +988,7 @@ fn talk_with_flooder(flooder: bool) -> (u32, u32, bool) {
         let clients = TALKERS + usize::from(flooder);
         let readers = connect_readers::<TcpStream>(
             &executor,
-            server.addr,
+            &[server.addr],
             clients,
             epoch,
             true,
@@ -1006,7 +1054,7 @@ fn latency() -> String {
     smol::block_on(executor.run(async {
         let readers = connect_readers::<TcpStream>(
             &executor,
-            server.addr,
+            &[server.addr],
             CLIENTS,
             epoch,
             true,
@@ -1053,7 +1101,7 @@ fn idle() -> String {
         let started = Instant::now();
         let readers = connect_readers::<TcpStream>(
             &executor,
-            server.addr,
+            &[server.addr],
             CLIENTS,
             epoch,
             false,
@@ -1088,7 +1136,7 @@ fn slow() -> String {
     smol::block_on(executor.run(async {
         let readers = connect_readers::<TcpStream>(
             &executor,
-            server.addr,
+            &[server.addr],
             CLIENTS - 1,
             epoch,
             false,
@@ -1144,7 +1192,7 @@ fn churn() -> String {
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let observers = connect_readers::<TcpStream>(&executor, server.addr, OBSERVERS, epoch, false, 64 * 1024, Mode::Book).await;
+        let observers = connect_readers::<TcpStream>(&executor, &[server.addr], OBSERVERS, epoch, false, 64 * 1024, Mode::Book).await;
         let addr = server.addr;
         let done = Rc::new(RefCell::new(0usize));
         let cpu_before = server.cpu_ns();
@@ -1181,4 +1229,200 @@ fn churn() -> String {
             if complete { "" } else { " (TIMED OUT)" },
         )
     }))
+}
+
+// ---------------------------------------------------------------- cluster
+
+/// The `cluster` scenario: `fanout`'s load on two servers that share one
+/// room through Redis (`--redis`), the clients, and so the senders, split
+/// evenly between them; its row sits beside `fanout`'s, which is the same
+/// load on one server.
+///
+/// The benchmark starts its own Redis (`redis-server`, Debian's package)
+/// on a free loopback port, with nothing saved to disk, and stops it at
+/// the end. Pinned (see [`pin_benchmark`]), both servers and Redis share
+/// the server's CPU, and the benchmark keeps its own: so the row compares
+/// what one core does as a cluster with what it does as one server, the
+/// cost of going through Redis, not the scaling that more machines would
+/// give (a 2-core machine has no core to give each server). With
+/// `BENCH_PIN=0` the scheduler places all four processes, and they take
+/// turns on the two cores.
+#[cfg(feature = "redis")]
+mod cluster {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use async_net::TcpStream;
+    use rustix::process::{kill_process, Pid, Signal};
+
+    use super::{fan_out_on, pin_process, Mode, Server, SERVER_CPU};
+
+    /// The servers of the room.
+    const SERVERS: usize = 2;
+
+    /// `fanout`'s 100 clients, 10 of them sending 1,000 lines of 32 B,
+    /// split between the servers. Anything the row alone would not show is
+    /// added to it: a server that lost Redis, or Redis cutting a server's
+    /// subscription off for falling behind (its output buffer limit).
+    pub fn fanout() -> String {
+        // Declared first, so dropped last: the servers leave the room while
+        // Redis is still there.
+        let redis = Redis::start();
+        let url = redis.url();
+        let servers: Vec<Server> = (0..SERVERS)
+            .map(|_| Server::start(&["--redis", &url]))
+            .collect();
+        let row = fan_out_on::<TcpStream>(
+            &servers,
+            &[("Redis", redis.child.id())],
+            100,
+            10,
+            1_000,
+            32,
+            Mode::Book,
+        );
+        let mut trouble: Vec<String> = servers
+            .iter()
+            .flat_map(|server| server.log.lock().unwrap().clone())
+            .filter(|line| line.contains("Redis"))
+            .collect();
+        trouble.extend(
+            redis
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|line| line.contains("output buffer limits"))
+                .cloned(),
+        );
+        match trouble.first() {
+            None => row,
+            Some(first) => format!("{row} ({} log lines: {first:?}...)", trouble.len()),
+        }
+    }
+
+    /// A `redis-server` of the benchmark's own.
+    struct Redis {
+        child: Child,
+        port: u16,
+        /// Its working directory, empty (nothing is saved), removed after.
+        dir: PathBuf,
+        /// Its log, collected by a thread.
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Redis {
+        /// Starts Redis on a free loopback port and waits until it answers.
+        fn start() -> Redis {
+            // The port is free when chosen, but another process may take it
+            // before Redis binds it: then a second choice.
+            let mut failures = Vec::new();
+            for _ in 0..3 {
+                match Redis::try_start() {
+                    Ok(redis) => return redis,
+                    Err(failure) => failures.push(failure),
+                }
+            }
+            panic!("redis-server did not start: {failures:?}");
+        }
+
+        fn try_start() -> Result<Redis, String> {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .expect("a free port")
+                .port();
+            let dir = std::env::temp_dir()
+                .join(format!("chat-bench-redis-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("Redis's directory");
+            let mut child = Command::new("redis-server")
+                .args(["--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no"])
+                .args(["--bind", "127.0.0.1"])
+                .arg("--dir")
+                .arg(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|error| {
+                    panic!(
+                        "`cluster` needs redis-server on the PATH \
+                         (Debian: apt install redis-server): {error}"
+                    )
+                });
+            let stdout = BufReader::new(child.stdout.take().unwrap());
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let collected = log.clone();
+            std::thread::spawn(move || {
+                for line in stdout.lines().map_while(Result::ok) {
+                    collected.lock().unwrap().push(line);
+                }
+            });
+            // Dropped on failure from here: stopped, its directory removed.
+            let mut redis = Redis {
+                child,
+                port,
+                dir,
+                log,
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !redis.answers() {
+                if let Ok(Some(status)) = redis.child.try_wait() {
+                    let log = redis.log.lock().unwrap().join("\n");
+                    return Err(format!("exited ({status}): {log}"));
+                }
+                if Instant::now() > deadline {
+                    return Err("no PONG within 10 s".into());
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            // Its threads started from the benchmark's, on the benchmark's
+            // CPU: they go to the servers'.
+            if let Some(&cpu) = SERVER_CPU.get() {
+                pin_process(redis.child.id(), cpu);
+            }
+            Ok(redis)
+        }
+
+        /// Whether Redis answers a PING.
+        fn answers(&self) -> bool {
+            let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+            let timeout = Duration::from_secs(1);
+            let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, timeout) else {
+                return false;
+            };
+            let _ = stream.set_read_timeout(Some(timeout));
+            let mut answer = [0u8; 7];
+            stream.write_all(b"PING\r\n").is_ok()
+                && stream.read_exact(&mut answer).is_ok()
+                && &answer == b"+PONG\r\n"
+        }
+
+        fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
+    }
+
+    impl Drop for Redis {
+        /// Stops Redis (it saves nothing), or kills it if it takes too
+        /// long, and removes its directory.
+        fn drop(&mut self) {
+            if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
+                let _ = kill_process(pid, Signal::TERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
