@@ -233,23 +233,8 @@ impl Cluster {
                         Said::Asked(asked) => match *asked {
                             Asked::Nick(name) => {
                                 flush(&mut lines, &mut commands, store);
-                                let mut event = Vec::new();
-                                let said = wire::Said::Nick(name.shown.as_bytes().to_vec());
-                                wire::encode(
-                                    &Event::Said {
-                                        from: me(from),
-                                        said,
-                                    },
-                                    &mut event,
-                                );
-                                commands
-                                    .add_command(store.nick_command(
-                                        from,
-                                        name.shown.as_bytes(),
-                                        &name.keys,
-                                        &event,
-                                    ))
-                                    .ignore();
+                                let command = store.rename(from, name.shown.as_bytes(), &name.keys);
+                                commands.add_command(command).ignore();
                                 continue;
                             }
                             asked => wire_said(asked),
@@ -265,25 +250,18 @@ impl Cluster {
                 }
                 Local::Enter(entering) => {
                     flush(&mut lines, &mut commands, store);
-                    let from = me(entering.id);
-                    let name = entering.name.as_bytes().to_vec();
-                    let mut event = Vec::new();
-                    wire::encode(&Event::Arrive { from, name, seq: 0 }, &mut event);
                     let keys = entering
                         .naming
                         .as_ref()
                         .map_or(&[][..], |naming| &naming.keys);
-                    let command =
-                        store.enter_command(entering.id, entering.name.as_bytes(), keys, &event);
+                    let command = store.arrival(entering.id, entering.name.as_bytes(), keys);
                     commands.add_command(command).ignore();
                     self.entering.insert(entering.id, entering);
                 }
                 Local::Leave(Leaving { id, farewell }) => {
                     flush(&mut lines, &mut commands, store);
-                    let mut event = Vec::new();
-                    wire::encode(&Event::Leave { from: me(id) }, &mut event);
                     commands
-                        .add_command(store.leave_command(me(id), &event, false))
+                        .add_command(store.departure(me(id), false))
                         .ignore();
                     self.farewells.insert(id, farewell);
                 }
@@ -480,38 +458,18 @@ impl Cluster {
                 .values()
                 .map(|entering| (entering.id, entering.name.clone()));
             for (id, name) in self.room.own_members().into_iter().chain(arriving) {
-                let from = Origin {
-                    server: self.server,
-                    conn: id,
-                };
-                let mut event = Vec::new();
-                let name = name.as_bytes().to_vec();
-                wire::encode(
-                    &Event::Arrive {
-                        from,
-                        name: name.clone(),
-                        seq: 0,
-                    },
-                    &mut event,
-                );
                 let keys = if self.names {
-                    names::keys(&String::from_utf8_lossy(&name))
+                    names::keys(&name)
                 } else {
                     Box::default()
                 };
                 commands
-                    .add_command(store.enter_command(id, &name, &keys, &event))
+                    .add_command(store.arrival(id, name.as_bytes(), &keys))
                     .ignore();
             }
             for &id in self.farewells.keys() {
-                let from = Origin {
-                    server: self.server,
-                    conn: id,
-                };
-                let mut event = Vec::new();
-                wire::encode(&Event::Leave { from }, &mut event);
                 commands
-                    .add_command(store.leave_command(from, &event, false))
+                    .add_command(store.departure(self.own(id), false))
                     .ignore();
             }
             if store.send(&commands).await.is_err() {
@@ -526,19 +484,21 @@ impl Cluster {
         }
     }
 
+    /// This server's client `conn`, as the room knows it.
+    fn own(&self, conn: u64) -> Origin {
+        Origin {
+            server: self.server,
+            conn,
+        }
+    }
+
     /// Stops cleanly: this server's clients leave the room, then the
     /// server does.
     async fn part(&mut self, store: &mut Store) {
         let mut commands = redis::pipe();
         for (id, _) in self.room.own_members() {
-            let from = Origin {
-                server: self.server,
-                conn: id,
-            };
-            let mut event = Vec::new();
-            wire::encode(&Event::Leave { from }, &mut event);
             commands
-                .add_command(store.leave_command(from, &event, false))
+                .add_command(store.departure(self.own(id), false))
                 .ignore();
         }
         let _ = store.send(&commands).await;

@@ -356,10 +356,7 @@ impl Store {
             .query_async(&mut self.connection)
             .await?;
         for conn in members {
-            let from = Origin { server, conn };
-            let mut event = Vec::new();
-            wire::encode(&Event::Leave { from }, &mut event);
-            self.leave_command(from, &event, true)
+            self.departure(Origin { server, conn }, true)
                 .query_async::<()>(&mut self.connection)
                 .await?;
         }
@@ -412,76 +409,94 @@ impl Store {
         command
     }
 
-    /// The command for an arrival of this server's client `conn` (see
-    /// [`ENTER`]); `keys`, the name's keys in names mode.
-    pub fn enter_command(
-        &self,
-        conn: u64,
-        name: &[u8],
-        keys: &[Box<str>],
-        event: &[u8],
-    ) -> redis::Cmd {
-        let mut command = redis::cmd("EVAL");
-        command
-            .arg(ENTER)
-            .arg(4 + keys.len())
-            .arg(self.key(&format!("members:{}", self.server)))
-            .arg(self.key(&format!("held:{}:{conn}", self.server)))
-            .arg(self.key("arrivals"))
-            .arg(self.key("events"));
-        for key in keys {
-            command.arg(self.key(&format!("name:{key}")));
-        }
-        command
-            .arg(conn)
-            .arg(format!("{}:{conn}", self.server))
-            .arg(name)
-            .arg(event);
-        command
+    /// The command for the arrival of this server's client `conn` named
+    /// `name` (see [`ENTER`]); `keys`, the name's keys in names mode.
+    pub fn arrival(&self, conn: u64, name: &[u8], keys: &[Box<str>]) -> redis::Cmd {
+        let from = self.own(conn);
+        let event = Event::Arrive {
+            from,
+            name: name.to_vec(),
+            seq: 0,
+        };
+        let fixed = [self.members_of(from), self.held(from), self.key("arrivals")];
+        self.claim(ENTER, &fixed, conn, name, keys, &event)
     }
 
-    /// The command for a rename of this server's client `conn` (see
-    /// [`NICK`]).
-    pub fn nick_command(
-        &self,
-        conn: u64,
-        name: &[u8],
-        keys: &[Box<str>],
-        event: &[u8],
-    ) -> redis::Cmd {
-        let mut command = redis::cmd("EVAL");
-        command
-            .arg(NICK)
-            .arg(3 + keys.len())
-            .arg(self.key(&format!("members:{}", self.server)))
-            .arg(self.key(&format!("held:{}:{conn}", self.server)))
-            .arg(self.key("events"));
-        for key in keys {
-            command.arg(self.key(&format!("name:{key}")));
-        }
-        command
-            .arg(conn)
-            .arg(format!("{}:{conn}", self.server))
-            .arg(name)
-            .arg(event);
-        command
+    /// The command for this server's client `conn` taking the name `name`
+    /// (see [`NICK`]).
+    pub fn rename(&self, conn: u64, name: &[u8], keys: &[Box<str>]) -> redis::Cmd {
+        let from = self.own(conn);
+        let said = wire::Said::Nick(name.to_vec());
+        let fixed = [self.members_of(from), self.held(from)];
+        self.claim(NICK, &fixed, conn, name, keys, &Event::Said { from, said })
     }
 
     /// The command for the leave of `from` (see [`LEAVE`]); `once` for a
     /// dead server's client.
-    pub fn leave_command(&self, from: Origin, event: &[u8], once: bool) -> redis::Cmd {
+    pub fn departure(&self, from: Origin, once: bool) -> redis::Cmd {
+        let mut event = Vec::new();
+        wire::encode(&Event::Leave { from }, &mut event);
         let mut command = redis::cmd("EVAL");
         command
             .arg(LEAVE)
             .arg(3)
-            .arg(self.key(&format!("members:{}", from.server)))
-            .arg(self.key(&format!("held:{}:{}", from.server, from.conn)))
+            .arg(self.members_of(from))
+            .arg(self.held(from))
             .arg(self.key("events"))
             .arg(from.conn)
-            .arg(format!("{}:{}", from.server, from.conn))
+            .arg(owner(from))
             .arg(event)
             .arg(if once { "once" } else { "always" });
         command
+    }
+
+    /// A script that claims a name as it adds `event`: KEYS are `fixed`,
+    /// the events, then the name's `keys`; ARGV the connection, its owner,
+    /// the name and the event.
+    fn claim(
+        &self,
+        script: &str,
+        fixed: &[String],
+        conn: u64,
+        name: &[u8],
+        keys: &[Box<str>],
+        event: &Event,
+    ) -> redis::Cmd {
+        let mut encoded = Vec::new();
+        wire::encode(event, &mut encoded);
+        let mut command = redis::cmd("EVAL");
+        command.arg(script).arg(fixed.len() + 1 + keys.len());
+        for key in fixed {
+            command.arg(key);
+        }
+        command.arg(self.key("events"));
+        for key in keys {
+            command.arg(self.key(&format!("name:{key}")));
+        }
+        command
+            .arg(conn)
+            .arg(owner(self.own(conn)))
+            .arg(name)
+            .arg(encoded);
+        command
+    }
+
+    /// This server's client `conn`.
+    fn own(&self, conn: u64) -> Origin {
+        Origin {
+            server: self.server,
+            conn,
+        }
+    }
+
+    /// The key listing `from`'s server's members.
+    fn members_of(&self, from: Origin) -> String {
+        self.key(&format!("members:{}", from.server))
+    }
+
+    /// The key listing the name keys `from` holds.
+    fn held(&self, from: Origin) -> String {
+        self.key(&format!("held:{}:{}", from.server, from.conn))
     }
 
     /// Holds the room's mode for this server's, or learns the other one.
@@ -510,6 +525,11 @@ impl Store {
     fn key(&self, name: &str) -> String {
         format!("{}:{name}", self.prefix)
     }
+}
+
+/// How a client is named in Redis's claims: `SERVER:ID`.
+fn owner(client: Origin) -> String {
+    format!("{}:{}", client.server, client.conn)
 }
 
 /// The room's events as a server reads them, in order, each with its
