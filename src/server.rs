@@ -203,8 +203,20 @@ async fn join_room(
     names: bool,
 ) -> io::Result<room::redis::store::Store> {
     use room::redis::store::{JoinError, Store};
+    // The URL as it may be shown: a password in it is not for the log.
+    let url = match redis.url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => redis.url.clone(),
+        },
+        None => redis.url.clone(),
+    };
     let failed = |error: redis::RedisError| {
-        io::Error::other(format!("cannot reach Redis at {}: {error}", redis.url))
+        if error.kind() == redis::ErrorKind::InvalidClientConfig {
+            io::Error::other(format!("bad --redis {url}: expected redis://HOST:PORT"))
+        } else {
+            io::Error::other(format!("cannot reach Redis at {url}: {error}"))
+        }
     };
     let store = Store::join(&redis.url, &redis.room, names)
         .await

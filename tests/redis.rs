@@ -791,3 +791,84 @@ fn a_server_stops_while_redis_is_away() {
     );
     a.expect_end();
 }
+
+/// A server with no clients when Redis goes away comes back with the
+/// rest: a newcomer on it, after Redis's restart, is greeted and seen.
+#[test]
+fn an_empty_server_comes_back_after_a_redis_restart() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    redis.kill();
+    a.expect(LOST);
+    redis.restart();
+    a.expect(BACK);
+    wait_for_servers(&redis, 2);
+    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    b.say("here");
+    let here = format!("{}: here", b.name);
+    a.expect(&here);
+    b.expect(&here);
+}
+
+/// A server started after a Redis restart is a server of its own, not one
+/// that was there before it (Redis's counters start again from nothing):
+/// names mode, so that two servers taken for one would give a name twice.
+#[test]
+fn a_server_started_after_a_redis_restart_is_one_more() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let one = chat(&redis, &["--names"]);
+    let mut a = join(one.addr, "zed", "Nobody else is here", &mut []);
+    redis.kill();
+    a.expect(LOST);
+    redis.restart();
+    a.expect(BACK);
+    let two = chat(&redis, &["--names"]);
+    wait_for_servers(&redis, 2);
+    let mut b = Peer::connect_quiet(two.addr);
+    b.expect("What is your name?");
+    b.say("zed");
+    b.expect("error: zed is taken");
+    b.expect("What is your name?");
+    b.say("amy");
+    b.expect("You are amy");
+    b.expect("Also here: zed");
+    a.expect("amy has arrived");
+}
+
+/// A server that cannot answer for longer than a heartbeat lasts (stopped,
+/// as a machine that hangs) is buried: the others see its client leave,
+/// once; when it answers again its client, whom the room saw go, is told
+/// so and closed, and nobody sees it arrive or leave again.
+#[test]
+fn a_server_back_after_its_burial_lets_its_clients_go() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    servers[1].send(Signal::STOP);
+    a.expect(&format!("{} has left", b.name));
+    wait_for_servers(&redis, 1);
+    servers[1].send(Signal::CONT);
+    // It may first have noticed Redis was slow to answer.
+    let mut told = b.text();
+    if told == LOST {
+        told = b.text();
+    }
+    assert_eq!(
+        told,
+        "error: cut off from the room for too long (the others saw you leave); connect again"
+    );
+    b.expect_end();
+    // Nothing more about b: the next line a sees is a newcomer's on the
+    // server that came back.
+    let mut c = arrive(servers[1].addr, &mut [&mut a]);
+    c.say("hello");
+    let hello = format!("{}: hello", c.name);
+    a.expect(&hello);
+    c.expect(&hello);
+}

@@ -161,6 +161,12 @@ impl Audience {
         entering.permits.add_permits(LINES_IN_FLIGHT);
     }
 
+    /// Whether `id` is a member with a queue here (not another server's).
+    #[cfg(feature = "redis")]
+    pub fn is_member(&self, id: u64) -> bool {
+        self.index.contains_key(&id)
+    }
+
     /// This server's own clients, with their names.
     #[cfg(feature = "redis")]
     pub fn own(&self) -> Vec<(u64, Arc<str>)> {

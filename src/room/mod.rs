@@ -121,6 +121,12 @@ impl Room {
         self.audience.own()
     }
 
+    /// Whether `id` is one of this server's clients in the room.
+    #[cfg(feature = "redis")]
+    fn is_own(&self, id: u64) -> bool {
+        self.audience.is_member(id)
+    }
+
     /// A client leaves.
     fn leave(&mut self, leaving: Leaving) {
         self.audience.leave(leaving.id, leaving.farewell);

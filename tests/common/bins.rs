@@ -192,8 +192,9 @@ impl ChatProcess {
         self.wait_for_exit()
     }
 
-    /// Sends `signal` to the server.
-    fn send(&self, signal: rustix::process::Signal) {
+    /// Sends `signal` to the server, and returns at once (SIGSTOP and
+    /// SIGCONT, say).
+    pub fn send(&self, signal: rustix::process::Signal) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a pid");
         rustix::process::kill_process(pid, signal).expect("send the signal");
     }

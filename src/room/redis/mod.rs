@@ -55,6 +55,15 @@ const LOST: &str = "error: the room is unreachable (Redis); your lines wait unti
 /// was lost.
 const UNSURE: &str = "error: the room is unreachable: your last lines may not have gone out";
 
+/// What a client of this server is told when the room saw it go: another
+/// server took this one for dead while it could not answer.
+const BURIED: &str =
+    "error: cut off from the room for too long (the others saw you leave); connect again";
+
+/// How long a stopping server waits for Redis to hear its clients leave:
+/// within the shutdown's grace, with time left to flush.
+const PARTING: Duration = Duration::from_secs(1);
+
 /// What every client of this server is told when Redis is back.
 const BACK: &str = "the room is back";
 
@@ -305,7 +314,14 @@ impl Cluster {
                 }
                 Event::Arrive { from, name, .. } => self.arrive(from, &name),
                 Event::Leave { from } if from.server == self.server => {
-                    let farewell = self.farewells.remove(&from.conn).flatten();
+                    let farewell = match self.farewells.remove(&from.conn) {
+                        Some(farewell) => farewell,
+                        // A leave this server never asked for: another
+                        // server buried it while it could not answer, and
+                        // the room saw this client go. So it goes.
+                        None if self.room.is_own(from.conn) => Some(text_line(&[BURIED])),
+                        None => continue,
+                    };
                     self.room.leave(Leaving {
                         id: from.conn,
                         farewell,
@@ -451,13 +467,27 @@ impl Cluster {
             let Ok(events) = store.follow(self.last.clone()).await else {
                 continue;
             };
-            // Who this server has, and who is on their way in or out.
+            // Who this server has, and who is on their way in or out; but
+            // if it was buried meanwhile, the room saw its clients go, and
+            // they go (as the leaves it reads next say).
+            let Ok(buried) = store.was_buried().await else {
+                continue;
+            };
             let mut commands = redis::pipe();
             let arriving = self
                 .entering
                 .values()
                 .map(|entering| (entering.id, entering.name.clone()));
-            for (id, name) in self.room.own_members().into_iter().chain(arriving) {
+            let present = if buried {
+                for (id, _) in self.room.own_members() {
+                    let farewell = Some(text_line(&[BURIED]));
+                    self.room.leave(Leaving { id, farewell });
+                }
+                Vec::new()
+            } else {
+                self.room.own_members()
+            };
+            for (id, name) in present.into_iter().chain(arriving) {
                 let keys = if self.names {
                     names::keys(&name)
                 } else {
@@ -501,8 +531,14 @@ impl Cluster {
                 .add_command(store.departure(self.own(id), false))
                 .ignore();
         }
-        let _ = store.send(&commands).await;
-        let _ = store.part().await;
+        let parted = async {
+            let _ = store.send(&commands).await;
+            let _ = store.part().await;
+        };
+        future::or(parted, async {
+            Timer::after(PARTING).await;
+        })
+        .await;
     }
 }
 

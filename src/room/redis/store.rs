@@ -14,8 +14,9 @@
 //!   for a while reads what it missed when it is back;
 //! - `chat:R:mode`: the room's mode, `book` or `names`, kept while any
 //!   server is alive;
-//! - `chat:R:servers`: the servers that have joined; `chat:R:alive:S`, S's
-//!   heartbeat, which expires when S stops refreshing it;
+//! - `chat:R:servers`: the servers that have joined, each by a random
+//!   number; `chat:R:alive:S`, S's heartbeat, which expires when S stops
+//!   refreshing it; `chat:R:buried:S`, that S was taken for dead;
 //! - `chat:R:members:S`: S's clients, connection id to `SEQ:NAME`, SEQ its
 //!   place among arrivals (`chat:R:arrivals` counts them);
 //! - `chat:R:name:KEY`: who holds a name, `S:ID`; `chat:R:held:S:ID`, the
@@ -132,6 +133,17 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ARGV[1]
 ";
 
+/// The room's mode goes with its last server, so that the next may start
+/// in either mode. KEYS: servers, mode.
+const LAST_OUT: &str = r"
+if redis.call('SCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
+return 0
+";
+
+/// How long a buried server's grave is kept: a server that comes back
+/// within it learns its clients were announced as gone.
+const BURIED: Duration = Duration::from_secs(3600);
+
 /// One server's link to the room in Redis.
 pub struct Store {
     /// Where new connections come from.
@@ -194,10 +206,7 @@ impl Store {
         if mode != store.mode {
             return Err(JoinError::Mode(mode));
         }
-        store.server = redis::cmd("INCR")
-            .arg(store.key("next-server"))
-            .query_async(&mut store.connection)
-            .await?;
+        store.server = server_number();
         // Where to follow the room from, read before this server is seen:
         // everything the others do from then on comes after it.
         store.joined_at = store.last_event().await?;
@@ -305,16 +314,33 @@ impl Store {
         Ok(members)
     }
 
-    /// Keeps this server alive in the room, and the room's mode held.
+    /// Keeps this server alive and listed in the room (listed again if it
+    /// was buried while it could not answer), and the room's mode held.
     pub async fn heartbeat(&mut self) -> RedisResult<()> {
         self.claim_mode().await?;
-        redis::cmd("SET")
+        redis::pipe()
+            .cmd("SADD")
+            .arg(self.key("servers"))
+            .arg(self.server)
+            .ignore()
+            .cmd("SET")
             .arg(self.key(&format!("alive:{}", self.server)))
             .arg(1)
             .arg("PX")
             .arg(ALIVE.as_millis() as u64)
+            .ignore()
             .query_async::<()>(&mut self.connection)
             .await
+    }
+
+    /// Whether another server buried this one while it could not answer
+    /// (its clients were announced as gone); asking forgets it.
+    pub async fn was_buried(&mut self) -> RedisResult<bool> {
+        redis::cmd("GETDEL")
+            .arg(self.key(&format!("buried:{}", self.server)))
+            .query_async::<Option<String>>(&mut self.connection)
+            .await
+            .map(|buried| buried.is_some())
     }
 
     /// Servers of the room whose heartbeat has lapsed, that this server
@@ -368,17 +394,30 @@ impl Store {
             .cmd("DEL")
             .arg(self.key(&format!("members:{server}")))
             .ignore()
+            .cmd("SET")
+            .arg(self.key(&format!("buried:{server}")))
+            .arg(1)
+            .arg("PX")
+            .arg(BURIED.as_millis() as u64)
+            .ignore()
             .query_async::<()>(&mut self.connection)
             .await
     }
 
     /// Leaves the room cleanly: this server's registration goes (its
-    /// clients' leaves were published before).
+    /// clients' leaves were published before), and the room's mode with
+    /// the last server.
     pub async fn part(&mut self) -> RedisResult<()> {
         redis::pipe()
             .cmd("SREM")
             .arg(self.key("servers"))
             .arg(self.server)
+            .ignore()
+            .cmd("EVAL")
+            .arg(LAST_OUT)
+            .arg(2)
+            .arg(self.key("servers"))
+            .arg(self.key("mode"))
             .ignore()
             .cmd("DEL")
             .arg(self.key(&format!("alive:{}", self.server)))
@@ -390,8 +429,12 @@ impl Store {
             .await
     }
 
-    /// Sends `commands` in one round trip, in order.
+    /// Sends `commands` in one round trip, in order (nothing, if there are
+    /// none: Redis takes no empty pipeline).
     pub async fn send(&mut self, commands: &redis::Pipeline) -> RedisResult<()> {
+        if commands.is_empty() {
+            return Ok(());
+        }
         commands.query_async::<()>(&mut self.connection).await
     }
 
@@ -525,6 +568,19 @@ impl Store {
     fn key(&self, name: &str) -> String {
         format!("{}:{name}", self.prefix)
     }
+}
+
+/// A number for this server, unique in the room without asking Redis
+/// (whose counters a restart would reset while servers hold numbers):
+/// 48 random bits, from the standard library's per-process random keys.
+fn server_number() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(now.as_nanos());
+    }
+    (hasher.finish() & 0xffff_ffff_ffff).max(1)
 }
 
 /// How a client is named in Redis's claims: `SERVER:ID`.
