@@ -298,15 +298,7 @@ fn names_mode(browser: &mut Browser) {
     bob.expect("alice has arrived");
     assert_eq!(browser.word(&["placeholder"]), "A line, then Enter");
     browser.type_line("/help");
-    for help in [
-        "/who: list who is here",
-        "/nick NAME: change your name",
-        "/me TEXT: an action, shown as * NAME TEXT",
-        "/msg NAME TEXT: a line for NAME alone",
-        "/quit: leave",
-        "//TEXT: a line that starts with /",
-        "/help: this list",
-    ] {
+    for help in chat::command::HELP {
         browser.expect("notice", help);
     }
 
