@@ -63,12 +63,9 @@ mod conn;
 mod lines;
 pub mod log;
 pub mod names;
-mod naming;
 mod queue;
-mod reader;
 mod room;
 mod server;
-mod throttle;
 mod transport;
 #[cfg(feature = "web")]
 mod web;

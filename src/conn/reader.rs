@@ -14,15 +14,15 @@ use std::time::Instant;
 use smol::lock::Semaphore;
 use smol::Timer;
 
+use super::naming;
+use super::throttle::Throttle;
+use super::Hub;
 use crate::command::{self, Command};
 use crate::config::{format_count, format_duration};
-use crate::conn::Hub;
 use crate::lines::{LineError, LineReader};
 use crate::names;
-use crate::naming;
 use crate::queue::{line, text_line, Line, QueueSender, QueueWatch};
 use crate::room::{Asked, Message, Said};
-use crate::throttle::Throttle;
 use crate::transport::Transport;
 use crate::Config;
 

@@ -16,11 +16,11 @@ use futures_lite::future;
 use smol::lock::Semaphore;
 use smol::Timer;
 
-use crate::conn::{Hub, Socket};
+use super::reader::{farewell, InputEnd};
+use super::{Hub, Socket};
 use crate::lines::{LineError, LineReader, Source};
 use crate::names;
 use crate::queue::{text_line, PushError, QueueSender};
-use crate::reader::{farewell, InputEnd};
 use crate::room::{Entering, Naming};
 use crate::Config;
 

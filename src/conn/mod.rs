@@ -7,6 +7,10 @@
 //! its writer does: after the broadcaster has let go of the client's queue
 //! and every queued line is flushed, or when the socket fails.
 
+mod naming;
+mod reader;
+mod throttle;
+
 use std::future::Future;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::pin::pin;
@@ -20,10 +24,10 @@ use smol::Async;
 
 use crate::log;
 use crate::queue::{queue, text_line, Log};
-use crate::reader::{describe, farewell, read_input, InputEnd};
 use crate::room::{Entering, Leaving, Message};
 use crate::transport::{Transport, SEND_BUFFER};
 use crate::Config;
+use reader::{describe, farewell, read_input, InputEnd};
 
 /// The kernel's receive buffer of a connection: a few lines of the longest
 /// kind in flight, however fast the client sends.
