@@ -115,6 +115,10 @@ const NAME_ROOM: usize = 64;
 /// The most messages `--history` keeps.
 pub const HISTORY_CEILING: usize = 1000;
 
+/// The most bytes of history kept, whatever `--history` says: a few screens
+/// of chat.
+pub const HISTORY_BYTES: usize = 64 * 1024;
+
 /// Room for a farewell `error: ...` line.
 const FAREWELL_ROOM: usize = 128;
 
@@ -201,7 +205,7 @@ impl Config {
         let mut needed = min_send_queue(self.max_line_bytes);
         if self.history > 0 {
             // The recent messages arrive at once, after the greeting.
-            needed += crate::room::HISTORY_BYTES + crate::queue::cost(0) * (self.history + 1);
+            needed += HISTORY_BYTES + crate::queue::cost(0) * (self.history + 1);
         }
         if self.send_queue_bytes < needed {
             let history = if self.history > 0 {

@@ -20,18 +20,12 @@ use rustix::io::Errno;
 use smol::{LocalExecutor, Timer};
 
 use crate::config::format_count;
-use crate::conn::{self, Hub};
+use crate::conn;
 use crate::log;
-use crate::queue::Log;
-use crate::room::{self, Inputs};
-use crate::transport::Tcp;
+use crate::room;
+use crate::room::events::{self, Channels, Hub};
+use crate::transport::{Socket, Tcp};
 use crate::Config;
-
-/// Lines that may wait for the broadcaster before readers must wait too.
-const MESSAGES_BACKLOG: usize = 1024;
-
-/// Joins and leaves that may wait for the broadcaster.
-const MEMBERSHIP_BACKLOG: usize = 256;
 
 /// How long the accept loop rests after a failed accept (out of file
 /// descriptors, say) instead of spinning on the same error.
@@ -119,32 +113,15 @@ async fn run(
     let executor = LocalExecutor::new();
     executor
         .run(async {
-            let (entering, entering_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
-            let (leaving, leaving_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
-            let (messages, messages_rx) = async_channel::bounded(MESSAGES_BACKLOG);
-            let (stop, stop_rx) = async_channel::bounded::<()>(1);
-            let log = Log::default();
-            let hub = Hub {
-                stopping: stop_rx.clone(),
-                log: log.clone(),
-                entering,
-                leaving,
-                messages,
-            };
-            let inputs = Inputs {
-                entering: entering_rx,
-                leaving: leaving_rx,
-                messages: messages_rx,
-                stop: stop_rx,
-            };
+            let Channels { hub, inputs, stop } = events::channels();
             let broadcaster = match &config.redis {
                 #[cfg(feature = "redis")]
                 Some(redis) => {
                     let store = join_room(redis, config.names).await?;
-                    let room = room::redis::run(inputs, log, config.names, config.history, store);
+                    let room = room::redis::run(inputs, config.names, config.history, store);
                     executor.spawn(room)
                 }
-                _ => executor.spawn(room::run(inputs, log, config.names, config.history)),
+                _ => executor.spawn(room::run(inputs, config.names, config.history)),
             };
             if config.announce {
                 if let Ok(local) = listener.local_addr() {
@@ -331,7 +308,7 @@ impl Doors<'_, '_> {
     }
 
     /// Sends a newcomer past a cap away, with `why`.
-    fn turn_away(&self, kind: Kind, socket: conn::Socket, why: &'static [u8]) {
+    fn turn_away(&self, kind: Kind, socket: Socket, why: &'static [u8]) {
         match kind {
             Kind::Chat => self.executor.spawn(conn::turn_away(socket, why)).detach(),
             #[cfg(feature = "web")]

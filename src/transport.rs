@@ -3,20 +3,29 @@
 //! a frame.
 //!
 //! A connection is the same client whatever carries it: the same lines, the
-//! same queue, the same limits. So the connection's life (`conn`) and its
-//! reading side (`reader`) are written once, over a [`Transport`], and each
-//! kind says only how bytes come in and how queued lines go out.
+//! same queue, the same limits. So the connection's life and its reading
+//! side (`conn`) are written once, over a [`Transport`], and each kind says
+//! only how bytes come in and how queued lines go out.
+//!
+//! The socket handle lives here, below both wings: the connection reads and
+//! writes through it, and the room shuts it down to cut a client off.
 
 use std::future::Future;
 use std::io;
 use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
 
 use futures_lite::AsyncWriteExt;
 use smol::Async;
 
-use crate::conn::Socket;
 use crate::lines::Source;
 use crate::queue::QueueReceiver;
+
+/// A connection's socket, shared by its reader, its writer and the
+/// broadcaster (which shuts it down to cut a client off). Eight bytes a
+/// handle, where an `async_net::TcpStream` is 120: each of those carries
+/// its own readiness futures, and a connection's task holds several.
+pub type Socket = Arc<Async<TcpStream>>;
 
 /// Largest batch a writer gathers from its queue for one write.
 pub const WRITE_BATCH: usize = 64 * 1024;

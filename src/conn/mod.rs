@@ -7,6 +7,7 @@
 //! its writer does: after the broadcaster has let go of the client's queue
 //! and every queued line is flushed, or when the socket fails.
 
+mod ending;
 mod naming;
 mod reader;
 mod throttle;
@@ -17,17 +18,17 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_channel::Sender;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 use smol::lock::Semaphore;
 use smol::Async;
 
 use crate::log;
-use crate::queue::{queue, text_line, Log};
-use crate::room::{Entering, Leaving, Message};
-use crate::transport::{Transport, SEND_BUFFER};
+use crate::queue::{queue, text_line};
+use crate::room::events::{Entering, Hub, Leaving};
+use crate::transport::{Socket, Transport, SEND_BUFFER};
 use crate::Config;
-use reader::{describe, farewell, read_input, InputEnd};
+use ending::{describe, farewell, InputEnd};
+use reader::read_input;
 
 /// The kernel's receive buffer of a connection: a few lines of the longest
 /// kind in flight, however fast the client sends.
@@ -41,28 +42,6 @@ const LINGER: Duration = Duration::from_secs(2);
 
 /// How long a client turned away may take to read its `error: server full`.
 const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// A connection's socket, shared by its reader, its writer and the
-/// broadcaster (which shuts it down to cut a client off). Eight bytes a
-/// handle, where an `async_net::TcpStream` is 120: each of those carries
-/// its own readiness futures, and a connection's task holds several.
-pub type Socket = Arc<Async<TcpStream>>;
-
-/// The channels a connection uses to talk to the broadcaster.
-#[derive(Clone)]
-pub struct Hub {
-    /// Closed when the server stops: a client still choosing its name,
-    /// not yet in the audience, learns it from this.
-    pub stopping: async_channel::Receiver<()>,
-    /// The room's broadcast lines, which a connection's queue sends from.
-    pub log: Log,
-    /// To join the audience.
-    pub entering: Sender<Entering>,
-    /// To leave it.
-    pub leaving: Sender<Leaving>,
-    /// To broadcast a line.
-    pub messages: Sender<Message>,
-}
 
 /// How the writer's part ended.
 enum OutputEnd {

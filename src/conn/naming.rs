@@ -16,12 +16,12 @@ use futures_lite::future;
 use smol::lock::Semaphore;
 use smol::Timer;
 
-use super::reader::{farewell, InputEnd};
-use super::{Hub, Socket};
+use super::ending::{farewell, InputEnd};
 use crate::lines::{LineError, LineReader, Source};
 use crate::names;
 use crate::queue::{text_line, PushError, QueueSender};
-use crate::room::{Entering, Naming};
+use crate::room::events::{Entering, Hub, Naming};
+use crate::transport::Socket;
 use crate::Config;
 
 /// The question a newcomer is asked, and asked again after a refusal.

@@ -7,82 +7,22 @@
 //! through a [`LineReader`], so it never holds more than one line's limit.
 
 use std::future::Future;
-use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
 use smol::lock::Semaphore;
 use smol::Timer;
 
+use super::ending::InputEnd;
 use super::naming;
 use super::throttle::Throttle;
-use super::Hub;
 use crate::command::{self, Command};
-use crate::config::{format_count, format_duration};
-use crate::lines::{LineError, LineReader};
+use crate::lines::LineReader;
 use crate::names;
-use crate::queue::{line, text_line, Line, QueueSender, QueueWatch};
-use crate::room::{Asked, Message, Said};
+use crate::queue::{line, text_line, QueueSender, QueueWatch};
+use crate::room::events::{Asked, Hub, Message, Said};
 use crate::transport::Transport;
 use crate::Config;
-
-/// How a client's input ended.
-pub enum InputEnd {
-    /// End of input: a close, a half-close.
-    Closed,
-    /// A line over the limit.
-    TooLong,
-    /// Nothing received for the idle timeout.
-    Idle,
-    /// A line not finished within the line timeout.
-    Unfinished,
-    /// The socket failed: a reset, for example.
-    Failed(io::Error),
-    /// The broadcaster is gone: the server is shutting down.
-    ServerStopped,
-    /// Names mode: `/quit`.
-    Quit,
-    /// Names mode: no valid, free name within the naming timeout.
-    Unnamed,
-    /// Names mode: refused names piled up unread until the send queue was
-    /// full.
-    NotReading,
-}
-
-impl From<LineError> for InputEnd {
-    fn from(error: LineError) -> Self {
-        match error {
-            LineError::TooLong => InputEnd::TooLong,
-            LineError::Idle => InputEnd::Idle,
-            LineError::Unfinished => InputEnd::Unfinished,
-            LineError::Io(error) => InputEnd::Failed(error),
-        }
-    }
-}
-
-/// The `error: ...` line a client gets when the server ends its session.
-pub fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
-    let why = match end {
-        InputEnd::TooLong => format!(
-            "error: line too long (the limit is {})",
-            format_count(config.max_line_bytes, "byte")
-        ),
-        InputEnd::Idle => format!(
-            "error: idle for too long (nothing received for {})",
-            format_duration(config.idle_timeout.unwrap_or_default())
-        ),
-        InputEnd::Unfinished => format!(
-            "error: line not finished within {}",
-            format_duration(config.line_timeout.unwrap_or_default())
-        ),
-        InputEnd::Unnamed => format!(
-            "error: no name given within {}",
-            format_duration(config.naming_timeout)
-        ),
-        _ => return None,
-    };
-    Some(text_line(&[&why]))
-}
 
 /// Reads the client's input until it ends: in names mode first its name
 /// (while `unnamed` holds its queue, see `naming`), then each line it
@@ -197,31 +137,4 @@ fn asked_for(text: &[u8]) -> Option<Asked> {
             String::from_utf8_lossy(word)
         )),
     })
-}
-
-/// Why the input ended, for the log.
-pub fn describe(end: &InputEnd, config: &Config) -> String {
-    match end {
-        InputEnd::Closed => "end of input".to_string(),
-        InputEnd::TooLong => format!(
-            "line too long (over {})",
-            format_count(config.max_line_bytes, "byte")
-        ),
-        InputEnd::Idle => format!(
-            "idle for {}",
-            format_duration(config.idle_timeout.unwrap_or_default())
-        ),
-        InputEnd::Failed(error) => format!("connection error: {error}"),
-        InputEnd::ServerStopped => "server stopping".to_string(),
-        InputEnd::Quit => "quit".to_string(),
-        InputEnd::Unfinished => format!(
-            "line not finished within {}",
-            format_duration(config.line_timeout.unwrap_or_default())
-        ),
-        InputEnd::Unnamed => format!(
-            "no name given within {}",
-            format_duration(config.naming_timeout)
-        ),
-        InputEnd::NotReading => "not reading (send queue full)".to_string(),
-    }
 }

@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use super::events::{Entering, LINES_IN_FLIGHT};
 use super::roster::Roster;
-use crate::conn::Socket;
 use crate::log;
 use crate::names::Keys;
 use crate::queue::{text_line, Line, Log, PushError, QueueSender};
+use crate::transport::Socket;
 
 /// One client in the audience.
 struct Member {

@@ -1,22 +1,31 @@
-//! What connections tell the room: the types on the three channels.
+//! The corridor between the two wings: what connections tell the room, the
+//! three channels that carry it, and the one function that makes both of
+//! their ends.
 //!
-//! They live apart from both ends so that the arrows point one way: a
-//! connection builds them, the room consumes them, and neither reaches into
-//! the other.
+//! It lives apart from both wings so that the arrows point one way: a
+//! connection builds these events and sends them through its [`Hub`], the
+//! room receives them from its [`Inputs`], and neither reaches into the
+//! other.
 
 use std::sync::Arc;
 
 use async_channel::{Receiver, Sender};
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
-use crate::conn::Socket;
 use crate::names::{Keys, Name};
-use crate::queue::{Line, QueueSender};
+use crate::queue::{Line, Log, QueueSender};
+use crate::transport::Socket;
 
 /// Lines one connection may have waiting for the room. Enough to keep the
 /// room busy with a single fast sender, few enough that a flood never keeps
 /// anyone else's line waiting long.
 pub const LINES_IN_FLIGHT: usize = 32;
+
+/// Lines that may wait for the broadcaster before readers must wait too.
+const MESSAGES_BACKLOG: usize = 1024;
+
+/// Joins and leaves that may wait for the broadcaster.
+const MEMBERSHIP_BACKLOG: usize = 256;
 
 /// A connection asking to join the audience.
 pub struct Entering {
@@ -111,6 +120,22 @@ pub enum Asked {
     Reply(Line),
 }
 
+/// The channels a connection uses to talk to the broadcaster.
+#[derive(Clone)]
+pub struct Hub {
+    /// Closed when the server stops: a client still choosing its name,
+    /// not yet in the audience, learns it from this.
+    pub stopping: Receiver<()>,
+    /// The room's broadcast lines, which a connection's queue sends from.
+    pub log: Log,
+    /// To join the audience.
+    pub entering: Sender<Entering>,
+    /// To leave it.
+    pub leaving: Sender<Leaving>,
+    /// To broadcast a line.
+    pub messages: Sender<Message>,
+}
+
 /// The room's three inputs, plus the signal to stop.
 pub struct Inputs {
     /// Connections asking to join.
@@ -121,4 +146,44 @@ pub struct Inputs {
     pub messages: Receiver<Message>,
     /// Closed when the server shuts down.
     pub stop: Receiver<()>,
+    /// The broadcast lines, kept once for every queue that has them to send.
+    pub log: Log,
+}
+
+/// Both ends of the room's channels, made together so that they match.
+pub struct Channels {
+    /// The connections' end, cloned into each.
+    pub hub: Hub,
+    /// The room's end.
+    pub inputs: Inputs,
+    /// Dropped when the server stops: the room, and every newcomer still
+    /// choosing its name, learn it.
+    pub stop: Sender<()>,
+}
+
+/// The room's channels, bounded: a flood waits in its senders' connections,
+/// never in the server's memory.
+pub fn channels() -> Channels {
+    let (entering, entering_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
+    let (leaving, leaving_rx) = async_channel::bounded(MEMBERSHIP_BACKLOG);
+    let (messages, messages_rx) = async_channel::bounded(MESSAGES_BACKLOG);
+    let (stop, stop_rx) = async_channel::bounded(1);
+    let log = Log::default();
+    Channels {
+        hub: Hub {
+            stopping: stop_rx.clone(),
+            log: log.clone(),
+            entering,
+            leaving,
+            messages,
+        },
+        inputs: Inputs {
+            entering: entering_rx,
+            leaving: leaving_rx,
+            messages: messages_rx,
+            stop: stop_rx,
+            log,
+        },
+        stop,
+    }
 }

@@ -8,10 +8,8 @@
 
 use std::collections::VecDeque;
 
+use crate::config::HISTORY_BYTES;
 use crate::queue::{text_line, Line, QueueSender};
-
-/// The most bytes of history kept, whatever N: a few screens of chat.
-pub const HISTORY_BYTES: usize = 64 * 1024;
 
 /// The recent messages.
 pub struct History {

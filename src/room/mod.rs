@@ -13,15 +13,14 @@
 
 mod audience;
 mod commands;
-mod events;
+pub mod events;
 mod history;
 mod order;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod roster;
 
-pub use events::{Asked, Entering, Inputs, Leaving, Message, Naming, Said};
-pub use history::HISTORY_BYTES;
+use events::{Entering, Inputs, Leaving, Message, Said};
 
 use futures_lite::future;
 
@@ -43,9 +42,9 @@ const YIELD_EVERY_LINES: usize = 256;
 /// is names mode: the room keeps a roster of names and carries out
 /// commands. Newcomers get the last `history` messages. Broadcast lines
 /// are kept once, in `log`, which the connections' queues send from.
-pub async fn run(inputs: Inputs, log: Log, names: bool, history: usize) {
+pub async fn run(inputs: Inputs, names: bool, history: usize) {
+    let mut room = Room::new(names, inputs.log.clone(), history);
     let mut order = Order::new(inputs);
-    let mut room = Room::new(names, log, history);
     loop {
         match order.next().await {
             Event::Message(Message { from, said, permit }) => {

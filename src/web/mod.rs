@@ -25,8 +25,10 @@ use futures_lite::future;
 use smol::Timer;
 
 use crate::config::format_duration;
-use crate::conn::{self, Hub, Socket};
+use crate::conn;
 use crate::log;
+use crate::room::events::Hub;
+use crate::transport::Socket;
 use crate::Config;
 use http::{HeadError, Response};
 use socket::WebSocket;

@@ -36,9 +36,9 @@ use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tungstenite::{Bytes, Message};
 
-use crate::conn::Socket;
 use crate::lines::Source;
 use crate::queue::QueueReceiver;
+use crate::transport::Socket;
 use crate::transport::{SendBuffer, Transport, WRITE_BATCH};
 
 /// What tungstenite reads from the socket at a time, and keeps as its

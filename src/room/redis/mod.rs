@@ -27,11 +27,12 @@ use std::time::{Duration, Instant};
 use futures_lite::{future, StreamExt};
 use smol::Timer;
 
+use super::events::{Asked, Entering, Inputs, Leaving, Message, Said};
 use super::order::{Event as Local, Order};
-use super::{Asked, Entering, Inputs, Leaving, Message, Room, Said};
+use super::Room;
 use crate::log;
 use crate::names;
-use crate::queue::{text_line, Line, Log};
+use crate::queue::{text_line, Line};
 use store::{Follow, Store};
 use wire::{Event, Origin};
 
@@ -74,9 +75,9 @@ const FIRST_REMOTE_ID: u64 = 1 << 63;
 /// Runs this server's part of the room until the server stops, with
 /// `store` joined; then announces its clients' leaves and lets go of their
 /// queues, as `room::run` does.
-pub async fn run(inputs: Inputs, log: Log, names: bool, history: usize, mut store: Store) {
+pub async fn run(inputs: Inputs, names: bool, history: usize, mut store: Store) {
     let mut cluster = Cluster {
-        room: Room::new(names, log, history),
+        room: Room::new(names, inputs.log.clone(), history),
         names,
         entering: HashMap::new(),
         farewells: HashMap::new(),
