@@ -1,4 +1,6 @@
-//! A line in names mode: a message, or a command.
+//! A line in names mode: a message, or a command; the one shape of what a
+//! line asks, from the reader through the room's order to the wire between
+//! servers.
 //!
 //! A line that starts with `/` is a command, as in IRC; `//` escapes it, so
 //! `//etc/hosts` says `/etc/hosts`. The command word is matched without
@@ -6,35 +8,56 @@
 //! bytes, as everywhere in the server: a message need not be UTF-8, and a
 //! command's text is passed on as it came.
 //!
-//! Pure: parsing says what a line asks for; the room decides what it does.
+//! Pure: parsing says what a line asks for; the room decides what it does
+//! (see `room::commands`), in its place in the one order. So adding a
+//! command is a variant and its parsing here, its line in [`HELP`], what
+//! the room does with it, and its byte on the wire.
 
 /// What a line asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
     /// A message for everyone: `NAME: TEXT`.
-    Say(&'a [u8]),
+    Say(Vec<u8>),
     /// `/who`: who is here.
     Who,
     /// `/nick NEW`: NEW is the rest of the line, trimmed, to be judged as a
-    /// name (so `/nick no way` is refused for its space).
-    Nick(&'a [u8]),
+    /// name by the room (so `/nick no way` is refused for its space).
+    Nick(Vec<u8>),
     /// `/me TEXT`: an action, `* NAME TEXT`.
-    Me(&'a [u8]),
+    Me(Vec<u8>),
     /// `/msg NAME TEXT`: a line for NAME alone.
     Msg {
         /// The first word: whom it is for.
-        to: &'a [u8],
+        to: Vec<u8>,
         /// The rest of the line.
-        text: &'a [u8],
+        text: Vec<u8>,
     },
     /// `/help`: the commands.
     Help,
-    /// `/quit`: the end of the session, as the end of input is.
+    /// `/quit`: the end of the session, as the end of input is. The reader
+    /// ends there: it never reaches the room.
     Quit,
-    /// A command used wrongly: its usage, as the help shows it.
+    /// A command used wrongly: its usage, as the help shows it (one of
+    /// [`USAGES`]).
     Usage(&'static str),
     /// Anything else: the command word as typed.
-    Unknown(&'a [u8]),
+    Unknown(Vec<u8>),
+}
+
+/// `/me`'s usage.
+const ME_USAGE: &str = "/me TEXT";
+
+/// `/msg`'s usage.
+const MSG_USAGE: &str = "/msg NAME TEXT";
+
+/// Every usage a misused command is told: a [`Command::Usage`] is one of
+/// these, wherever it travels.
+pub const USAGES: [&str; 2] = [ME_USAGE, MSG_USAGE];
+
+/// The usage of [`USAGES`] whose bytes are `text`, if any: a usage read
+/// back from the wire.
+pub fn known_usage(text: &[u8]) -> Option<&'static str> {
+    USAGES.into_iter().find(|usage| usage.as_bytes() == text)
 }
 
 /// The help, one command a line, as `/help` shows it.
@@ -49,36 +72,39 @@ pub const HELP: [&str; 7] = [
 ];
 
 /// What `line` (without its `\n`) asks for.
-pub fn parse(line: &[u8]) -> Command<'_> {
+pub fn parse(line: &[u8]) -> Command {
     let Some(command) = line.strip_prefix(b"/") else {
-        return Command::Say(line);
+        return Command::Say(line.to_vec());
     };
     if command.starts_with(b"/") {
-        return Command::Say(command);
+        return Command::Say(command.to_vec());
     }
     let (word, rest) = split_word(command);
     let is = |name: &str| word.eq_ignore_ascii_case(name.as_bytes());
     if is("who") {
         Command::Who
     } else if is("nick") {
-        Command::Nick(rest.trim_ascii())
+        Command::Nick(rest.trim_ascii().to_vec())
     } else if is("me") {
         if rest.is_empty() {
-            return Command::Usage("/me TEXT");
+            return Command::Usage(ME_USAGE);
         }
-        Command::Me(rest)
+        Command::Me(rest.to_vec())
     } else if is("msg") {
         let (to, text) = split_word(rest);
         if to.is_empty() || text.is_empty() {
-            return Command::Usage("/msg NAME TEXT");
+            return Command::Usage(MSG_USAGE);
         }
-        Command::Msg { to, text }
+        Command::Msg {
+            to: to.to_vec(),
+            text: text.to_vec(),
+        }
     } else if is("help") {
         Command::Help
     } else if is("quit") {
         Command::Quit
     } else {
-        Command::Unknown(word)
+        Command::Unknown(word.to_vec())
     }
 }
 
@@ -98,12 +124,12 @@ mod tests {
 
     #[test]
     fn messages_and_escapes() {
-        assert_eq!(parse(b"hello"), Command::Say(b"hello"));
-        assert_eq!(parse(b""), Command::Say(b""));
-        assert_eq!(parse(b" /who"), Command::Say(b" /who"));
-        assert_eq!(parse(b"//etc/hosts"), Command::Say(b"/etc/hosts"));
-        assert_eq!(parse(b"//"), Command::Say(b"/"));
-        assert_eq!(parse(b"\xff/x"), Command::Say(b"\xff/x"));
+        assert_eq!(parse(b"hello"), Command::Say(b"hello".to_vec()));
+        assert_eq!(parse(b""), Command::Say(b"".to_vec()));
+        assert_eq!(parse(b" /who"), Command::Say(b" /who".to_vec()));
+        assert_eq!(parse(b"//etc/hosts"), Command::Say(b"/etc/hosts".to_vec()));
+        assert_eq!(parse(b"//"), Command::Say(b"/".to_vec()));
+        assert_eq!(parse(b"\xff/x"), Command::Say(b"\xff/x".to_vec()));
     }
 
     #[test]
@@ -118,17 +144,20 @@ mod tests {
 
     #[test]
     fn arguments() {
-        assert_eq!(parse(b"/nick  bob "), Command::Nick(b"bob"));
-        assert_eq!(parse(b"/nick no way"), Command::Nick(b"no way"));
-        assert_eq!(parse(b"/nick"), Command::Nick(b""));
-        assert_eq!(parse(b"/me waves  twice"), Command::Me(b"waves  twice"));
+        assert_eq!(parse(b"/nick  bob "), Command::Nick(b"bob".to_vec()));
+        assert_eq!(parse(b"/nick no way"), Command::Nick(b"no way".to_vec()));
+        assert_eq!(parse(b"/nick"), Command::Nick(b"".to_vec()));
+        assert_eq!(
+            parse(b"/me waves  twice"),
+            Command::Me(b"waves  twice".to_vec())
+        );
         assert_eq!(parse(b"/me"), Command::Usage("/me TEXT"));
         assert_eq!(parse(b"/me   "), Command::Usage("/me TEXT"));
         assert_eq!(
             parse(b"/msg bob  hi there"),
             Command::Msg {
-                to: b"bob",
-                text: b"hi there"
+                to: b"bob".to_vec(),
+                text: b"hi there".to_vec()
             }
         );
         assert_eq!(parse(b"/msg bob"), Command::Usage("/msg NAME TEXT"));
@@ -137,10 +166,10 @@ mod tests {
 
     #[test]
     fn unknown_commands_keep_their_word() {
-        assert_eq!(parse(b"/dance now"), Command::Unknown(b"dance"));
-        assert_eq!(parse(b"/"), Command::Unknown(b""));
-        assert_eq!(parse(b"/ who"), Command::Unknown(b""));
-        assert_eq!(parse(b"/whois x"), Command::Unknown(b"whois"));
+        assert_eq!(parse(b"/dance now"), Command::Unknown(b"dance".to_vec()));
+        assert_eq!(parse(b"/"), Command::Unknown(b"".to_vec()));
+        assert_eq!(parse(b"/ who"), Command::Unknown(b"".to_vec()));
+        assert_eq!(parse(b"/whois x"), Command::Unknown(b"whois".to_vec()));
     }
 
     proptest::proptest! {
@@ -152,11 +181,11 @@ mod tests {
         ) {
             match parse(&line) {
                 Command::Say(text) if line.starts_with(b"//") => {
-                    proptest::prop_assert_eq!(text, &line[1..]);
+                    proptest::prop_assert_eq!(&text[..], &line[1..]);
                 }
                 Command::Say(text) => {
                     proptest::prop_assert!(!line.starts_with(b"/"));
-                    proptest::prop_assert_eq!(text, &line[..]);
+                    proptest::prop_assert_eq!(&text[..], &line[..]);
                 }
                 _ => proptest::prop_assert!(line.starts_with(b"/") && !line.starts_with(b"//")),
             }

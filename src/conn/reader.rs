@@ -1,6 +1,7 @@
 //! A connection's reading side: the book's `handleConn` loop, which turns
-//! what a client sends into messages for the room, and the ways its input
-//! can end.
+//! what a client sends into messages for the room until its input ends (see
+//! `ending`). In names mode each line is parsed into what it asks (see
+//! `command`); the room carries it out, in its place in the order.
 //!
 //! The reader waits for a permit before each line (see `room::events`), so
 //! a client can have only a few lines waiting for the room; and it reads
@@ -18,9 +19,8 @@ use super::naming;
 use super::throttle::Throttle;
 use crate::command::{self, Command};
 use crate::lines::LineReader;
-use crate::names;
-use crate::queue::{line, text_line, QueueSender, QueueWatch};
-use crate::room::events::{Asked, Hub, Message, Said};
+use crate::queue::{line, QueueSender, QueueWatch};
+use crate::room::events::{Hub, Message, Said};
 use crate::transport::Transport;
 use crate::Config;
 
@@ -84,9 +84,9 @@ pub fn read_input<'a, T: Transport>(
                 // Cut off: the socket was shut down under the client, so
                 // an unfinished line it sent is not its last line.
                 Ok(Some(_)) if own_queue.was_cut_off() => return (InputEnd::Closed, true),
-                Ok(Some(text)) if config.names => match asked(text) {
-                    Some(said) => said,
-                    None => return (InputEnd::Quit, true),
+                Ok(Some(text)) if config.names => match command::parse(text) {
+                    Command::Quit => return (InputEnd::Quit, true),
+                    command => Said::Command(Box::new(command)),
                 },
                 Ok(Some(text)) => Said::Line(line(&[name.as_bytes(), b": ", text])),
                 Ok(None) => return (InputEnd::Closed, true),
@@ -105,36 +105,4 @@ pub fn read_input<'a, T: Transport>(
             }
         }
     }
-}
-
-/// What a line asks of the room in names mode; `None` for `/quit`. What
-/// needs no one else (a command misused, a name that cannot be) is
-/// answered here, as a reply that takes its place in the order.
-fn asked(text: &[u8]) -> Option<Said> {
-    asked_for(text).map(|asked| Said::Asked(Box::new(asked)))
-}
-
-/// [`asked`], unboxed.
-fn asked_for(text: &[u8]) -> Option<Asked> {
-    let error = |why: &str| Asked::Reply(text_line(&["error: ", why]));
-    Some(match command::parse(text) {
-        Command::Say(text) => Asked::Text(text.to_vec()),
-        Command::Me(text) => Asked::Me(text.to_vec()),
-        Command::Who => Asked::Who,
-        Command::Nick(new) => match names::parse(new) {
-            Ok(name) => Asked::Nick(name),
-            Err(refusal) => error(&refusal.to_string()),
-        },
-        Command::Msg { to, text } => Asked::Msg {
-            to: to.to_vec(),
-            text: text.to_vec(),
-        },
-        Command::Help => Asked::Help,
-        Command::Quit => return None,
-        Command::Usage(usage) => error(&format!("usage: {usage}")),
-        Command::Unknown(word) => error(&format!(
-            "unknown command /{} (try /help)",
-            String::from_utf8_lossy(word)
-        )),
-    })
 }

@@ -7,9 +7,11 @@
 //! here.
 
 use super::audience::Audience;
-use super::events::{Asked, Entering};
+use std::sync::Arc;
+
+use super::events::Entering;
 use super::history::History;
-use crate::command::HELP;
+use crate::command::{Command, HELP};
 use crate::names::{self, Refusal};
 use crate::queue::{self, text_line, Line};
 
@@ -97,94 +99,126 @@ fn names_here(audience: &Audience) -> impl Iterator<Item = &str> {
         .map(|name| &**name)
 }
 
-/// Carries out what member `from` said; a message joins the `history`.
+/// Carries out what member `from` asked; a message joins the `history`.
 /// Returns the length of the line broadcast to everyone, if any, for the
 /// room's pacing.
 pub fn apply(
     from: u64,
-    asked: Asked,
+    command: Command,
     audience: &mut Audience,
     history: &mut History,
 ) -> Option<usize> {
     let name = audience.name_of(from)?.clone();
-    match asked {
-        Asked::Text(text) => {
+    match command {
+        Command::Say(text) => {
             let line = queue::line(&[name.as_bytes(), b": ", &text]);
             history.record(&line);
             broadcast(audience, line)
         }
-        Asked::Me(text) => {
+        Command::Me(text) => {
             let line = queue::line(&[b"* ", name.as_bytes(), b" ", &text]);
             history.record(&line);
             broadcast(audience, line)
         }
-        Asked::Who => {
-            let names: Vec<&str> = names_here(audience).collect();
-            let lines: Vec<Line> = names
-                .chunks(WHO_NAMES_PER_LINE)
-                .map(|chunk| text_line(&["Here: ", &chunk.join(", ")]))
-                .collect();
-            for line in lines {
-                audience.send_to(from, line);
-            }
+        Command::Who => {
+            who(from, audience);
             None
         }
-        Asked::Nick(new) => {
-            let holder = audience
-                .roster()
-                .and_then(|roster| roster.holder(&new.keys))
-                .filter(|&holder| holder != from)
-                .and_then(|holder| audience.name_of(holder));
-            if let Some(holder) = holder {
-                let refusal = Refusal::Taken {
-                    wanted: new.shown,
-                    holder: holder.clone(),
-                };
-                audience.send_to(from, error_line(&refusal.to_string()));
-                return None;
-            }
-            if new.shown == name {
-                audience.send_to(from, error_line(&format!("you are {name} already")));
-                return None;
-            }
-            let line = text_line(&[&name, " is now ", &new.shown]);
-            audience.rename(from, new.shown, new.keys);
-            broadcast(audience, line)
-        }
-        Asked::Msg { to, text } => {
-            let target = std::str::from_utf8(&to)
-                .ok()
-                .and_then(|to| audience.roster()?.holder(&names::keys(to)));
-            let Some((target, target_name)) =
-                target.and_then(|id| Some((id, audience.name_of(id)?.clone())))
-            else {
-                let to = String::from_utf8_lossy(&to);
-                audience.send_to(from, error_line(&format!("nobody here is called {to}")));
-                return None;
-            };
-            let line = queue::line(&[
-                name.as_bytes(),
-                b" -> ",
-                target_name.as_bytes(),
-                b": ",
-                &text,
-            ]);
-            audience.send_to(from, line.clone());
-            if target != from {
-                audience.send_to(target, line);
-            }
+        Command::Nick(new) => nick(from, &name, &new, audience),
+        Command::Msg { to, text } => {
+            private(from, &name, &to, &text, audience);
             None
         }
-        Asked::Help => {
+        Command::Help => {
             for help in HELP {
                 audience.send_to(from, text_line(&[help]));
             }
             None
         }
-        Asked::Reply(line) => {
-            audience.send_to(from, line);
+        Command::Usage(usage) => {
+            audience.send_to(from, error_line(&format!("usage: {usage}")));
             None
         }
+        Command::Unknown(word) => {
+            let word = String::from_utf8_lossy(&word);
+            let why = format!("unknown command /{word} (try /help)");
+            audience.send_to(from, error_line(&why));
+            None
+        }
+        // The reader ends its session instead: `/quit` never comes here.
+        Command::Quit => None,
+    }
+}
+
+/// `/who`: everyone's name, first arrived first, in lines of
+/// [`WHO_NAMES_PER_LINE`], for `from` alone.
+fn who(from: u64, audience: &mut Audience) {
+    let names: Vec<&str> = names_here(audience).collect();
+    let lines: Vec<Line> = names
+        .chunks(WHO_NAMES_PER_LINE)
+        .map(|chunk| text_line(&["Here: ", &chunk.join(", ")]))
+        .collect();
+    for line in lines {
+        audience.send_to(from, line);
+    }
+}
+
+/// `/nick NEW` from `from`, now called `name`: NEW is judged as a name,
+/// then taken if no one else here holds it, and everyone hears of it.
+/// Returns the length of that line, for the room's pacing.
+fn nick(from: u64, name: &Arc<str>, new: &[u8], audience: &mut Audience) -> Option<usize> {
+    let new = match names::parse(new) {
+        Ok(new) => new,
+        Err(refusal) => {
+            audience.send_to(from, error_line(&refusal.to_string()));
+            return None;
+        }
+    };
+    let holder = audience
+        .roster()
+        .and_then(|roster| roster.holder(&new.keys))
+        .filter(|&holder| holder != from)
+        .and_then(|holder| audience.name_of(holder));
+    if let Some(holder) = holder {
+        let refusal = Refusal::Taken {
+            wanted: new.shown,
+            holder: holder.clone(),
+        };
+        audience.send_to(from, error_line(&refusal.to_string()));
+        return None;
+    }
+    if new.shown == *name {
+        audience.send_to(from, error_line(&format!("you are {name} already")));
+        return None;
+    }
+    let line = text_line(&[name, " is now ", &new.shown]);
+    audience.rename(from, new.shown, new.keys);
+    broadcast(audience, line)
+}
+
+/// `/msg TO TEXT` from `from`, called `name`: the line goes to TO and back
+/// to the sender, or the sender hears that nobody here is called TO.
+fn private(from: u64, name: &str, to: &[u8], text: &[u8], audience: &mut Audience) {
+    let target = std::str::from_utf8(to)
+        .ok()
+        .and_then(|to| audience.roster()?.holder(&names::keys(to)));
+    let Some((target, target_name)) =
+        target.and_then(|id| Some((id, audience.name_of(id)?.clone())))
+    else {
+        let to = String::from_utf8_lossy(to);
+        audience.send_to(from, error_line(&format!("nobody here is called {to}")));
+        return;
+    };
+    let line = queue::line(&[
+        name.as_bytes(),
+        b" -> ",
+        target_name.as_bytes(),
+        b": ",
+        text,
+    ]);
+    audience.send_to(from, line.clone());
+    if target != from {
+        audience.send_to(target, line);
     }
 }
 

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use async_channel::{Receiver, Sender};
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
-use crate::names::{Keys, Name};
+use crate::command::Command;
+use crate::names::Keys;
 use crate::queue::{Line, Log, QueueSender};
 use crate::transport::Socket;
 
@@ -87,37 +88,14 @@ pub struct Message {
 /// shares it out. In names mode the room formats it: a name can change
 /// between the line's reading and its turn (`/nick` just before), and only
 /// the room knows the name at that point of the one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Said {
     /// Book mode: the line, formatted as `ADDR: TEXT\n`.
     Line(Line),
-    /// Names mode: a message or a command. Boxed, so that a message in
-    /// flight, and every reader's state that holds one, stays as small as
-    /// book mode needs.
-    Asked(Box<Asked>),
-}
-
-/// What a line asks for in names mode.
-pub enum Asked {
-    /// A message: `NAME: TEXT`.
-    Text(Vec<u8>),
-    /// `/me TEXT`: `* NAME TEXT`.
-    Me(Vec<u8>),
-    /// `/who`.
-    Who,
-    /// `/nick NEW`, the name valid and maybe free.
-    Nick(Name),
-    /// `/msg TO TEXT`.
-    Msg {
-        /// The name as typed.
-        to: Vec<u8>,
-        /// The line for TO.
-        text: Vec<u8>,
-    },
-    /// `/help`.
-    Help,
-    /// A line for the sender alone (an `error: ...`), in its place in the
-    /// order.
-    Reply(Line),
+    /// Names mode: a message or a command, as parsed. Boxed, so that a
+    /// message in flight, and every reader's state that holds one, stays as
+    /// small as book mode needs.
+    Command(Box<Command>),
 }
 
 /// The channels a connection uses to talk to the broadcaster.

@@ -139,8 +139,9 @@ impl Room {
                 self.history.record(&line);
                 self.audience.broadcast(line);
             }
-            Said::Asked(asked) => {
-                let applied = commands::apply(from, *asked, &mut self.audience, &mut self.history);
+            Said::Command(command) => {
+                let applied =
+                    commands::apply(from, *command, &mut self.audience, &mut self.history);
                 if let Some(length) = applied {
                     self.pacer.count(length);
                 }

@@ -468,7 +468,7 @@ impl Runner {
         let me = self.shown(who);
         match command::parse(text) {
             Command::Say(text) => {
-                let line = format!("{me}: {}", self.display(text));
+                let line = format!("{me}: {}", self.display(&text));
                 self.clients[who].record.sent.push(line);
                 self.broadcast();
                 self.messages += 1;
@@ -481,7 +481,7 @@ impl Runner {
                 let members = self.clients.iter().filter(|c| c.member).count();
                 self.clients[who].owed += members.div_ceil(50);
             }
-            Command::Nick(new) => match chat::names::parse(new) {
+            Command::Nick(new) => match chat::names::parse(&new) {
                 Ok(name)
                     if !self.taken(&name, Some(who))
                         && self.display(name.shown.as_bytes()) != me =>
@@ -495,7 +495,7 @@ impl Runner {
             },
             Command::Msg { to, .. } => {
                 self.clients[who].owed += 1;
-                let to = std::str::from_utf8(to).ok().map(chat::names::keys);
+                let to = std::str::from_utf8(&to).ok().map(chat::names::keys);
                 let target = to.and_then(|keys| {
                     self.clients.iter().position(|c| {
                         c.member

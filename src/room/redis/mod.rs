@@ -27,9 +27,10 @@ use std::time::{Duration, Instant};
 use futures_lite::{future, StreamExt};
 use smol::Timer;
 
-use super::events::{Asked, Entering, Inputs, Leaving, Message, Said};
+use super::events::{Entering, Inputs, Leaving, Message, Said};
 use super::order::{Event as Local, Order};
 use super::Room;
+use crate::command::Command;
 use crate::log;
 use crate::names;
 use crate::queue::{text_line, Line};
@@ -238,18 +239,18 @@ impl Cluster {
                 Local::Message(Message { from, said, permit }) => {
                     permits.push(permit);
                     senders.push(from);
-                    let said = match said {
-                        Said::Line(line) => wire::Said::Line(line.to_vec()),
-                        Said::Asked(asked) => match *asked {
-                            Asked::Nick(name) => {
+                    // A valid name is claimed as the rename goes out; the
+                    // room refuses any other, in its place in the order.
+                    if let Said::Command(command) = &said {
+                        if let Command::Nick(new) = &**command {
+                            if let Ok(name) = names::parse(new) {
                                 flush(&mut lines, &mut commands, store);
                                 let command = store.rename(from, name.shown.as_bytes(), &name.keys);
                                 commands.add_command(command).ignore();
                                 continue;
                             }
-                            asked => wire_said(asked),
-                        },
-                    };
+                        }
+                    }
                     wire::encode(
                         &Event::Said {
                             from: me(from),
@@ -342,7 +343,8 @@ impl Cluster {
                     } else {
                         continue;
                     };
-                    if let Some(said) = self.room_said(said) {
+                    // Both modes' servers never share a room (see `store`).
+                    if self.names || matches!(said, Said::Line(_)) {
                         self.room.said(id, said);
                     }
                 }
@@ -365,24 +367,6 @@ impl Cluster {
         {
             self.remote.insert(from, id);
         }
-    }
-
-    /// A line from the channel as the room applies it.
-    fn room_said(&self, said: wire::Said) -> Option<Said> {
-        let asked = match said {
-            wire::Said::Line(line) => return Some(Said::Line(wire::as_line(line))),
-            wire::Said::Text(text) => Asked::Text(text),
-            wire::Said::Me(text) => Asked::Me(text),
-            wire::Said::Who => Asked::Who,
-            wire::Said::Nick(name) => Asked::Nick(names::parse(&name).ok()?),
-            wire::Said::Msg { to, text } => Asked::Msg { to, text },
-            wire::Said::Help => Asked::Help,
-            wire::Said::Reply(line) => Asked::Reply(wire::as_line(line)),
-        };
-        if !self.names {
-            return None;
-        }
-        Some(Said::Asked(Box::new(asked)))
     }
 
     /// Lists who is already in the room, for a server that joins late (or
@@ -551,12 +535,11 @@ fn weight(event: &Local) -> usize {
             ..
         }) => line.len(),
         Local::Message(Message {
-            said: Said::Asked(asked),
+            said: Said::Command(command),
             ..
-        }) => match &**asked {
-            Asked::Text(text) | Asked::Me(text) => text.len(),
-            Asked::Msg { to, text } => to.len() + text.len(),
-            Asked::Reply(line) => line.len(),
+        }) => match &**command {
+            Command::Say(text) | Command::Me(text) => text.len(),
+            Command::Msg { to, text } => to.len() + text.len(),
             _ => 64,
         },
         _ => 64,
@@ -569,18 +552,5 @@ fn flush(lines: &mut Vec<u8>, commands: &mut redis::Pipeline, store: &Store) {
         commands
             .add_command(store.publish_command(std::mem::take(lines)))
             .ignore();
-    }
-}
-
-/// A names-mode line as it travels.
-fn wire_said(asked: Asked) -> wire::Said {
-    match asked {
-        Asked::Text(text) => wire::Said::Text(text),
-        Asked::Me(text) => wire::Said::Me(text),
-        Asked::Who => wire::Said::Who,
-        Asked::Nick(name) => wire::Said::Nick(name.shown.as_bytes().to_vec()),
-        Asked::Msg { to, text } => wire::Said::Msg { to, text },
-        Asked::Help => wire::Said::Help,
-        Asked::Reply(line) => wire::Said::Reply(line.to_vec()),
     }
 }

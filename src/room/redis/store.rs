@@ -29,6 +29,8 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Client, RedisResult};
 
 use super::wire::{self, Event, Origin};
+use crate::command::Command;
+use crate::room::events::Said;
 
 /// How long a server's heartbeat lasts: a server silent this long is taken
 /// for dead, and another announces its clients' leaves.
@@ -469,7 +471,7 @@ impl Store {
     /// (see [`NICK`]).
     pub fn rename(&self, conn: u64, name: &[u8], keys: &[Box<str>]) -> redis::Cmd {
         let from = self.own(conn);
-        let said = wire::Said::Nick(name.to_vec());
+        let said = Said::Command(Box::new(Command::Nick(name.to_vec())));
         let fixed = [self.members_of(from), self.held(from)];
         self.claim(NICK, &fixed, conn, name, keys, &Event::Said { from, said })
     }

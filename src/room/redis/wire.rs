@@ -11,7 +11,9 @@
 //! the room's order of arrivals, [`SEQ_DIGITS`] decimal digits that Redis
 //! fills in (see `store`), so that it can be sent before its place is known.
 
+use crate::command::{self, Command};
 use crate::queue::Line;
+use crate::room::events::Said;
 
 /// The digits of an arrival's place, at its end.
 pub const SEQ_DIGITS: usize = 20;
@@ -53,32 +55,6 @@ pub enum Event {
     },
 }
 
-/// A client's line, as the room applies it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Said {
-    /// Book mode: the line as its server formatted it, `ADDR: TEXT\n`.
-    Line(Vec<u8>),
-    /// Names mode: a message.
-    Text(Vec<u8>),
-    /// `/me TEXT`.
-    Me(Vec<u8>),
-    /// `/who`.
-    Who,
-    /// `/nick NEW`, the name valid.
-    Nick(Vec<u8>),
-    /// `/msg TO TEXT`.
-    Msg {
-        /// The name as typed.
-        to: Vec<u8>,
-        /// The line.
-        text: Vec<u8>,
-    },
-    /// `/help`.
-    Help,
-    /// A line for the sender alone, in its place in the order.
-    Reply(Vec<u8>),
-}
-
 /// Why a message from the channel could not be read: it was not written
 /// by a `chat` of this version.
 #[derive(Debug, PartialEq, Eq)]
@@ -103,34 +79,46 @@ pub fn encode(event: &Event, out: &mut Vec<u8>) {
             out.extend_from_slice(format!("{seq:0width$}", width = SEQ_DIGITS).as_bytes());
         }
         Event::Leave { .. } => {}
-        Event::Said { said, .. } => match said {
-            Said::Line(text)
-            | Said::Text(text)
-            | Said::Me(text)
-            | Said::Nick(text)
-            | Said::Reply(text) => bytes(text, out),
-            Said::Msg { to, text } => {
-                bytes(to, out);
-                bytes(text, out);
-            }
-            Said::Who | Said::Help => {}
-        },
+        Event::Said { said, .. } => said_fields(said, out),
     }
     let length = u32::try_from(out.len() - start - 5).unwrap_or(u32::MAX);
     out[start + 1..start + 5].copy_from_slice(&length.to_le_bytes());
 }
 
-/// The kind byte of a line's event.
+/// The kind byte of a line's event: one a command.
 fn said_kind(said: &Said) -> u8 {
-    match said {
-        Said::Line(_) => b'B',
-        Said::Text(_) => b'T',
-        Said::Me(_) => b'M',
-        Said::Who => b'W',
-        Said::Nick(_) => b'N',
-        Said::Msg { .. } => b'P',
-        Said::Help => b'H',
-        Said::Reply(_) => b'R',
+    let Said::Command(command) = said else {
+        return b'B';
+    };
+    match **command {
+        Command::Say(_) => b'T',
+        Command::Me(_) => b'M',
+        Command::Who => b'W',
+        Command::Nick(_) => b'N',
+        Command::Msg { .. } => b'P',
+        Command::Help => b'H',
+        Command::Quit => b'Q',
+        Command::Usage(_) => b'U',
+        Command::Unknown(_) => b'K',
+    }
+}
+
+/// Appends the fields of a line's event.
+fn said_fields(said: &Said, out: &mut Vec<u8>) {
+    let Said::Command(command) = said else {
+        let Said::Line(line) = said else { return };
+        return bytes(line, out);
+    };
+    match &**command {
+        Command::Say(text) | Command::Me(text) | Command::Nick(text) | Command::Unknown(text) => {
+            bytes(text, out)
+        }
+        Command::Usage(usage) => bytes(usage.as_bytes(), out),
+        Command::Msg { to, text } => {
+            bytes(to, out);
+            bytes(text, out);
+        }
+        Command::Who | Command::Help | Command::Quit => {}
     }
 }
 
@@ -164,23 +152,14 @@ pub fn decode(mut message: &[u8]) -> Result<Vec<Event>, Garbled> {
                 Event::Arrive { from, name, seq }
             }
             b'L' => Event::Leave { from },
-            kind => {
-                let said = match kind {
-                    b'B' => Said::Line(body.field()?),
-                    b'T' => Said::Text(body.field()?),
-                    b'M' => Said::Me(body.field()?),
-                    b'W' => Said::Who,
-                    b'N' => Said::Nick(body.field()?),
-                    b'P' => Said::Msg {
-                        to: body.field()?,
-                        text: body.field()?,
-                    },
-                    b'H' => Said::Help,
-                    b'R' => Said::Reply(body.field()?),
-                    _ => return Err(Garbled),
-                };
-                Event::Said { from, said }
-            }
+            b'B' => Event::Said {
+                from,
+                said: Said::Line(as_line(body.field()?)),
+            },
+            kind => Event::Said {
+                from,
+                said: Said::Command(Box::new(read_command(kind, &mut body)?)),
+            },
         };
         if !body.0.is_empty() {
             return Err(Garbled);
@@ -188,6 +167,25 @@ pub fn decode(mut message: &[u8]) -> Result<Vec<Event>, Garbled> {
         events.push(event);
     }
     Ok(events)
+}
+
+/// The command of kind `kind`, its fields read from `body`.
+fn read_command(kind: u8, body: &mut Reader<'_>) -> Result<Command, Garbled> {
+    Ok(match kind {
+        b'T' => Command::Say(body.field()?),
+        b'M' => Command::Me(body.field()?),
+        b'W' => Command::Who,
+        b'N' => Command::Nick(body.field()?),
+        b'P' => Command::Msg {
+            to: body.field()?,
+            text: body.field()?,
+        },
+        b'H' => Command::Help,
+        b'Q' => Command::Quit,
+        b'U' => Command::Usage(command::known_usage(&body.field()?).ok_or(Garbled)?),
+        b'K' => Command::Unknown(body.field()?),
+        _ => return Err(Garbled),
+    })
 }
 
 /// The rest of a message, read from the front.
@@ -226,7 +224,7 @@ impl<'a> Reader<'a> {
 
 /// A formatted line's bytes (with its `\n`, as the room formats lines) as
 /// a [`Line`] for the queues.
-pub fn as_line(mut bytes: Vec<u8>) -> Line {
+fn as_line(mut bytes: Vec<u8>) -> Line {
     if bytes.last() != Some(&b'\n') {
         bytes.push(b'\n');
     }
@@ -243,16 +241,27 @@ mod tests {
         proptest::collection::vec(any::<u8>(), 0..64)
     }
 
+    fn command() -> impl Strategy<Value = Command> {
+        prop_oneof![
+            bytes().prop_map(Command::Say),
+            bytes().prop_map(Command::Me),
+            Just(Command::Who),
+            bytes().prop_map(Command::Nick),
+            (bytes(), bytes()).prop_map(|(to, text)| Command::Msg { to, text }),
+            Just(Command::Help),
+            Just(Command::Quit),
+            proptest::sample::select(command::USAGES.to_vec()).prop_map(Command::Usage),
+            bytes().prop_map(Command::Unknown),
+        ]
+    }
+
     fn said() -> impl Strategy<Value = Said> {
         prop_oneof![
-            bytes().prop_map(Said::Line),
-            bytes().prop_map(Said::Text),
-            bytes().prop_map(Said::Me),
-            Just(Said::Who),
-            bytes().prop_map(Said::Nick),
-            (bytes(), bytes()).prop_map(|(to, text)| Said::Msg { to, text }),
-            Just(Said::Help),
-            bytes().prop_map(Said::Reply),
+            bytes().prop_map(|mut line| {
+                line.push(b'\n');
+                Said::Line(Line::new(line))
+            }),
+            command().prop_map(|command| Said::Command(Box::new(command))),
         ]
     }
 
