@@ -114,15 +114,7 @@ async fn run(
     executor
         .run(async {
             let Channels { hub, inputs, stop } = events::channels();
-            let broadcaster = match &config.redis {
-                #[cfg(feature = "redis")]
-                Some(redis) => {
-                    let store = join_room(redis, config.names).await?;
-                    let room = room::redis::run(inputs, config.names, config.history, store);
-                    executor.spawn(room)
-                }
-                _ => executor.spawn(room::run(inputs, config.names, config.history)),
-            };
+            let broadcaster = executor.spawn(room::open(inputs, &config).await?);
             if config.announce {
                 if let Ok(local) = listener.local_addr() {
                     log::always(format_args!("listening on {local}"));
@@ -171,45 +163,6 @@ async fn run(
             Ok(())
         })
         .await
-}
-
-/// Joins the room in Redis; errors say, in one line, what to do.
-#[cfg(feature = "redis")]
-async fn join_room(
-    redis: &crate::config::RedisRoom,
-    names: bool,
-) -> io::Result<room::redis::store::Store> {
-    use room::redis::store::{JoinError, Store};
-    // The URL as it may be shown: a password in it is not for the log.
-    let url = match redis.url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://…@{host}"),
-            None => redis.url.clone(),
-        },
-        None => redis.url.clone(),
-    };
-    let failed = |error: redis::RedisError| {
-        if error.kind() == redis::ErrorKind::InvalidClientConfig {
-            io::Error::other(format!("bad --redis {url}: expected redis://HOST:PORT"))
-        } else {
-            io::Error::other(format!("cannot reach Redis at {url}: {error}"))
-        }
-    };
-    let store = Store::join(&redis.url, &redis.room, names)
-        .await
-        .map_err(|error| match error {
-            JoinError::Redis(error) => failed(error),
-            JoinError::Mode(mode) => io::Error::other(format!(
-                "the room {:?} is in {mode} mode on its other servers; start this one {}",
-                redis.room,
-                if names {
-                    "without --names"
-                } else {
-                    "with --names"
-                }
-            )),
-        })?;
-    Ok(store)
 }
 
 /// What a listener's connections are.

@@ -23,7 +23,7 @@ use smol::lock::Semaphore;
 use smol::Async;
 
 use crate::log;
-use crate::queue::{queue, text_line};
+use crate::queue::queue;
 use crate::room::events::{Entering, Hub, Leaving};
 use crate::transport::{Socket, Transport, SEND_BUFFER};
 use crate::Config;
@@ -93,17 +93,11 @@ pub fn serve<T: Transport, Ticket>(
         let (queue, outgoing, watch) = queue(config.send_queue_bytes, &hub.log);
         // No permits until the broadcaster has let us in.
         let permits = Arc::new(Semaphore::new(0));
-        // Book mode: greeted, and in line to join, before a byte is
-        // written: a client that reads its greeting is already queued to
-        // join. (In a room shared through Redis, where joining is the
-        // arrival coming back from Redis, the room greets it then.) Names
-        // mode: asked its name first (see `naming`).
+        // Book mode: in line to join at once, and greeted by the room when
+        // it joins. Names mode: asked its name first (see `naming`).
         let unnamed = if config.names {
             Some(queue)
         } else {
-            if config.redis.is_none() {
-                let _ = queue.push(text_line(&["You are ", &name]));
-            }
             let entering = Entering {
                 id,
                 name: name.clone(),

@@ -98,7 +98,7 @@ pub fn read_input<'a, T: Transport>(
             let message = Message {
                 from: id,
                 said,
-                permit,
+                permit: Some(permit),
             };
             if hub.messages.send(message).await.is_err() {
                 return (InputEnd::ServerStopped, true);

@@ -161,21 +161,6 @@ impl Audience {
         entering.permits.add_permits(LINES_IN_FLIGHT);
     }
 
-    /// Whether `id` is a member with a queue here (not another server's).
-    #[cfg(feature = "redis")]
-    pub fn is_member(&self, id: u64) -> bool {
-        self.index.contains_key(&id)
-    }
-
-    /// This server's own clients, with their names.
-    #[cfg(feature = "redis")]
-    pub fn own(&self) -> Vec<(u64, Arc<str>)> {
-        self.members
-            .iter()
-            .map(|member| (member.id, member.name.clone()))
-            .collect()
-    }
-
     /// Lists a client of another server of the room, under `name` (with
     /// its name's `keys` in names mode), as one of the audience: its lines
     /// and its name count here, and its server sends it its lines.

@@ -1,5 +1,6 @@
 //! What names mode does in the room: greeting a named newcomer, and each
-//! command, each in its place in the one order.
+//! command, each in its place in the one order (and a client of another
+//! server of the room arriving, in either mode).
 //!
 //! The lines are the protocol's (PROTOCOL.md, "Names mode"); replies go to
 //! the asker alone, renames and actions to everyone, a private line to its
@@ -56,9 +57,9 @@ pub fn enter(entering: Entering, audience: &mut Audience, history: &History) {
 
 /// A client of another server of the room arrives, named `name`: listed,
 /// and announced, unless in names mode the name is taken (its own server
-/// refuses it, in the same order). Whether it was let in.
+/// refuses it, in the same order).
 #[cfg(feature = "redis")]
-pub fn enter_remote(id: u64, name: std::sync::Arc<str>, audience: &mut Audience) -> bool {
+pub fn arrive(id: u64, name: Arc<str>, audience: &mut Audience) {
     let keys = audience.roster().map(|_| names::keys(&name));
     if let Some(keys) = &keys {
         if audience
@@ -66,12 +67,11 @@ pub fn enter_remote(id: u64, name: std::sync::Arc<str>, audience: &mut Audience)
             .and_then(|roster| roster.holder(keys))
             .is_some()
         {
-            return false;
+            return;
         }
     }
     audience.broadcast(text_line(&[&name, " has arrived"]));
     audience.join_remote(id, name, keys);
-    true
 }
 
 /// `Also here: a, b` (the first [`ALSO_HERE_NAMES`], then ` and N more`),

@@ -78,8 +78,10 @@ pub struct Message {
     pub from: u64,
     /// What it asks for.
     pub said: Said,
-    /// Returned to the sending connection when this message is dropped.
-    pub permit: SemaphoreGuardArc,
+    /// Returned to the sending connection when this message is dropped;
+    /// `None` for a line that reached the room another way (from Redis,
+    /// whose order gave the permit back when the line went out).
+    pub permit: Option<SemaphoreGuardArc>,
 }
 
 /// What a client's line asks of the room.

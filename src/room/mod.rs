@@ -1,11 +1,15 @@
 //! The room: the one place that knows who is in the chat.
 //!
 //! As in the book, connections talk to it over three channels: `entering`,
-//! `leaving` and `messages`. [`order`] turns them into one stream of events
-//! in the order the book's unbuffered channels would have kept; the room
-//! applies each event in that order to the [`audience`]. A newcomer's
-//! connection may send lines only once it has joined (the room grants its
-//! first permits then), so its first line always reaches itself.
+//! `leaving` and `messages` (see [`events`], the corridor between the
+//! connections and the room). An [`Order`] puts what they say in one
+//! order: the book's select over the three ([`order::Local`]), or, when
+//! several servers share the room, the room's stream in Redis (`redis`).
+//! The [`Room`] applies each event in that order to the audience, with one
+//! entry, [`Room::apply`], and never asks where the order came from. A
+//! newcomer's connection may send lines only once it has joined (the room
+//! grants its first permits then), so its first line always reaches itself;
+//! and the room greets it, in every mode, in its place in the order.
 //!
 //! It yields to the other tasks every [`YIELD_EVERY_BYTES`] broadcast, so
 //! that writers drain the queues while a burst goes through: a client
@@ -17,15 +21,19 @@ pub mod events;
 mod history;
 mod order;
 #[cfg(feature = "redis")]
-pub mod redis;
+mod redis;
 mod roster;
 
-use events::{Entering, Inputs, Leaving, Message, Said};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
 
-use futures_lite::future;
+use futures_lite::{future, FutureExt};
 
 use crate::queue::{text_line, Log};
+use crate::Config;
 use audience::Audience;
+use events::{Entering, Inputs, Leaving, Message, Said};
 use history::History;
 use order::{Event, Order};
 
@@ -37,24 +45,31 @@ const YIELD_EVERY_BYTES: usize = 32 * 1024;
 /// accepting and reading go on during a flood.
 const YIELD_EVERY_LINES: usize = 256;
 
-/// Runs the room until the server stops; then lets go of every client
-/// queue, so that each writer flushes and closes its connection. `names`
-/// is names mode: the room keeps a roster of names and carries out
-/// commands. Newcomers get the last `history` messages. Broadcast lines
-/// are kept once, in `log`, which the connections' queues send from.
-pub async fn run(inputs: Inputs, names: bool, history: usize) {
-    let mut room = Room::new(names, inputs.log.clone(), history);
-    let mut order = Order::new(inputs);
-    loop {
-        match order.next().await {
-            Event::Message(Message { from, said, permit }) => {
-                room.said(from, said);
-                drop(permit);
-            }
-            Event::Enter(entering) => room.enter(entering),
-            Event::Leave(leaving) => room.leave(leaving),
-            Event::Stop => return,
+/// The room this server serves, ready to run on `inputs`: its own, or
+/// (`--redis`) its part of a room several servers share, once joined; an
+/// error says in one line why it could not join. Running, the room stops
+/// when the server does; then it lets go of every client queue, so that
+/// each writer flushes and closes its connection.
+pub async fn open(
+    inputs: Inputs,
+    config: &Config,
+) -> io::Result<Pin<Box<dyn Future<Output = ()>>>> {
+    let room = Room::new(config.names, inputs.log.clone(), config.history);
+    match &config.redis {
+        #[cfg(feature = "redis")]
+        Some(shared) => {
+            let order = redis::join(shared, config.names, inputs).await?;
+            Ok(run(order, room).boxed_local())
         }
+        _ => Ok(run(order::Local::new(inputs), room).boxed_local()),
+    }
+}
+
+/// Applies what `order` gives, one event at a time, until it says the
+/// server stops.
+async fn run(mut order: impl Order, mut room: Room) {
+    while let Some(event) = order.next(&room.audience).await {
+        room.apply(event);
         room.pacer.pause_if_due().await;
     }
 }
@@ -71,7 +86,10 @@ struct Room {
 }
 
 impl Room {
-    /// An empty room.
+    /// An empty room: `names` is names mode, where the room keeps a roster
+    /// of names and carries out commands. Newcomers get the last `history`
+    /// messages. Broadcast lines are kept once, in `log`, which the
+    /// connections' queues send from.
     fn new(names: bool, log: Log, history: usize) -> Self {
         Room {
             audience: Audience::new(names, log),
@@ -80,50 +98,41 @@ impl Room {
         }
     }
 
-    /// A client joins (in names mode, if its name is free).
+    /// Applies one event: the room's one entry.
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Message(Message { from, said, permit }) => {
+                self.said(from, said);
+                // The sender may have one more line in flight.
+                drop(permit);
+            }
+            Event::Enter(entering) => self.enter(entering),
+            Event::Leave(leaving) => self.leave(leaving),
+            #[cfg(feature = "redis")]
+            Event::Arrive { id, name } => commands::arrive(id, name, &mut self.audience),
+            #[cfg(feature = "redis")]
+            Event::Tell { to, line } => {
+                for id in to {
+                    self.audience.send_to(id, line.clone());
+                }
+            }
+        }
+    }
+
+    /// A client joins: greeted (`You are ADDR`), given the recent messages,
+    /// then announced; in names mode, only if its name is free.
     fn enter(&mut self, entering: Entering) {
         if entering.naming.is_some() {
             commands::enter(entering, &mut self.audience, &self.history);
             return;
         }
+        let _ = entering
+            .queue
+            .push(text_line(&["You are ", &entering.name]));
         self.history.replay(&entering.queue);
         self.audience
             .broadcast(text_line(&[&entering.name, " has arrived"]));
         self.audience.join(entering);
-    }
-
-    /// A client of another server arrives (the Redis room); whether it
-    /// was let in (in names mode, its name free).
-    #[cfg(feature = "redis")]
-    fn enter_remote(&mut self, id: u64, name: std::sync::Arc<str>) -> bool {
-        commands::enter_remote(id, name, &mut self.audience)
-    }
-
-    /// Tells every client of this server `text`, in its place in the
-    /// order (the Redis room: the room lost, and back).
-    #[cfg(feature = "redis")]
-    fn tell_everyone(&mut self, text: &str) {
-        for (id, _) in self.audience.own() {
-            self.audience.send_to(id, text_line(&[text]));
-        }
-    }
-
-    /// Tells this server's client `id` a line of its own.
-    #[cfg(feature = "redis")]
-    fn tell(&mut self, id: u64, line: crate::queue::Line) {
-        self.audience.send_to(id, line);
-    }
-
-    /// This server's own clients, with their names.
-    #[cfg(feature = "redis")]
-    fn own_members(&self) -> Vec<(u64, std::sync::Arc<str>)> {
-        self.audience.own()
-    }
-
-    /// Whether `id` is one of this server's clients in the room.
-    #[cfg(feature = "redis")]
-    fn is_own(&self, id: u64) -> bool {
-        self.audience.is_member(id)
     }
 
     /// A client leaves.

@@ -1,0 +1,54 @@
+//! Joining a room that several servers share: once, at start, where an
+//! error ends the server with one line saying what to do.
+
+use std::io;
+
+use super::store::{JoinError, Store};
+use super::{cluster, Cluster};
+use crate::config::RedisRoom;
+use crate::room::events::Inputs;
+
+/// Joins the room `shared` in names mode or not, and follows it from
+/// there; `inputs` are this server's connections, whose events go through
+/// the room's order from now on.
+pub async fn join(shared: &RedisRoom, names: bool, inputs: Inputs) -> io::Result<Cluster> {
+    let store = Store::join(&shared.url, &shared.room, names)
+        .await
+        .map_err(|error| refusal(shared, names, error))?;
+    let mut cluster = cluster(inputs, names, store);
+    cluster.start().await;
+    Ok(cluster)
+}
+
+/// Why the room could not be joined, in one line.
+fn refusal(shared: &RedisRoom, names: bool, error: JoinError) -> io::Error {
+    let url = shown(&shared.url);
+    match error {
+        JoinError::Redis(error) if error.kind() == redis::ErrorKind::InvalidClientConfig => {
+            io::Error::other(format!("bad --redis {url}: expected redis://HOST:PORT"))
+        }
+        JoinError::Redis(error) => {
+            io::Error::other(format!("cannot reach Redis at {url}: {error}"))
+        }
+        JoinError::Mode(mode) => io::Error::other(format!(
+            "the room {:?} is in {mode} mode on its other servers; start this one {}",
+            shared.room,
+            if names {
+                "without --names"
+            } else {
+                "with --names"
+            }
+        )),
+    }
+}
+
+/// The URL as it may be shown: a password in it is not for the log.
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
