@@ -46,6 +46,15 @@ impl From<LineError> for InputEnd {
     }
 }
 
+/// How the reader's part ended.
+pub struct ReadEnd {
+    /// Why.
+    pub end: InputEnd,
+    /// Whether the client was in the audience by then (in names mode, it
+    /// may never have given a name).
+    pub entered: bool,
+}
+
 /// The `error: ...` line a client gets when the server ends its session.
 pub fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
     let why = match end {

@@ -1,12 +1,19 @@
-//! One connection, from its greeting to its close: a reader (the book's
-//! `handleConn`, in `reader`) and a writer (the book's `clientWriter`).
+//! The connection wing: one connection, from its greeting to its close, a
+//! reader (the book's `handleConn`, in `reader`) and a writer (the book's
+//! `clientWriter`).
 //!
 //! The reader turns the client's lines into broadcasts; the writer is the only
 //! code that writes to the client, and writes whatever the broadcaster queued
 //! for it, as its transport does (see `transport`). The connection ends when
 //! its writer does: after the broadcaster has let go of the client's queue
 //! and every queued line is flushed, or when the socket fails.
+//!
+//! [`serve`] is named phases over one [`Conn`]: `enter` (in line to join,
+//! or names mode's way in), `run` (the reader and the writer until one
+//! ends, then `leave` and the flush), and `close` (the linger, the log).
+//! This wing talks to the room only through `room::events`, the corridor.
 
+mod connection;
 mod ending;
 mod naming;
 mod reader;
@@ -23,11 +30,12 @@ use smol::lock::Semaphore;
 use smol::Async;
 
 use crate::log;
-use crate::queue::queue;
+use crate::queue::{queue, QueueReceiver, QueueSender};
 use crate::room::events::{Entering, Hub, Leaving};
 use crate::transport::{Socket, Transport, SEND_BUFFER};
 use crate::Config;
-use ending::{describe, farewell, InputEnd};
+use connection::{Conn, Entry};
+use ending::{describe, farewell, InputEnd, ReadEnd};
 use reader::read_input;
 
 /// The kernel's receive buffer of a connection: a few lines of the longest
@@ -42,6 +50,16 @@ const LINGER: Duration = Duration::from_secs(2);
 
 /// How long a client turned away may take to read its `error: server full`.
 const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How a connection's two sides ended.
+struct Ended {
+    /// How its input ended, if that still mattered: not when it was cut
+    /// off, or the server stopped, before its input ended.
+    input: Option<ReadEnd>,
+    /// How its output ended, if it did before the input: `None` while it
+    /// was still flushing.
+    output: Option<OutputEnd>,
+}
 
 /// How the writer's part ended.
 enum OutputEnd {
@@ -70,20 +88,7 @@ pub fn serve<T: Transport, Ticket>(
     ticket: Ticket,
 ) -> impl Future<Output = ()> {
     async move {
-        let socket = transport.socket();
-        // As Go does for every TCP connection: a line goes out when written,
-        // not when the peer's delayed acknowledgement lets Nagle's algorithm
-        // send it (up to 40 ms later). The writer batches what piles up.
-        let _ = socket.get_ref().set_nodelay(true);
-        // The kernel's send buffer, bounded: left to autotune, a thousand
-        // clients that never read pinned 1.5 GiB of the machine's TCP
-        // memory (its pressure limit, which hurts every socket on the box).
-        // It grows only as the client reads (see `SendBuffer`).
-        let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), SEND_BUFFER);
-        // And what a client sends waits in a bounded buffer too: a chat
-        // client needs no window of megabytes, and a flooder then waits in
-        // its own kernel, not in ours.
-        let _ = rustix::net::sockopt::set_socket_recv_buffer_size(socket.get_ref(), RECEIVE_BUFFER);
+        tune(transport.socket());
         // An IPv4 client of a dual-stack listener is named as Go names it:
         // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
         let name: Arc<str> = SocketAddr::new(addr.ip().to_canonical(), addr.port())
@@ -91,72 +96,94 @@ pub fn serve<T: Transport, Ticket>(
             .into();
         log::verbose(format_args!("{name} connected"));
         let (queue, outgoing, watch) = queue(config.send_queue_bytes, &hub.log);
-        // No permits until the broadcaster has let us in.
-        let permits = Arc::new(Semaphore::new(0));
-        // Book mode: in line to join at once, and greeted by the room when
-        // it joins. Names mode: asked its name first (see `naming`).
-        let unnamed = if config.names {
-            Some(queue)
-        } else {
-            let entering = Entering {
-                id,
-                name: name.clone(),
-                queue,
-                socket: socket.clone(),
-                permits: permits.clone(),
-                naming: None,
-            };
-            if hub.entering.send(entering).await.is_err() {
-                return;
-            }
-            None
+        let conn = Conn {
+            transport,
+            id,
+            name,
+            hub,
+            config,
+            permits: Arc::new(Semaphore::new(0)),
+            watch,
         };
+        let Some(entry) = conn.enter(queue).await else {
+            return;
+        };
+        let ended = conn.run(entry, outgoing).await;
+        conn.close(&ended).await;
+        drop(ticket);
+    }
+}
 
-        // The reader and the writer live in this inner future, which is
-        // gone before the linger below: the two never take room together.
-        let (input, output) = async {
-            let mut reader = pin!(read_input(
-                &transport, id, &name, &hub, &permits, &watch, &config, unnamed
-            ));
-            let mut writer = pin!(async {
-                match transport.write_queue(outgoing).await {
-                    _ if watch.was_cut_off() => OutputEnd::CutOff,
-                    Ok(()) => OutputEnd::Flushed,
-                    Err(_) => OutputEnd::Failed,
-                }
-            });
+/// Sets a new connection's socket up for chat.
+fn tune(socket: &Socket) {
+    // As Go does for every TCP connection: a line goes out when written,
+    // not when the peer's delayed acknowledgement lets Nagle's algorithm
+    // send it (up to 40 ms later). The writer batches what piles up.
+    let _ = socket.get_ref().set_nodelay(true);
+    // The kernel's send buffer, bounded: left to autotune, a thousand
+    // clients that never read pinned 1.5 GiB of the machine's TCP
+    // memory (its pressure limit, which hurts every socket on the box).
+    // It grows only as the client reads (see `SendBuffer`).
+    let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), SEND_BUFFER);
+    // And what a client sends waits in a bounded buffer too: a chat
+    // client needs no window of megabytes, and a flooder then waits in
+    // its own kernel, not in ours.
+    let _ = rustix::net::sockopt::set_socket_recv_buffer_size(socket.get_ref(), RECEIVE_BUFFER);
+}
 
+impl<T: Transport> Conn<T> {
+    /// Book mode: in line to join at once. Names mode: asked its name
+    /// first, by its reader. `None` when the server is stopping.
+    async fn enter(&self, queue: QueueSender) -> Option<Entry> {
+        if self.config.names {
+            return Some(Entry::Unnamed(queue));
+        }
+        let entering = Entering {
+            id: self.id,
+            name: self.name.clone(),
+            queue,
+            socket: self.transport.socket().clone(),
+            permits: self.permits.clone(),
+            naming: None,
+        };
+        self.hub.entering.send(entering).await.ok()?;
+        Some(Entry::Queued)
+    }
+
+    /// Reads and writes until one side ends, then leaves the room and
+    /// flushes what is queued. The reader and the writer live in this
+    /// future, which is gone before the connection lingers: the two never
+    /// take room together.
+    ///
+    /// (An `async move` block, as [`serve`] is, and for the same reason.)
+    #[allow(clippy::manual_async_fn)]
+    fn run(&self, entry: Entry, outgoing: QueueReceiver) -> impl Future<Output = Ended> + '_ {
+        async move {
+            let mut reader = pin!(read_input(self, entry));
+            let mut writer = pin!(self.write(outgoing));
             let first = async { Ok(reader.as_mut().await) }
                 .or(async { Err(writer.as_mut().await) })
                 .await;
-            let (input, output) = match first {
-                Ok(input) => (Some(input), None),
+            let ended = match first {
+                Ok(input) => Ended {
+                    input: Some(input),
+                    output: None,
+                },
                 // The peer can no longer receive, but what it sent before
                 // still counts, as in the book: read it to the end.
-                Err(OutputEnd::Failed) => (Some(reader.as_mut().await), Some(OutputEnd::Failed)),
+                Err(OutputEnd::Failed) => Ended {
+                    input: Some(reader.as_mut().await),
+                    output: Some(OutputEnd::Failed),
+                },
                 // Cut off, or the server is stopping: the input no longer
                 // matters.
-                Err(output) => (None, Some(output)),
+                Err(output) => Ended {
+                    input: None,
+                    output: Some(output),
+                },
             };
-            // Whether it never entered the audience (names mode: it never
-            // gave a name) is known only from its reader. When the writer
-            // ended first (a cut-off, say), it is in, or was.
-            let never_entered = matches!(input, Some((_, false)));
-            let input = input.map(|(input, _)| input);
-            let farewell = input.as_ref().and_then(|input| farewell(input, &config));
-            if let (Some(input), Some(_)) = (&input, &farewell) {
-                log::always(format_args!(
-                    "{name} disconnected: {}",
-                    describe(input, &config)
-                ));
-            }
-            if !never_entered {
-                // Out of the audience; the broadcaster delivers this
-                // client's last lines first, then announces the leave (once,
-                // however it ended).
-                let _ = hub.leaving.send(Leaving { id, farewell }).await;
-            }
-            if output.is_none() {
+            self.leave(&ended).await;
+            if ended.output.is_none() {
                 // Flush what is queued, but not forever: a client that
                 // stopped reading is no longer in the audience, so nothing
                 // else cuts it off.
@@ -164,25 +191,64 @@ pub fn serve<T: Transport, Ticket>(
                     writer.as_mut().await;
                 };
                 let deadline = async {
-                    smol::Timer::after(config.flush_timeout).await;
+                    smol::Timer::after(self.config.flush_timeout).await;
                 };
                 flushed.or(deadline).await;
             }
-            (input, output)
+            ended
         }
-        .await;
+    }
 
-        let clean = matches!(input, Some(InputEnd::Closed | InputEnd::Failed(_)));
-        if !clean && !matches!(output, Some(OutputEnd::CutOff)) {
-            linger(socket).await;
+    /// Writes what the room queues for the client until the room lets go
+    /// of its queue, or the socket fails.
+    #[allow(clippy::manual_async_fn)]
+    fn write(&self, outgoing: QueueReceiver) -> impl Future<Output = OutputEnd> + '_ {
+        async move {
+            match self.transport.write_queue(outgoing).await {
+                _ if self.watch.was_cut_off() => OutputEnd::CutOff,
+                Ok(()) => OutputEnd::Flushed,
+                Err(_) => OutputEnd::Failed,
+            }
         }
-        let why = match (&input, &output) {
-            (_, Some(OutputEnd::CutOff)) => "cut off (send queue full)".to_string(),
-            (Some(input), _) => describe(input, &config),
-            (None, _) => "server stopping".to_string(),
+    }
+
+    /// Out of the audience, with the `error: ...` line the client earned;
+    /// the room delivers its last lines first, then announces the leave
+    /// (once, however it ended). A client that never entered (names mode:
+    /// it never gave a name) has nothing to leave. When the writer ended
+    /// first (a cut-off, say), it is in, or was.
+    async fn leave(&self, ended: &Ended) {
+        let end = ended.input.as_ref();
+        let farewell = end.and_then(|input| farewell(&input.end, &self.config));
+        if let (Some(input), Some(_)) = (end, &farewell) {
+            let why = describe(&input.end, &self.config);
+            log::always(format_args!("{} disconnected: {why}", self.name));
+        }
+        if end.is_some_and(|input| !input.entered) {
+            return;
+        }
+        let leaving = Leaving {
+            id: self.id,
+            farewell,
         };
-        log::verbose(format_args!("{name} left: {why}"));
-        drop(ticket);
+        let _ = self.hub.leaving.send(leaving).await;
+    }
+
+    /// Lingers if the connection ended on our side, so that the client
+    /// gets our last line; then logs why it left.
+    async fn close(&self, ended: &Ended) {
+        let input = ended.input.as_ref().map(|input| &input.end);
+        let clean = matches!(input, Some(InputEnd::Closed | InputEnd::Failed(_)));
+        let cut_off = matches!(ended.output, Some(OutputEnd::CutOff));
+        if !clean && !cut_off {
+            linger(self.transport.socket()).await;
+        }
+        let why = match input {
+            _ if cut_off => "cut off (send queue full)".to_string(),
+            Some(input) => describe(input, &self.config),
+            None => "server stopping".to_string(),
+        };
+        log::verbose(format_args!("{} left: {why}", self.name));
     }
 }
 

@@ -9,20 +9,18 @@
 //! holds a place under the connection cap meanwhile, so it has the naming
 //! timeout to settle on a name, and no longer.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures_lite::future;
-use smol::lock::Semaphore;
 use smol::Timer;
 
+use super::connection::Conn;
 use super::ending::{farewell, InputEnd};
 use crate::lines::{LineError, LineReader, Source};
 use crate::names;
 use crate::queue::{text_line, PushError, QueueSender};
-use crate::room::events::{Entering, Hub, Naming};
-use crate::transport::Socket;
-use crate::Config;
+use crate::room::events::{Entering, Naming};
+use crate::transport::Transport;
 
 /// The question a newcomer is asked, and asked again after a refusal.
 const PROMPT: &str = "What is your name?";
@@ -40,15 +38,12 @@ enum Next<'a> {
 /// Asks for a name until the room lets the client in, or the client's
 /// input ends first. On that end, the `error: ...` line it has earned is
 /// queued and the queue let go, so the writer flushes it and closes.
-pub async fn enter<S: Source>(
+pub async fn enter<T: Transport, S: Source>(
+    conn: &Conn<T>,
     mut queue: QueueSender,
     lines: &mut LineReader<S>,
-    id: u64,
-    socket: &Socket,
-    permits: &Arc<Semaphore>,
-    hub: &Hub,
-    config: &Config,
 ) -> Result<(), InputEnd> {
+    let config = &*conn.config;
     let deadline = Instant::now() + config.naming_timeout;
     let ended = loop {
         if let Err(PushError::Full) = queue.push(text_line(&[PROMPT])) {
@@ -60,7 +55,7 @@ pub async fn enter<S: Source>(
             Next::OutOfTime
         };
         let stopping = async {
-            let _ = hub.stopping.recv().await;
+            let _ = conn.hub.stopping.recv().await;
             Next::Stopping
         };
         let line = match future::or(stopping, future::or(line, out_of_time)).await {
@@ -82,17 +77,17 @@ pub async fn enter<S: Source>(
         };
         let (refused, answer) = async_channel::bounded(1);
         let entering = Entering {
-            id,
+            id: conn.id,
             name: name.shown,
             queue,
-            socket: socket.clone(),
-            permits: permits.clone(),
+            socket: conn.transport.socket().clone(),
+            permits: conn.permits.clone(),
             naming: Some(Naming {
                 keys: name.keys,
                 refused,
             }),
         };
-        if hub.entering.send(entering).await.is_err() {
+        if conn.hub.entering.send(entering).await.is_err() {
             return Err(InputEnd::ServerStopped);
         }
         match answer.recv().await {

@@ -8,63 +8,49 @@
 //! through a [`LineReader`], so it never holds more than one line's limit.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Instant;
 
-use smol::lock::Semaphore;
 use smol::Timer;
 
-use super::ending::InputEnd;
+use super::connection::{Conn, Entry};
+use super::ending::{InputEnd, ReadEnd};
 use super::naming;
 use super::throttle::Throttle;
 use crate::command::{self, Command};
 use crate::lines::LineReader;
-use crate::queue::{line, QueueSender, QueueWatch};
-use crate::room::events::{Hub, Message, Said};
+use crate::queue::line;
+use crate::room::events::{Message, Said};
 use crate::transport::Transport;
-use crate::Config;
 
 /// Reads the client's input until it ends: in names mode first its name
-/// (while `unnamed` holds its queue, see `naming`), then each line it
-/// sends, for the room. Returns how the input ended, and whether the
-/// client had entered the audience by then.
+/// (while its `entry` holds its queue, see `naming`), then each line it
+/// sends, for the room.
 ///
 /// One `async move` block, not an `async fn` nor a block around one: each
 /// of those would keep these arguments twice, in every connection's state.
-#[allow(clippy::too_many_arguments, clippy::manual_async_fn)]
-pub fn read_input<'a, T: Transport>(
-    transport: &'a T,
-    id: u64,
-    name: &'a str,
-    hub: &'a Hub,
-    permits: &'a Arc<Semaphore>,
-    own_queue: &'a QueueWatch,
-    config: &'a Config,
-    unnamed: Option<QueueSender>,
-) -> impl Future<Output = (InputEnd, bool)> + 'a {
+#[allow(clippy::manual_async_fn)]
+pub fn read_input<T: Transport>(
+    conn: &Conn<T>,
+    entry: Entry,
+) -> impl Future<Output = ReadEnd> + '_ {
     async move {
+        let config = &*conn.config;
         let mut lines = LineReader::new(
-            transport.source(),
+            conn.transport.source(),
             config.max_line_bytes,
             config.idle_timeout,
             config.line_timeout,
         );
-        if let Some(queue) = unnamed {
+        if let Entry::Unnamed(queue) = entry {
             // Boxed, and built right inside the box (a binding would keep
             // room for it in every connection's state): only names mode
             // pays for it, and only until the client has a name.
-            let entered = Box::pin(naming::enter(
-                queue,
-                &mut lines,
-                id,
-                transport.socket(),
-                permits,
-                hub,
-                config,
-            ))
-            .await;
-            if let Err(end) = entered {
-                return (end, false);
+            let named = Box::pin(naming::enter(conn, queue, &mut lines)).await;
+            if let Err(end) = named {
+                return ReadEnd {
+                    end,
+                    entered: false,
+                };
             }
         }
         let mut throttle = Throttle::default();
@@ -79,30 +65,35 @@ pub fn read_input<'a, T: Transport>(
             }
             // Waits until the client has joined, and then whenever it has
             // enough lines in flight.
-            let permit = permits.acquire_arc().await;
+            let permit = conn.permits.acquire_arc().await;
             let said = match lines.next_line().await {
                 // Cut off: the socket was shut down under the client, so
                 // an unfinished line it sent is not its last line.
-                Ok(Some(_)) if own_queue.was_cut_off() => return (InputEnd::Closed, true),
+                Ok(Some(_)) if conn.watch.was_cut_off() => return entered(InputEnd::Closed),
                 Ok(Some(text)) if config.names => match command::parse(text) {
-                    Command::Quit => return (InputEnd::Quit, true),
+                    Command::Quit => return entered(InputEnd::Quit),
                     command => Said::Command(Box::new(command)),
                 },
-                Ok(Some(text)) => Said::Line(line(&[name.as_bytes(), b": ", text])),
-                Ok(None) => return (InputEnd::Closed, true),
-                Err(error) => return (error.into(), true),
+                Ok(Some(text)) => Said::Line(line(&[conn.name.as_bytes(), b": ", text])),
+                Ok(None) => return entered(InputEnd::Closed),
+                Err(error) => return entered(error.into()),
             };
             if let Some(rate) = &config.rate {
                 throttle.count(rate, Instant::now());
             }
             let message = Message {
-                from: id,
+                from: conn.id,
                 said,
                 permit: Some(permit),
             };
-            if hub.messages.send(message).await.is_err() {
-                return (InputEnd::ServerStopped, true);
+            if conn.hub.messages.send(message).await.is_err() {
+                return entered(InputEnd::ServerStopped);
             }
         }
     }
+}
+
+/// How the input of a client in the audience ended.
+fn entered(end: InputEnd) -> ReadEnd {
+    ReadEnd { end, entered: true }
 }

@@ -1,0 +1,40 @@
+//! One connection's parts, as each of its phases shares them (see `conn`):
+//! what its reader, its writer, names mode's way in and its ending all
+//! read, kept once for the connection's life.
+
+use std::sync::Arc;
+
+use smol::lock::Semaphore;
+
+use crate::queue::{QueueSender, QueueWatch};
+use crate::room::events::Hub;
+use crate::Config;
+
+/// One connection, as each of its phases sees it: what the reader, the
+/// writer and the ending share, held once for the connection's life.
+pub struct Conn<T> {
+    /// What its bytes travel over.
+    pub transport: T,
+    /// Tells it apart from every other connection, past or present.
+    pub id: u64,
+    /// What the others call it until it has a name: its address, as Go
+    /// writes it.
+    pub name: Arc<str>,
+    /// The way into the room.
+    pub hub: Hub,
+    /// The limits.
+    pub config: Arc<Config>,
+    /// Its permits to have lines in flight: none until the room lets it in.
+    pub permits: Arc<Semaphore>,
+    /// Whether the room cut it off.
+    pub watch: QueueWatch,
+}
+
+/// How a connection goes in.
+pub enum Entry {
+    /// Book mode: in line to join already; the room greets it as it joins.
+    Queued,
+    /// Names mode: its queue waits with it until it gives a name (see
+    /// `naming`).
+    Unnamed(QueueSender),
+}
