@@ -13,10 +13,11 @@
 use std::io::{self, ErrorKind, Stdout, Write};
 
 use async_net::TcpStream;
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::AsyncWriteExt;
 use smol::Unblock;
 
 use crate::naming::{Naming, Step, NO_NAMES_MODE};
+use crate::reader::ServerReader;
 use crate::render;
 
 /// The longest line looked at while waiting: a longer one cannot be the
@@ -47,17 +48,14 @@ async fn until_settled(
     let mut pending = Vec::new();
     // Inside a line too long to be looked at: passed on to its end.
     let mut passing = false;
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut server = ServerReader::new(stream.clone());
     loop {
-        let count = stream
-            .read(&mut buf)
-            .await
-            .map_err(|error| format!("connection lost: {error}"))?;
-        if count == 0 {
+        let chunk = server.next().await?;
+        if chunk.is_empty() {
             put(stdout, &pending).await?;
             return Err("the server closed the connection before accepting the name".into());
         }
-        pending.extend_from_slice(&buf[..count]);
+        pending.extend_from_slice(chunk);
         let mut start = 0;
         while let Some(end) = pending[start..].iter().position(|&b| b == b'\n') {
             let next = start + end + 1;

@@ -28,6 +28,7 @@ mod input;
 mod keys;
 mod naming;
 mod plain;
+mod reader;
 mod render;
 mod screen;
 mod terminal;
@@ -38,11 +39,12 @@ use std::net::Shutdown;
 use std::process::ExitCode;
 
 use async_net::TcpStream;
-use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+use futures_lite::{future, AsyncWriteExt};
 use smol::Unblock;
 
 use display::{Color, Mode};
 use input::Input;
+use reader::ServerReader;
 
 /// The book's address.
 const DEFAULT_ADDR: &str = "localhost:8000";
@@ -260,19 +262,16 @@ async fn send_input(mut stream: TcpStream) -> Result<(), InputError> {
 }
 
 /// Copies the server's output to standard output until the server closes.
-async fn print_output(mut stream: TcpStream) -> Result<(), String> {
+async fn print_output(stream: TcpStream) -> Result<(), String> {
     let mut stdout = Unblock::new(io::stdout());
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut server = ServerReader::new(stream);
     loop {
-        let count = stream
-            .read(&mut buf)
-            .await
-            .map_err(|error| format!("connection lost: {error}"))?;
-        if count == 0 {
+        let chunk = server.next().await?;
+        if chunk.is_empty() {
             break;
         }
         let written = async {
-            stdout.write_all(&buf[..count]).await?;
+            stdout.write_all(chunk).await?;
             stdout.flush().await
         };
         match written.await {

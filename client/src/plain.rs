@@ -9,10 +9,11 @@
 use std::io;
 
 use async_net::TcpStream;
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::AsyncWriteExt;
 use smol::Unblock;
 
 use crate::incoming::{Incoming, SERVER_CLOSED};
+use crate::reader::ServerReader;
 
 /// Prints the server's lines until it closes; `name` answers the server's
 /// question.
@@ -23,19 +24,17 @@ pub async fn print_lines(
 ) -> Result<(), String> {
     let mut stdout = Unblock::new(io::stdout());
     let mut incoming = Incoming::new(color, name);
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut server = ServerReader::new(stream.clone());
     loop {
-        let count = stream
-            .read(&mut buf)
-            .await
-            .map_err(|error| format!("connection lost: {error}"))?;
-        let lines = if count == 0 {
+        let chunk = server.next().await?;
+        let closed = chunk.is_empty();
+        let lines = if closed {
             let last = incoming.finish();
             last.into_iter()
                 .chain([SERVER_CLOSED.to_string()])
                 .collect()
         } else {
-            incoming.feed(&buf[..count])
+            incoming.feed(chunk)
         };
         if let Some(name) = incoming.take_answer() {
             // A failed send: the next read reports it.
@@ -53,7 +52,7 @@ pub async fn print_lines(
         written
             .await
             .map_err(|error| format!("cannot write output: {error}"))?;
-        if count == 0 {
+        if closed {
             return Ok(());
         }
     }

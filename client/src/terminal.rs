@@ -20,12 +20,13 @@ use std::net::Shutdown;
 
 use async_net::TcpStream;
 use async_signal::{Signal, Signals};
-use futures_lite::{future, AsyncReadExt, AsyncWriteExt, StreamExt};
+use futures_lite::{future, AsyncWriteExt, StreamExt};
 
 use crate::editor::{Action, Editor};
 use crate::incoming::{Incoming, SERVER_CLOSED};
 use crate::input::Input;
 use crate::keys::Decoder;
+use crate::reader::ServerReader;
 use crate::screen::{RawMode, Screen};
 
 const PROMPT: &str = "> ";
@@ -43,8 +44,8 @@ pub enum Ending {
 }
 
 /// What woke the session up.
-enum Event {
-    Network(io::Result<usize>),
+enum Event<'a> {
+    Network(Result<&'a [u8], String>),
     Keyboard(io::Result<Vec<u8>>),
     Signal(Option<io::Result<Signal>>),
 }
@@ -73,12 +74,11 @@ async fn session(
     editor: &mut Editor,
     screen: &mut Screen,
 ) -> Result<Ending, String> {
-    let mut reader = stream.clone();
+    let mut server = ServerReader::new(stream.clone());
     let mut writer = stream;
     let keyboard = Input::spawn().map_err(|error| format!("cannot read the terminal: {error}"))?;
     let mut keyboard_open = true;
     let mut decoder = Decoder::default();
-    let mut net_buf = vec![0u8; 16 * 1024];
     let mut keys = Vec::new();
     // In raw mode no key makes a signal, but `kill` still can.
     let mut signals = Signals::new([Signal::Int, Signal::Term, Signal::Hup])
@@ -88,15 +88,12 @@ async fn session(
         // `race` picks a ready side at random: a flood from the server
         // cannot keep Ctrl-C waiting.
         let event = future::race(
-            future::race(
-                async { Event::Network(reader.read(&mut net_buf).await) },
-                async {
-                    if !keyboard_open {
-                        return future::pending().await;
-                    }
-                    Event::Keyboard(keyboard.next().await)
-                },
-            ),
+            future::race(async { Event::Network(server.next().await) }, async {
+                if !keyboard_open {
+                    return future::pending().await;
+                }
+                Event::Keyboard(keyboard.next().await)
+            }),
             async { Event::Signal(signals.next().await) },
         )
         .await;
@@ -108,14 +105,14 @@ async fn session(
                 return Err(format!("cannot watch for signals: {error}"))
             }
             Event::Signal(None) => return Err("cannot watch for signals".to_string()),
-            Event::Network(Ok(0)) => {
+            Event::Network(Ok([])) => {
                 let mut lines: Vec<String> = incoming.finish().into_iter().collect();
                 lines.push(SERVER_CLOSED.to_string());
                 screen.print_above(&lines, editor).map_err(cannot_write)?;
                 return Ok(Ending::ServerClosed);
             }
-            Event::Network(Ok(count)) => {
-                let lines = incoming.feed(&net_buf[..count]);
+            Event::Network(Ok(chunk)) => {
+                let lines = incoming.feed(chunk);
                 if let Some(name) = incoming.take_answer() {
                     // A failed send: the network side reports it.
                     let _ = writer.write_all(format!("{name}\n").as_bytes()).await;
@@ -124,7 +121,7 @@ async fn session(
                     screen.print_above(&lines, editor).map_err(cannot_write)?;
                 }
             }
-            Event::Network(Err(error)) => return Err(format!("connection lost: {error}")),
+            Event::Network(Err(error)) => return Err(error),
             Event::Keyboard(Ok(chunk)) if chunk.is_empty() => {
                 // The terminal is gone: as Ctrl-D, without the key.
                 keyboard_open = false;
