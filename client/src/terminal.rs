@@ -17,6 +17,7 @@
 
 use std::io;
 use std::net::Shutdown;
+use std::ops::ControlFlow;
 
 use async_net::TcpStream;
 use async_signal::{Signal, Signals};
@@ -25,7 +26,7 @@ use futures_lite::{future, AsyncWriteExt, StreamExt};
 use crate::editor::{Action, Editor};
 use crate::incoming::{Incoming, SERVER_CLOSED};
 use crate::input::Input;
-use crate::keys::Decoder;
+use crate::keys::{Decoder, Key};
 use crate::reader::ServerReader;
 use crate::screen::{RawMode, Screen};
 
@@ -43,6 +44,20 @@ pub enum Ending {
     Signaled(u8),
 }
 
+/// Talks to the server through `stream` until it closes or the user quits;
+/// `name` answers the server's question.
+pub async fn run(stream: TcpStream, color: bool, name: Option<String>) -> Result<Ending, String> {
+    let raw = RawMode::enable().map_err(|error| format!("cannot use the terminal: {error}"))?;
+    let mut session = Session::new(stream.clone(), Incoming::new(color, name));
+    let ending = session.talk(stream).await;
+    // Leave the prompt line as it is, below what arrived, whatever happened.
+    let finished = session.screen.finish(&session.editor);
+    drop(raw);
+    let ending = ending?;
+    finished.map_err(cannot_write)?;
+    Ok(ending)
+}
+
 /// What woke the session up.
 enum Event<'a> {
     Network(Result<&'a [u8], String>),
@@ -50,45 +65,42 @@ enum Event<'a> {
     Signal(Option<io::Result<Signal>>),
 }
 
-/// Talks to the server through `stream` until it closes or the user quits;
-/// `name` answers the server's question.
-pub async fn run(stream: TcpStream, color: bool, name: Option<String>) -> Result<Ending, String> {
-    let raw = RawMode::enable().map_err(|error| format!("cannot use the terminal: {error}"))?;
-    let mut editor = Editor::default();
-    let mut screen = Screen::new(PROMPT);
-    let incoming = Incoming::new(color, name);
-    let ending = session(stream, incoming, &mut editor, &mut screen).await;
-    // Leave the prompt line as it is, below what arrived, whatever happened.
-    let finished = screen.finish(&editor);
-    drop(raw);
-    let ending = ending?;
-    finished.map_err(cannot_write)?;
-    Ok(ending)
+/// What the session waits on, kept apart from what it changes, so that a
+/// chunk from the server can be handled while it is still in the reader's
+/// buffer.
+struct Sources {
+    server: ServerReader,
+    keyboard: Input,
+    signals: Signals,
 }
 
-/// The session proper: keys to the editor and the server, the server's
-/// lines to the screen.
-async fn session(
-    stream: TcpStream,
-    mut incoming: Incoming,
-    editor: &mut Editor,
-    screen: &mut Screen,
-) -> Result<Ending, String> {
-    let mut server = ServerReader::new(stream.clone());
-    let mut writer = stream;
-    let keyboard = Input::spawn().map_err(|error| format!("cannot read the terminal: {error}"))?;
-    let mut keyboard_open = true;
-    let mut decoder = Decoder::default();
-    let mut keys = Vec::new();
-    // In raw mode no key makes a signal, but `kill` still can.
-    let mut signals = Signals::new([Signal::Int, Signal::Term, Signal::Hup])
-        .map_err(|error| format!("cannot watch for signals: {error}"))?;
-    screen.draw(editor).map_err(cannot_write)?;
-    loop {
+impl Sources {
+    /// Starts reading the keyboard and watching for signals, besides the
+    /// server on `stream`.
+    fn open(stream: TcpStream) -> Result<Self, String> {
+        let keyboard =
+            Input::spawn().map_err(|error| format!("cannot read the terminal: {error}"))?;
+        // In raw mode no key makes a signal, but `kill` still can.
+        let signals = Signals::new([Signal::Int, Signal::Term, Signal::Hup])
+            .map_err(|error| format!("cannot watch for signals: {error}"))?;
+        Ok(Sources {
+            server: ServerReader::new(stream),
+            keyboard,
+            signals,
+        })
+    }
+
+    /// Whichever comes first; the keyboard only while it is open.
+    async fn next(&mut self, keyboard_open: bool) -> Event<'_> {
+        let Sources {
+            server,
+            keyboard,
+            signals,
+        } = self;
         // `race` picks a ready side at random: a flood from the server
         // cannot keep Ctrl-C waiting.
-        let event = future::race(
-            future::race(async { Event::Network(server.next().await) }, async {
+        future::race(
+            future::race(async move { Event::Network(server.next().await) }, async {
                 if !keyboard_open {
                     return future::pending().await;
                 }
@@ -96,70 +108,143 @@ async fn session(
             }),
             async { Event::Signal(signals.next().await) },
         )
-        .await;
-        match event {
-            Event::Signal(Some(Ok(Signal::Int))) => return Ok(Ending::Interrupted),
-            Event::Signal(Some(Ok(Signal::Hup))) => return Ok(Ending::Signaled(128 + 1)),
-            Event::Signal(Some(Ok(_))) => return Ok(Ending::Signaled(128 + 15)),
-            Event::Signal(Some(Err(error))) => {
-                return Err(format!("cannot watch for signals: {error}"))
-            }
-            Event::Signal(None) => return Err("cannot watch for signals".to_string()),
-            Event::Network(Ok([])) => {
-                let mut lines: Vec<String> = incoming.finish().into_iter().collect();
-                lines.push(SERVER_CLOSED.to_string());
-                screen.print_above(&lines, editor).map_err(cannot_write)?;
-                return Ok(Ending::ServerClosed);
-            }
-            Event::Network(Ok(chunk)) => {
-                let lines = incoming.feed(chunk);
-                if let Some(name) = incoming.take_answer() {
-                    // A failed send: the network side reports it.
-                    let _ = writer.write_all(format!("{name}\n").as_bytes()).await;
-                }
-                if !lines.is_empty() {
-                    screen.print_above(&lines, editor).map_err(cannot_write)?;
-                }
-            }
-            Event::Network(Err(error)) => return Err(error),
-            Event::Keyboard(Ok(chunk)) if chunk.is_empty() => {
-                // The terminal is gone: as Ctrl-D, without the key.
-                keyboard_open = false;
-                let _ = writer.shutdown(Shutdown::Write);
-            }
-            Event::Keyboard(Ok(chunk)) => {
-                decoder.feed(&chunk, &mut keys);
-                let mut redraw = false;
-                for key in keys.drain(..) {
-                    match editor.key(key) {
-                        Action::None => {}
-                        Action::Redraw => redraw = true,
-                        Action::ClearScreen => {
-                            screen.clear();
-                            redraw = true;
-                        }
-                        Action::Send(line) => {
-                            redraw = true;
-                            // A failed send means the connection is going
-                            // away: the network side reports it.
-                            let _ = writer.write_all(format!("{line}\n").as_bytes()).await;
-                        }
-                        Action::EndOfInput => {
-                            redraw = true;
-                            let _ = writer.shutdown(Shutdown::Write);
-                            screen.set_prompt(CLOSED_PROMPT);
-                        }
-                        Action::Interrupt => return Ok(Ending::Interrupted),
-                    }
-                }
-                if redraw {
-                    screen.draw(editor).map_err(cannot_write)?;
-                }
-            }
-            Event::Keyboard(Err(error)) => {
-                return Err(format!("cannot read the terminal: {error}"))
+        .await
+    }
+}
+
+/// Everything one task owns at the terminal: keys go to the editor and the
+/// server, the server's lines to the screen.
+struct Session {
+    editor: Editor,
+    screen: Screen,
+    incoming: Incoming,
+    /// The connection's sending side: lines typed, the name, the half-close.
+    writer: TcpStream,
+    decoder: Decoder,
+    /// The keys of one chunk, kept to reuse the allocation.
+    keys: Vec<Key>,
+    /// Until the terminal's input ends.
+    keyboard_open: bool,
+}
+
+impl Session {
+    /// A session that sends on `writer` and shows what `incoming` makes of
+    /// the server's bytes.
+    fn new(writer: TcpStream, incoming: Incoming) -> Self {
+        Session {
+            editor: Editor::default(),
+            screen: Screen::new(PROMPT),
+            incoming,
+            writer,
+            decoder: Decoder::default(),
+            keys: Vec::new(),
+            keyboard_open: true,
+        }
+    }
+
+    /// The session proper, reading the server on `stream`: each event
+    /// handled in turn, until one ends it.
+    async fn talk(&mut self, stream: TcpStream) -> Result<Ending, String> {
+        let mut sources = Sources::open(stream)?;
+        self.screen.draw(&self.editor).map_err(cannot_write)?;
+        loop {
+            let flow = match sources.next(self.keyboard_open).await {
+                Event::Network(chunk) => self.on_network(chunk?).await?,
+                Event::Keyboard(chunk) => self.on_keys(chunk).await?,
+                Event::Signal(signal) => return on_signal(signal),
+            };
+            if let ControlFlow::Break(ending) = flow {
+                return Ok(ending);
             }
         }
+    }
+
+    /// A chunk from the server: its lines above the prompt line, and the
+    /// name sent once the server asks; an empty chunk, the end.
+    async fn on_network(&mut self, chunk: &[u8]) -> Result<ControlFlow<Ending>, String> {
+        if chunk.is_empty() {
+            let mut lines: Vec<String> = self.incoming.finish().into_iter().collect();
+            lines.push(SERVER_CLOSED.to_string());
+            self.screen
+                .print_above(&lines, &self.editor)
+                .map_err(cannot_write)?;
+            return Ok(ControlFlow::Break(Ending::ServerClosed));
+        }
+        let lines = self.incoming.feed(chunk);
+        if let Some(name) = self.incoming.take_answer() {
+            // A failed send: the network side reports it.
+            let _ = self.writer.write_all(format!("{name}\n").as_bytes()).await;
+        }
+        if !lines.is_empty() {
+            self.screen
+                .print_above(&lines, &self.editor)
+                .map_err(cannot_write)?;
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// A chunk from the terminal: every key in it applied, then the prompt
+    /// line drawn once, if any changed it.
+    async fn on_keys(&mut self, chunk: io::Result<Vec<u8>>) -> Result<ControlFlow<Ending>, String> {
+        let chunk = chunk.map_err(|error| format!("cannot read the terminal: {error}"))?;
+        if chunk.is_empty() {
+            // The terminal is gone: as Ctrl-D, without the key.
+            self.keyboard_open = false;
+            let _ = self.writer.shutdown(Shutdown::Write);
+            return Ok(ControlFlow::Continue(()));
+        }
+        let mut keys = std::mem::take(&mut self.keys);
+        self.decoder.feed(&chunk, &mut keys);
+        let mut redraw = false;
+        for key in keys.drain(..) {
+            let action = self.editor.key(key);
+            match self.on_action(action).await {
+                ControlFlow::Continue(changed) => redraw |= changed,
+                ControlFlow::Break(ending) => return Ok(ControlFlow::Break(ending)),
+            }
+        }
+        self.keys = keys;
+        if redraw {
+            self.screen.draw(&self.editor).map_err(cannot_write)?;
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Does what a key asked of the editor; `Continue(true)` when the
+    /// prompt line must be drawn again.
+    async fn on_action(&mut self, action: Action) -> ControlFlow<Ending, bool> {
+        match action {
+            Action::None => ControlFlow::Continue(false),
+            Action::Redraw => ControlFlow::Continue(true),
+            Action::ClearScreen => {
+                self.screen.clear();
+                ControlFlow::Continue(true)
+            }
+            Action::Send(line) => {
+                // A failed send means the connection is going away: the
+                // network side reports it.
+                let _ = self.writer.write_all(format!("{line}\n").as_bytes()).await;
+                ControlFlow::Continue(true)
+            }
+            Action::EndOfInput => {
+                let _ = self.writer.shutdown(Shutdown::Write);
+                self.screen.set_prompt(CLOSED_PROMPT);
+                ControlFlow::Continue(true)
+            }
+            Action::Interrupt => ControlFlow::Break(Ending::Interrupted),
+        }
+    }
+}
+
+/// A signal always ends the session, with the status a shell would report;
+/// SIGINT counts as Ctrl-C.
+fn on_signal(signal: Option<io::Result<Signal>>) -> Result<Ending, String> {
+    match signal {
+        Some(Ok(Signal::Int)) => Ok(Ending::Interrupted),
+        Some(Ok(Signal::Hup)) => Ok(Ending::Signaled(128 + 1)),
+        Some(Ok(_)) => Ok(Ending::Signaled(128 + 15)),
+        Some(Err(error)) => Err(format!("cannot watch for signals: {error}")),
+        None => Err("cannot watch for signals".to_string()),
     }
 }
 
