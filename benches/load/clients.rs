@@ -320,6 +320,18 @@ pub fn spawn_senders<C: Client>(
     }
 }
 
+/// Every reader's latencies in one sorted list, for [`percentile`]: a row's
+/// figures are over all its deliveries, whichever client they reached.
+/// Taken from the readers, not copied: they are done by then.
+pub fn sorted_latencies<C>(readers: &[(C, SeenRef)]) -> Vec<u32> {
+    let mut latencies: Vec<u32> = readers
+        .iter()
+        .flat_map(|(_, seen)| std::mem::take(&mut seen.borrow_mut().latencies))
+        .collect();
+    latencies.sort_unstable();
+    latencies
+}
+
 /// Percentile `p` (0..=100) of sorted samples.
 pub fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {

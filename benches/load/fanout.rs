@@ -9,7 +9,7 @@ use async_net::TcpStream;
 use smol::LocalExecutor;
 
 use crate::clients::{
-    connect_readers, millis, percentile, spawn_senders, wait_until, Client, Mode,
+    connect_readers, millis, percentile, sorted_latencies, spawn_senders, wait_until, Client, Mode,
 };
 use crate::server::{bench_cpu_ns, cpu_ns_of, Server};
 
@@ -83,11 +83,7 @@ pub fn fan_out_on<C: Client>(
             .map(|(_, s)| s.borrow().payload)
             .sum::<usize>();
         let per_delivery = |ns: u64| ns as f64 / 1e3 / deliveries.max(1) as f64;
-        let mut latencies: Vec<u32> = readers
-            .iter()
-            .flat_map(|(_, seen)| std::mem::take(&mut seen.borrow_mut().latencies))
-            .collect();
-        latencies.sort_unstable();
+        let latencies = sorted_latencies(&readers);
         let (on, server) = match servers.len() {
             1 => (String::new(), "server"),
             count => (format!(" on {count} servers"), "servers"),

@@ -7,7 +7,9 @@ use async_net::TcpStream;
 use futures_lite::AsyncWriteExt;
 use smol::{LocalExecutor, Timer};
 
-use crate::clients::{connect_readers, millis, payload, percentile, wait_until, Mode};
+use crate::clients::{
+    connect_readers, millis, payload, percentile, sorted_latencies, wait_until, Mode,
+};
 use crate::server::Server;
 
 /// 50 named clients talking, a line a second each, under names mode's flood
@@ -91,11 +93,7 @@ fn talk_with_flooder(flooder: bool) -> (u32, u32, bool) {
                 .all(|(_, seen)| seen.borrow().payload >= expected)
         })
         .await;
-        let mut latencies: Vec<u32> = readers
-            .iter()
-            .flat_map(|(_, seen)| std::mem::take(&mut seen.borrow_mut().latencies))
-            .collect();
-        latencies.sort_unstable();
+        let latencies = sorted_latencies(&readers);
         (
             percentile(&latencies, 50.0),
             percentile(&latencies, 99.0),

@@ -7,7 +7,9 @@ use async_net::TcpStream;
 use futures_lite::AsyncWriteExt;
 use smol::{LocalExecutor, Timer};
 
-use crate::clients::{connect_readers, millis, payload, percentile, wait_until, Mode};
+use crate::clients::{
+    connect_readers, millis, payload, percentile, sorted_latencies, wait_until, Mode,
+};
 use crate::server::Server;
 
 /// One line every 10 ms to 100 clients: how long each takes to arrive.
@@ -40,11 +42,7 @@ pub fn latency() -> String {
                 .all(|(_, seen)| seen.borrow().payload >= LINES)
         })
         .await;
-        let mut latencies: Vec<u32> = readers
-            .iter()
-            .flat_map(|(_, seen)| std::mem::take(&mut seen.borrow_mut().latencies))
-            .collect();
-        latencies.sort_unstable();
+        let latencies = sorted_latencies(&readers);
         format!(
             "{CLIENTS} clients, a line every 10 ms ({LINES} lines): latency p50 {} p99 {} max {}{}",
             millis(percentile(&latencies, 50.0)),
