@@ -9,7 +9,9 @@ use std::time::Duration;
 
 #[cfg(feature = "redis")]
 pub mod redis;
-#[cfg(feature = "web")]
+/// A WebSocket client: always built (tungstenite is a dev-dependency), so
+/// that the code of clients via web is checked in every build; only a
+/// server that serves the page needs the `web` feature.
 pub mod web;
 
 /// How long a client waits for a line that must arrive. Generous: a loaded CI

@@ -331,7 +331,7 @@ impl Runner {
             Via::Tcp => Wire::tcp(server.chat)?,
             Via::Web => {
                 let page = server.page.ok_or("the server serves no page")?;
-                let (wire, addr, refusal) = web(page)?;
+                let (wire, addr, refusal) = Wire::web(page)?;
                 if let Some(status) = refusal {
                     if !rejected {
                         return Err(format!(
@@ -850,19 +850,6 @@ impl Runner {
         }
         out
     }
-}
-
-/// Opens the page's WebSocket (see `Wire::web`).
-#[cfg(feature = "web")]
-fn web(page: SocketAddr) -> Result<(Wire, String, Option<u16>), String> {
-    Wire::web(page)
-}
-
-/// Without the page's code, no WebSocket: such scripts are skipped before
-/// they are played.
-#[cfg(not(feature = "web"))]
-fn web(_: SocketAddr) -> Result<(Wire, String, Option<u16>), String> {
-    Err("these tests were built without the web feature".into())
 }
 
 /// What a line did to the client's input.

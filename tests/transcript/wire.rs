@@ -26,7 +26,6 @@
 //!   whose body is the error line.
 
 use std::borrow::Cow;
-#[cfg(feature = "web")]
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -63,7 +62,6 @@ enum Kind {
         reader: Option<BufReader<TcpStream>>,
     },
     /// A client of the page's WebSocket.
-    #[cfg(feature = "web")]
     Web {
         /// The connection; `None` once closed or reset.
         peer: Option<Box<crate::common::web::WebPeer>>,
@@ -74,7 +72,6 @@ enum Kind {
     },
     /// A WebSocket handshake the server refused: the lines of the answer's
     /// body, then the end.
-    #[cfg(feature = "web")]
     Refused {
         /// Lines not read yet.
         lines: VecDeque<Vec<u8>>,
@@ -101,7 +98,6 @@ impl Wire {
     /// also returns the address the server sees. A refused handshake is a
     /// connection too, whose lines are the refusal's body, so that a client
     /// turned away reads as one on TCP does; its HTTP status is returned.
-    #[cfg(feature = "web")]
     pub fn web(page: SocketAddr) -> Result<(Wire, String, Option<u16>), String> {
         use crate::common::web::{Handshake, WebPeer};
         let stream = connect_socket(page)?;
@@ -144,9 +140,7 @@ impl Wire {
     pub fn readable(&self) -> bool {
         match &self.kind {
             Kind::Tcp { reader, .. } => reader.is_some(),
-            #[cfg(feature = "web")]
             Kind::Web { peer, reading, .. } => peer.is_some() && *reading,
-            #[cfg(feature = "web")]
             Kind::Refused { reading, .. } => *reading,
         }
     }
@@ -171,7 +165,6 @@ impl Wire {
                 .ok_or("no longer connected")?
                 .write_all(bytes)
                 .map_err(|e| e.to_string()),
-            #[cfg(feature = "web")]
             Kind::Web { peer, sending, .. } => {
                 let peer = peer
                     .as_mut()
@@ -192,7 +185,6 @@ impl Wire {
                 }
                 Ok(())
             }
-            #[cfg(feature = "web")]
             Kind::Refused { .. } => Err("never connected".into()),
         }
     }
@@ -206,7 +198,6 @@ impl Wire {
                 .ok_or("no longer connected")?
                 .shutdown(Shutdown::Write)
                 .map_err(|e| e.to_string()),
-            #[cfg(feature = "web")]
             Kind::Web { peer, sending, .. } => {
                 let peer = peer
                     .as_mut()
@@ -217,7 +208,6 @@ impl Wire {
                     .close(None)
                     .map_err(|error| format!("cannot send a close frame: {error}"))
             }
-            #[cfg(feature = "web")]
             Kind::Refused { .. } => Err("never connected".into()),
         }
     }
@@ -230,9 +220,7 @@ impl Wire {
                 *writer = None;
                 *reader = None;
             }
-            #[cfg(feature = "web")]
             Kind::Web { peer, .. } => *peer = None,
-            #[cfg(feature = "web")]
             Kind::Refused { reading, .. } => *reading = false,
         }
     }
@@ -244,12 +232,10 @@ impl Wire {
                 *reader = None;
                 writer.take().ok_or("no longer connected")?
             }
-            #[cfg(feature = "web")]
             Kind::Web { peer, .. } => {
                 let mut peer = peer.take().ok_or("no longer connected")?;
                 peer.stream().try_clone().map_err(|e| e.to_string())?
             }
-            #[cfg(feature = "web")]
             Kind::Refused { .. } => return Err("never connected".into()),
         };
         let socket = socket2::Socket::from(stream);
@@ -275,7 +261,6 @@ impl Wire {
                     Err(error) => Err(io_failure(&error)),
                 }
             }
-            #[cfg(feature = "web")]
             Kind::Web { peer, reading, .. } => {
                 let open = peer.as_mut().filter(|_| *reading).ok_or("not connected")?;
                 let got = web::next(open);
@@ -288,7 +273,6 @@ impl Wire {
                 }
                 got
             }
-            #[cfg(feature = "web")]
             Kind::Refused { lines, reading } => match lines.pop_front() {
                 Some(line) => Ok(Got::Line(line)),
                 None => {
@@ -311,7 +295,6 @@ impl Wire {
                     .map_err(|error| io_failure(&error))?;
                 Ok(rest)
             }
-            #[cfg(feature = "web")]
             Kind::Web { .. } | Kind::Refused { .. } => {
                 let mut rest = Vec::new();
                 loop {
@@ -342,7 +325,6 @@ impl Wire {
                 }
                 Ok(())
             }
-            #[cfg(feature = "web")]
             Kind::Web { peer, reading, .. } => {
                 *reading = false;
                 match peer.take() {
@@ -350,7 +332,6 @@ impl Wire {
                     None => Ok(()),
                 }
             }
-            #[cfg(feature = "web")]
             Kind::Refused { reading, .. } => {
                 *reading = false;
                 Ok(())
@@ -362,7 +343,6 @@ impl Wire {
     pub fn stop_reading(&mut self) {
         match &mut self.kind {
             Kind::Tcp { reader, .. } => *reader = None,
-            #[cfg(feature = "web")]
             Kind::Web { reading, .. } | Kind::Refused { reading, .. } => *reading = false,
         }
     }
@@ -403,7 +383,6 @@ fn connect_socket(addr: SocketAddr) -> Result<TcpStream, String> {
 }
 
 /// Reading a WebSocket as lines.
-#[cfg(feature = "web")]
 mod web {
     use tungstenite::error::ProtocolError;
     use tungstenite::{Error, Message};
