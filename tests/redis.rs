@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use bins::{chat_bin, ChatProcess};
 use common::redis::{free_port, Redis, Relay};
-use common::Peer;
+use common::{try_eventually, Peer};
 use rustix::process::Signal;
 
 /// What every client of a server hears when Redis is lost.
@@ -104,18 +104,14 @@ fn run_chat(args: &[&str]) -> (ExitStatus, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start chat");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chat") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = try_eventually("chat to exit", Duration::from_secs(20), || {
+        child.try_wait().expect("wait for chat")
+    })
+    .ok();
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     let mut stderr = String::new();
     child
         .stderr
@@ -133,18 +129,12 @@ fn run_chat(args: &[&str]) -> (ExitStatus, String) {
 /// leaves went out, so nothing more of it can come after.
 fn wait_for_servers(redis: &Redis, count: usize) {
     let want = format!(":{count}\r\n");
-    let deadline = Instant::now() + BURIAL;
-    loop {
-        let now = redis.query(&["SCARD", "chat:chat:servers"]);
-        if now == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Redis still lists {now:?} servers, want {count}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut listed = String::new();
+    try_eventually(&format!("Redis to list {count} servers"), BURIAL, || {
+        listed = redis.query(&["SCARD", "chat:chat:servers"]);
+        (listed == want).then_some(())
+    })
+    .unwrap_or_else(|why| panic!("{why}: it still lists {listed:?}"));
 }
 
 /// Two clients on each of `servers` servers all send lines at once: each

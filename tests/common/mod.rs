@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -17,6 +17,42 @@ pub mod web;
 /// How long a client waits for a line that must arrive. Generous: a loaded CI
 /// machine can be slow, and a pass never waits this long.
 pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The pause between two tries of [`eventually`]: short, so that a wait
+/// ends soon after what it waits for has happened, and long enough not
+/// to spin on a core the server needs.
+const POLL_PAUSE: Duration = Duration::from_millis(10);
+
+/// Polls `check` until it gives a value, with a short pause between tries,
+/// for at most `limit`; `Err` says it waited that long for `what`. For
+/// what nothing announces, so that a test cannot wait for a line instead
+/// (another process starting or exiting, what Redis lists): the limit is
+/// a bound on a wait that ends as soon as `check` holds, never a pause to
+/// synchronise on, and never a measure of speed. For a caller that
+/// reports failures as values (the transcript runner); tests use
+/// [`eventually`].
+pub fn try_eventually<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("waited {limit:?} for {what}"));
+        }
+        std::thread::sleep(POLL_PAUSE);
+    }
+}
+
+/// [`try_eventually`], failing the test (saying what it waited for) when
+/// `check` gives nothing within `limit`.
+pub fn eventually<T>(what: &str, limit: Duration, check: impl FnMut() -> Option<T>) -> T {
+    try_eventually(what, limit, check).unwrap_or_else(|why| panic!("{why}"))
+}
 
 /// A server running in-process on its own thread, stopped when dropped.
 pub struct TestServer {

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::try_eventually;
 
 /// How long Redis may take to answer its first PING.
 const STARTUP: Duration = Duration::from_secs(10);
@@ -104,24 +106,29 @@ impl Redis {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server");
-        let deadline = Instant::now() + STARTUP;
-        loop {
-            if ping(self.port) && serves_as(self.port, child.id()) {
+        let port = self.port;
+        let answering = try_eventually(
+            &format!("redis-server to answer on port {port}"),
+            STARTUP,
+            || {
+                if ping(port) && serves_as(port, child.id()) {
+                    return Some(true);
+                }
+                let exited = child.try_wait().expect("wait for redis-server").is_some();
+                exited.then_some(false)
+            },
+        );
+        match answering {
+            Ok(true) => {
                 self.child = Some(child);
-                return true;
+                true
             }
-            if child.try_wait().expect("wait for redis-server").is_some() {
-                return false;
-            }
-            if Instant::now() > deadline {
+            Ok(false) => false,
+            Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!(
-                    "redis-server on port {} did not answer within {STARTUP:?}",
-                    self.port
-                );
+                panic!("{why}");
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -311,19 +318,22 @@ impl Relay {
     /// Waits, for a bounded time, until the bytes kept back contain
     /// `bytes`: the command carrying them is on its way, unanswered.
     pub fn wait_until_held(&self, bytes: &[u8]) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !lock(&self.shared.held)
-            .windows(bytes.len())
-            .any(|window| window == bytes)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the relay did not see {:?} on its way to Redis; it holds {:?}",
-                bytes.escape_ascii().to_string(),
+        let held = || {
+            lock(&self.shared.held)
+                .windows(bytes.len())
+                .any(|window| window == bytes)
+                .then_some(())
+        };
+        let what = format!(
+            "the relay to see {:?} on its way to Redis",
+            bytes.escape_ascii().to_string()
+        );
+        try_eventually(&what, Duration::from_secs(10), held).unwrap_or_else(|why| {
+            panic!(
+                "{why}; it holds {:?}",
                 lock(&self.shared.held).escape_ascii().to_string()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+            )
+        });
     }
 }
 

@@ -25,9 +25,10 @@ use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::script::Settings;
+use crate::common::try_eventually;
 
 /// How long the server may take to start listening, and to stop.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -146,45 +147,31 @@ impl Server {
     /// script starts with nobody there. (The page's address gets no
     /// request, and so closes as the chat's does.)
     fn wait_until_ready(&mut self, command: &str, addr: SocketAddr) -> Result<(), String> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Ok(mut probe) = TcpStream::connect(addr) {
-                probe
-                    .set_read_timeout(Some(PATIENCE))
-                    .map_err(|e| e.to_string())?;
-                probe.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
-                let mut sink = Vec::new();
-                return probe.read_to_end(&mut sink).map(|_| ()).map_err(|error| {
-                    format!("{command}: the first connection never closed: {error}")
-                });
+        // A bounded wait for another program to start: nothing it sends
+        // could tell us sooner.
+        let what = format!("{command} to listen on {addr}");
+        let probe = try_eventually(&what, PATIENCE, || {
+            if let Ok(probe) = TcpStream::connect(addr) {
+                return Some(Ok(probe));
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("{command} exited with {status} before listening"));
+            match self.child.try_wait() {
+                Ok(Some(status)) => Some(Err(format!(
+                    "{command} exited with {status} before listening"
+                ))),
+                _ => None,
             }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{command} did not listen on {addr} within {PATIENCE:?}"
-                ));
-            }
-            // A bounded wait for another program to start: nothing it sends
-            // could tell us sooner.
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        })??;
+        close_probe(probe)
+            .map_err(|error| format!("{command}: the first connection never closed: {error}"))
     }
 
     /// Stops the server with SIGTERM and waits for it, for a bounded time.
     pub fn stop(mut self) -> Result<(), String> {
         self.signal(rustix::process::Signal::TERM);
-        let deadline = Instant::now() + PATIENCE;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Err(format!(
-            "the server did not stop within {PATIENCE:?} of SIGTERM"
-        ))
+        try_eventually("the server to stop after SIGTERM", PATIENCE, || {
+            self.child.try_wait().ok().flatten()
+        })
+        .map(drop)
     }
 
     /// Sends `signal` to the server's process group.
@@ -200,6 +187,14 @@ impl Drop for Server {
         self.signal(rustix::process::Signal::KILL);
         let _ = self.child.wait();
     }
+}
+
+/// Ends a connection made only to see the server listen: our side
+/// half-closed, then read to the server's close.
+fn close_probe(mut probe: TcpStream) -> std::io::Result<()> {
+    probe.set_read_timeout(Some(PATIENCE))?;
+    probe.shutdown(Shutdown::Write)?;
+    probe.read_to_end(&mut Vec::new()).map(drop)
 }
 
 /// A loopback address nothing listens on right now, other than `taken`

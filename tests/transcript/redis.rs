@@ -17,9 +17,10 @@ pub use without::*;
 
 #[cfg(feature = "redis")]
 mod with {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     pub use crate::common::redis::Redis;
+    use crate::common::try_eventually;
 
     /// How long the servers may take to join the room.
     const PATIENCE: Duration = Duration::from_secs(20);
@@ -53,26 +54,22 @@ mod with {
     /// it has joined, so only servers in this process need this.)
     pub fn wait_for_servers(redis: &Redis, count: usize) -> Result<(), String> {
         let servers = format!("chat:{}:servers", super::ROOM);
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let reply = redis.query(&["SCARD", &servers]);
-            let joined = reply
-                .lines()
-                .rev()
-                .find_map(|line| line.strip_prefix(':'))
-                .and_then(|number| number.trim().parse::<usize>().ok());
-            if joined == Some(count) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{count} servers did not join the room within {PATIENCE:?} \
-                     (Redis: {reply:?})"
-                ));
-            }
-            // Other threads' start-up, which says nothing when it is done.
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        let mut reply = String::new();
+        // Other threads' start-up, which says nothing when it is done.
+        try_eventually(
+            &format!("{count} servers to join the room"),
+            PATIENCE,
+            || {
+                reply = redis.query(&["SCARD", &servers]);
+                let joined = reply
+                    .lines()
+                    .rev()
+                    .find_map(|line| line.strip_prefix(':'))
+                    .and_then(|number| number.trim().parse::<usize>().ok());
+                (joined == Some(count)).then_some(())
+            },
+        )
+        .map_err(|why| format!("{why} (Redis: {reply:?})"))
     }
 
     /// Whether `redis-server` is in PATH.
