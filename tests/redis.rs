@@ -24,7 +24,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use bins::{chat_bin, ChatProcess};
-use common::redis::{free_port, Redis, Relay};
+use common::redis::{free_port, Redis, Relay, ROOM};
 use common::{try_eventually, Peer};
 use rustix::process::Signal;
 
@@ -128,13 +128,9 @@ fn run_chat(args: &[&str]) -> (ExitStatus, String) {
 /// room `chat`: a dead server is forgotten only after its clients'
 /// leaves went out, so nothing more of it can come after.
 fn wait_for_servers(redis: &Redis, count: usize) {
-    let want = format!(":{count}\r\n");
-    let mut listed = String::new();
-    try_eventually(&format!("Redis to list {count} servers"), BURIAL, || {
-        listed = redis.query(&["SCARD", "chat:chat:servers"]);
-        (listed == want).then_some(())
-    })
-    .unwrap_or_else(|why| panic!("{why}: it still lists {listed:?}"));
+    redis
+        .wait_for_servers(ROOM, count, BURIAL)
+        .unwrap_or_else(|why| panic!("{why}"));
 }
 
 /// Two clients on each of `servers` servers all send lines at once: each

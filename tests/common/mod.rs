@@ -7,7 +7,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-#[cfg(feature = "redis")]
+/// A `redis-server` of a test's own: always built, as it needs no
+/// feature of the server's.
 pub mod redis;
 /// A WebSocket client: always built (tungstenite is a dev-dependency), so
 /// that the code of clients via web is checked in every build; only a

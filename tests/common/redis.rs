@@ -3,6 +3,12 @@
 //! A test can kill it and start it again on the same port, to see the
 //! servers lose Redis and find it again, and put a [`Relay`] between one
 //! server and it, to take that server alone away from Redis.
+//!
+//! The one place both the Redis tests and the transcript runner (scripts
+//! of several servers) find `redis-server`, honour `CHAT_REQUIRE_REDIS`,
+//! start Redis and wait for the servers to join: so that they skip, fail
+//! and wait alike. It needs no `redis` feature: only a `chat` that joins
+//! the room does.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -17,6 +23,10 @@ use super::try_eventually;
 /// How long Redis may take to answer its first PING.
 const STARTUP: Duration = Duration::from_secs(10);
 
+/// The room a `chat` given no `--room` serves: the one the tests' servers
+/// share, unless a test says otherwise.
+pub const ROOM: &str = "chat";
+
 /// A `redis-server` of this test's own.
 pub struct Redis {
     /// Its port on 127.0.0.1, kept across restarts.
@@ -27,25 +37,49 @@ pub struct Redis {
     child: Option<Child>,
 }
 
+/// Why there is no Redis for a test: no `redis-server` to start. What
+/// becomes of the test then is the caller's to say, in its own words.
+pub struct Missing {
+    /// `CHAT_REQUIRE_REDIS=1` (CI's setting): a missing Redis is a
+    /// failure, not a skip.
+    pub required: bool,
+}
+
+impl Missing {
+    /// What is missing, and how to install it.
+    pub const WHY: &'static str = "there is no redis-server in PATH (apt-get install redis-server)";
+}
+
 impl Redis {
-    /// A fresh `redis-server`, answering; or `None`, the test skipped,
-    /// when there is no `redis-server` and `CHAT_REQUIRE_REDIS` is not `1`
-    /// (CI sets it: there a missing Redis is a failure, not a skip).
+    /// A fresh `redis-server`, answering; or `None`, the test skipped
+    /// (saying so), when there is no `redis-server` and
+    /// `CHAT_REQUIRE_REDIS` is not `1` (CI sets it: there a missing Redis
+    /// is a failure, not a skip).
     pub fn start() -> Option<Self> {
+        match Self::try_start() {
+            Ok(redis) => Some(redis),
+            Err(Missing { required: true }) => {
+                panic!("CHAT_REQUIRE_REDIS=1 but {}", Missing::WHY)
+            }
+            Err(Missing { required: false }) => {
+                // Past the test harness's capture: a skip is news.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: {}; set CHAT_REQUIRE_REDIS=1 to make this a failure",
+                    Missing::WHY
+                );
+                None
+            }
+        }
+    }
+
+    /// A fresh `redis-server`, answering, or why there is none, for a
+    /// caller that says itself what a missing Redis means (the transcript
+    /// runner: a script skipped, or an error).
+    pub fn try_start() -> Result<Self, Missing> {
         if !installed() {
             let required = std::env::var("CHAT_REQUIRE_REDIS").is_ok_and(|value| value == "1");
-            assert!(
-                !required,
-                "CHAT_REQUIRE_REDIS=1 but there is no redis-server in PATH: \
-                 install redis-server (apt-get install redis-server)"
-            );
-            // Past the test harness's capture: a skip is news.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: no redis-server in PATH (install redis-server); \
-                 set CHAT_REQUIRE_REDIS=1 to make this a failure"
-            );
-            return None;
+            return Err(Missing { required });
         }
         // A free port can be taken by someone else before Redis binds it:
         // then try another.
@@ -57,7 +91,7 @@ impl Redis {
                 child: None,
             };
             if redis.launch() {
-                return Some(redis);
+                return Ok(redis);
             }
         }
         panic!("redis-server did not start on any of 5 free ports");
@@ -145,6 +179,32 @@ impl Redis {
         let mut reply = [0; 4096];
         let read = stream.read(&mut reply).expect("Redis's reply");
         String::from_utf8_lossy(&reply[..read]).into_owned()
+    }
+
+    /// How many servers Redis lists in `room` (`chat:ROOM:servers`, as
+    /// the server's `room::redis::store` names it), if it says.
+    pub fn servers_in(&self, room: &str) -> Option<usize> {
+        let reply = self.query(&["SCARD", &format!("chat:{room}:servers")]);
+        reply.strip_prefix(':')?.trim_end().parse().ok()
+    }
+
+    /// Waits, for at most `limit`, until Redis lists `count` servers in
+    /// `room`: a server is listed once it has joined the room (and follows
+    /// it), and a dead one forgotten only once its clients' leaves went
+    /// out. `Err` says what Redis listed last.
+    pub fn wait_for_servers(
+        &self,
+        room: &str,
+        count: usize,
+        limit: Duration,
+    ) -> Result<(), String> {
+        let mut listed = None;
+        let what = format!("Redis to list {count} servers in the room {room:?}");
+        try_eventually(&what, limit, || {
+            listed = self.servers_in(room);
+            (listed == Some(count)).then_some(())
+        })
+        .map_err(|why| format!("{why}; it lists {listed:?}"))
     }
 }
 

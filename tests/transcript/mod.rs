@@ -2,7 +2,6 @@
 //! real server over loopback, rendered as text for insta snapshots.
 
 pub mod external;
-pub mod redis;
 pub mod render;
 pub mod run;
 pub mod script;

@@ -4,13 +4,17 @@
 //! or `CHAT_SERVER`'s command (see `external`).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use crate::bins::ChatProcess;
+use crate::common::redis::{Redis, ROOM};
 use crate::common::TestServer;
 
-use super::redis::{self, Redis};
 use super::script::Script;
 use super::{external, run};
+
+/// How long servers in this process may take to join the room.
+const JOINING: Duration = Duration::from_secs(20);
 
 /// A script's servers, and the Redis that joins several.
 pub struct Servers {
@@ -42,14 +46,14 @@ impl Servers {
         let web = script.uses_web();
         let count = settings.servers();
         let redis = if count > 1 {
-            match redis::start()? {
+            match start_redis()? {
                 Ok(redis) => Some(redis),
                 Err(why) => return Ok(Err(why)),
             }
         } else {
             None
         };
-        let url = redis.as_ref().map(redis::url);
+        let url = redis.as_ref().map(Redis::url);
         let template = external::template();
         let mut servers = Servers {
             each: Vec::new(),
@@ -81,15 +85,18 @@ impl Servers {
                 let mut config = super::config(settings)?;
                 config.redis = url.clone().map(|url| chat::config::RedisRoom {
                     url,
-                    room: redis::ROOM.into(),
+                    room: ROOM.into(),
                 });
                 Server::InProcess(in_process(config, web))
             };
             servers.each.push(server);
         }
         let in_process = matches!(servers.each.first(), Some(Server::InProcess(_)));
+        // A server in this process listens at once, but follows the room
+        // only from when it joined; a `chat` process says `listening on`
+        // only once it has joined, so only these need the wait.
         if let (Some(redis), true) = (&servers.redis, in_process) {
-            redis::wait_for_servers(redis, count)?;
+            redis.wait_for_servers(ROOM, count, JOINING)?;
         }
         Ok(Ok(servers))
     }
@@ -126,6 +133,26 @@ impl Servers {
             }
         }
         Ok(())
+    }
+}
+
+/// A fresh `redis-server` for a script of several servers; `Ok(Err(why))`
+/// when there is none to start (the script is skipped), unless
+/// `CHAT_REQUIRE_REDIS=1` (CI's), where a missing Redis is a failure.
+fn start_redis() -> Result<Result<Redis, String>, String> {
+    match Redis::try_start() {
+        Ok(redis) => Ok(Ok(redis)),
+        Err(missing) => {
+            let why = format!(
+                "it has several servers joined through Redis, and {}",
+                crate::common::redis::Missing::WHY
+            );
+            if missing.required {
+                Err(format!("CHAT_REQUIRE_REDIS=1: {why}"))
+            } else {
+                Ok(Err(why))
+            }
+        }
     }
 }
 
