@@ -152,6 +152,9 @@ pub struct Peer {
     stream: TcpStream,
     /// Read side, buffered.
     reader: BufReader<TcpStream>,
+    /// How long a read waits for what must arrive: [`PATIENCE`], unless
+    /// the test said otherwise ([`Peer::set_patience`]).
+    patience: Duration,
 }
 
 impl Peer {
@@ -194,7 +197,20 @@ impl Peer {
             name,
             stream,
             reader,
+            patience: PATIENCE,
         }
+    }
+
+    /// Waits up to `patience` for each line from now on, instead of
+    /// [`PATIENCE`]: for lines the server sends only after a timeout of
+    /// its own (a dead server's clients' leaves, once its heartbeat has
+    /// lapsed), so that only lines that never come fail the test, not
+    /// lines that come late on a loaded machine.
+    pub fn set_patience(&mut self, patience: Duration) {
+        self.stream
+            .set_read_timeout(Some(patience))
+            .expect("set the read timeout");
+        self.patience = patience;
     }
 
     /// Sends `text` and a newline.
@@ -219,7 +235,8 @@ impl Peer {
         drop(socket);
     }
 
-    /// The next line, `\n` included; fails after [`PATIENCE`] or at EOF.
+    /// The next line, `\n` included; fails after its patience (see
+    /// [`Peer::set_patience`]) or at EOF.
     pub fn line(&mut self) -> Vec<u8> {
         let mut line = Vec::new();
         match self.reader.read_until(b'\n', &mut line) {
@@ -229,7 +246,7 @@ impl Peer {
                 self.name,
                 line.escape_ascii().to_string()
             ),
-            Err(error) => panic!("{}: no line within {PATIENCE:?}: {error}", self.name),
+            Err(error) => panic!("{}: no line within {:?}: {error}", self.name, self.patience),
         }
     }
 
@@ -270,7 +287,10 @@ impl Peer {
                 self.name,
                 rest.escape_ascii().to_string()
             ),
-            Err(error) => panic!("{}: no close within {PATIENCE:?}: {error}", self.name),
+            Err(error) => panic!(
+                "{}: no close within {:?}: {error}",
+                self.name, self.patience
+            ),
         }
     }
 }
