@@ -284,16 +284,24 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use std::cell::{Cell, RefCell};
+    use std::collections::VecDeque;
     use std::rc::Rc;
 
     use futures_lite::future;
+    use proptest::prelude::*;
 
     use super::*;
 
     /// All lines of `input`, and how the reading ended.
     fn lines(input: &[u8], max_line: usize) -> (Vec<Vec<u8>>, Option<String>) {
+        lines_from(input, max_line)
+    }
+
+    /// All lines `source` gives, and how the reading ended: `None` at the
+    /// end of input, else the error.
+    fn lines_from(source: impl Source, max_line: usize) -> (Vec<Vec<u8>>, Option<String>) {
         smol::block_on(async {
-            let mut reader = LineReader::new(input, max_line, None, None);
+            let mut reader = LineReader::new(source, max_line, None, None);
             let mut out = Vec::new();
             loop {
                 match reader.next_line().await {
@@ -409,6 +417,120 @@ mod tests {
                 return Poll::Pending;
             }
             Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Input handed out as a peer's packets bring it: one chunk at a
+    /// time, a read taking at most what is left of the current chunk
+    /// (never running into the next), and nothing to read between two
+    /// chunks until the reader waits for input again.
+    struct Chunked {
+        /// The chunks not yet read, or not all read; none empty.
+        chunks: VecDeque<Vec<u8>>,
+        /// A chunk has just been used up: an attempt would block until
+        /// the reader polls for input (the next chunk "arrives").
+        between: bool,
+    }
+
+    impl Chunked {
+        /// `input` cut after each byte whose `cut` is set (and at its end).
+        fn new(input: &[u8], cut: &[bool]) -> Self {
+            let mut chunks = VecDeque::new();
+            let mut chunk = Vec::new();
+            for (&byte, &cut) in input.iter().zip(cut) {
+                chunk.push(byte);
+                if cut {
+                    chunks.push_back(std::mem::take(&mut chunk));
+                }
+            }
+            if !chunk.is_empty() {
+                chunks.push_back(chunk);
+            }
+            Chunked {
+                chunks,
+                between: false,
+            }
+        }
+
+        fn attempt(&self) -> io::Result<()> {
+            if self.between {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(())
+        }
+    }
+
+    impl Source for Chunked {
+        fn try_peek(&mut self) -> io::Result<()> {
+            self.attempt()
+        }
+
+        fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.attempt()?;
+            let Some(chunk) = self.chunks.front_mut() else {
+                return Ok(0);
+            };
+            let count = chunk.len().min(buf.len());
+            buf[..count].copy_from_slice(&chunk[..count]);
+            chunk.drain(..count);
+            if chunk.is_empty() {
+                self.chunks.pop_front();
+                self.between = true;
+            }
+            Ok(count)
+        }
+
+        fn poll_readable(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.between = false;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// What the lines of `input` must be, said as simply as possible: split
+    /// at `\n`, one trailing `\r` dropped, a last line without `\n`
+    /// delivered; the reading ends in `TooLong` at the first line (`\r`
+    /// included, `\n` not) over `max_line`, after the lines before it.
+    fn model(input: &[u8], max_line: usize) -> (Vec<Vec<u8>>, Option<String>) {
+        let mut pieces: Vec<&[u8]> = input.split(|&byte| byte == b'\n').collect();
+        // After the last `\n` (or in empty input): a line only if not empty.
+        if pieces.last().is_some_and(|last| last.is_empty()) {
+            pieces.pop();
+        }
+        let mut lines = Vec::new();
+        for piece in pieces {
+            if piece.len() > max_line {
+                return (lines, Some("TooLong".into()));
+            }
+            lines.push(piece.strip_suffix(b"\r").unwrap_or(piece).to_vec());
+        }
+        (lines, None)
+    }
+
+    /// Bytes with many line ends and `\r`s among them, and any others.
+    fn line_bytes() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            3 => b'a'..=b'c',
+            1 => Just(b'\n'),
+            1 => Just(b'\r'),
+            1 => any::<u8>(),
+        ]
+    }
+
+    proptest! {
+        /// Any byte stream, cut into reads anywhere, framed under any
+        /// limit, gives the model's lines and the model's end: however
+        /// the bytes arrive, the lines are the same.
+        #[test]
+        fn any_stream_in_any_reads_gives_the_models_lines(
+            (input, cut) in proptest::collection::vec(line_bytes(), 0..400)
+                .prop_flat_map(|input| {
+                    let cut = proptest::collection::vec(any::<bool>(), input.len());
+                    (Just(input), cut)
+                }),
+            max_line in prop_oneof![0usize..=8, 0usize..=64, 0usize..=500],
+        ) {
+            let got = lines_from(Chunked::new(&input, &cut), max_line);
+            prop_assert_eq!(got, model(&input, max_line));
         }
     }
 
