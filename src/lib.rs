@@ -60,6 +60,7 @@ pub mod addr;
 pub mod command;
 pub mod config;
 mod conn;
+mod line;
 mod lines;
 pub mod log;
 pub mod names;

@@ -8,8 +8,8 @@
 use std::io;
 
 use crate::config::{format_count, format_duration};
+use crate::line::{text_line, Line};
 use crate::lines::LineError;
-use crate::queue::{text_line, Line};
 use crate::Config;
 
 /// How a client's input ended.

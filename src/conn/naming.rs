@@ -16,9 +16,10 @@ use smol::Timer;
 
 use super::connection::Conn;
 use super::ending::{farewell, InputEnd};
+use crate::line::text_line;
 use crate::lines::{LineError, LineReader, Source};
 use crate::names;
-use crate::queue::{text_line, PushError, QueueSender};
+use crate::queue::{PushError, QueueSender};
 use crate::room::events::{Entering, Naming};
 use crate::transport::Transport;
 

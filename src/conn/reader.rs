@@ -17,8 +17,8 @@ use super::ending::{InputEnd, ReadEnd};
 use super::naming;
 use super::throttle::Throttle;
 use crate::command::{self, Command};
+use crate::line::line;
 use crate::lines::LineReader;
-use crate::queue::line;
 use crate::room::events::{Message, Said};
 use crate::transport::Transport;
 

@@ -16,9 +16,10 @@ use std::sync::Arc;
 
 use super::events::{Entering, LINES_IN_FLIGHT};
 use super::roster::Roster;
+use crate::line::{text_line, Line, Log};
 use crate::log;
 use crate::names::Keys;
-use crate::queue::{text_line, Line, Log, PushError, QueueSender};
+use crate::queue::{PushError, QueueSender};
 use crate::transport::Socket;
 
 /// One client in the audience.

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use super::events::Entering;
 use super::history::History;
 use crate::command::{Command, HELP};
+use crate::line::{self, text_line, Line};
 use crate::names::{self, Refusal};
-use crate::queue::{self, text_line, Line};
 
 /// How many names `Also here` shows before ` and N more`.
 const ALSO_HERE_NAMES: usize = 20;
@@ -111,12 +111,12 @@ pub fn apply(
     let name = audience.name_of(from)?.clone();
     match command {
         Command::Say(text) => {
-            let line = queue::line(&[name.as_bytes(), b": ", &text]);
+            let line = line::line(&[name.as_bytes(), b": ", &text]);
             history.record(&line);
             broadcast(audience, line)
         }
         Command::Me(text) => {
-            let line = queue::line(&[b"* ", name.as_bytes(), b" ", &text]);
+            let line = line::line(&[b"* ", name.as_bytes(), b" ", &text]);
             history.record(&line);
             broadcast(audience, line)
         }
@@ -209,7 +209,7 @@ fn private(from: u64, name: &str, to: &[u8], text: &[u8], audience: &mut Audienc
         audience.send_to(from, error_line(&format!("nobody here is called {to}")));
         return;
     };
-    let line = queue::line(&[
+    let line = line::line(&[
         name.as_bytes(),
         b" -> ",
         target_name.as_bytes(),

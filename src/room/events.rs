@@ -13,8 +13,9 @@ use async_channel::{Receiver, Sender};
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use crate::command::Command;
+use crate::line::{Line, Log};
 use crate::names::Keys;
-use crate::queue::{Line, Log, QueueSender};
+use crate::queue::QueueSender;
 use crate::transport::Socket;
 
 /// Lines one connection may have waiting for the room. Enough to keep the

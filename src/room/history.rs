@@ -9,7 +9,8 @@
 use std::collections::VecDeque;
 
 use crate::config::HISTORY_BYTES;
-use crate::queue::{text_line, Line, QueueSender};
+use crate::line::{text_line, Line};
+use crate::queue::QueueSender;
 
 /// The recent messages.
 pub struct History {

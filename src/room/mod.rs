@@ -30,7 +30,7 @@ use std::pin::Pin;
 
 use futures_lite::{future, FutureExt};
 
-use crate::queue::{text_line, Log};
+use crate::line::{text_line, Log};
 use crate::Config;
 use audience::Audience;
 use events::{Entering, Inputs, Leaving, Message, Said};

@@ -49,7 +49,7 @@ pub enum Event {
         /// Who is told; anyone no longer here is skipped.
         to: Vec<u64>,
         /// What they are told.
-        line: crate::queue::Line,
+        line: crate::line::Line,
     },
 }
 

@@ -43,8 +43,8 @@ use smol::Timer;
 use super::audience::Audience;
 use super::events::{Entering, Inputs};
 use super::order::{Event, Local, Order};
+use crate::line::{text_line, Line};
 use crate::log;
-use crate::queue::{text_line, Line};
 use store::{Follow, Store};
 use wire::Origin;
 

@@ -7,9 +7,9 @@ use futures_lite::future;
 use super::wire::{self, Origin};
 use super::{Cluster, Pending};
 use crate::command::Command;
+use crate::line::text_line;
 use crate::log;
 use crate::names;
-use crate::queue::text_line;
 use crate::room::events::{Leaving, Message, Said};
 use crate::room::order::Event;
 

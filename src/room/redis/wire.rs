@@ -12,7 +12,7 @@
 //! fills in (see `store`), so that it can be sent before its place is known.
 
 use crate::command::{self, Command};
-use crate::queue::Line;
+use crate::line::Line;
 use crate::room::events::Said;
 
 /// The digits of an arrival's place, at its end.

@@ -1,5 +1,5 @@
-//! A client's outgoing queue, bounded in bytes, and the log of broadcast
-//! lines all the queues share.
+//! A client's outgoing queue, bounded in bytes, sending from the log of
+//! broadcast lines all the queues share (see `line`).
 //!
 //! The broadcaster must never wait for a client, so it only ever pushes,
 //! which fails at once when the client already has too many bytes waiting.
@@ -24,36 +24,13 @@
 //! 100 bytes in all), where an async-channel holds a cache-padded channel
 //! and a 31-slot block (about 1.5 KiB) for as long as the client stays.
 
+mod batch;
+
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::Waker;
 
-/// One line as it goes on the wire, `\n` included, formatted once and shared
-/// by every client it is sent to.
-///
-/// An `Arc<Vec<u8>>` rather than an `Arc<[u8]>`: a thin pointer, so a queued
-/// line takes 8 bytes of its queue, not 16. In an arrival storm every queue
-/// holds a backlog of them, and the memory they took stays with the process.
-pub type Line = Arc<Vec<u8>>;
-
-/// The byte strings joined, and a newline, as one line.
-pub fn line(pieces: &[&[u8]]) -> Line {
-    let length = pieces.iter().map(|piece| piece.len()).sum::<usize>() + 1;
-    let mut line = Vec::with_capacity(length);
-    for piece in pieces {
-        line.extend_from_slice(piece);
-    }
-    line.push(b'\n');
-    Arc::new(line)
-}
-
-/// The strings joined, and a newline, as one line.
-pub fn text_line(pieces: &[&str]) -> Line {
-    let mut line = pieces.concat().into_bytes();
-    line.push(b'\n');
-    Arc::new(line)
-}
+use crate::line::{Line, Log};
 
 /// What a queued line costs beyond its bytes: the queue slot and the
 /// reference. Counting it keeps a flood of empty lines bounded too.
@@ -62,68 +39,6 @@ const LINE_OVERHEAD: usize = 32;
 /// Slots a queue may keep while its writer waits; a bigger buffer, grown
 /// by a burst, goes back to the allocator once the burst is written.
 const KEEP_SLOTS: usize = 8;
-
-/// The lines broadcast to everyone, each kept once for every queue that has
-/// it to send, numbered in the order they were broadcast.
-#[derive(Clone, Default)]
-pub struct Log {
-    /// The lines still to be sent by some queue.
-    lines: Arc<Mutex<LogLines>>,
-}
-
-/// What [`Log`] guards.
-#[derive(Default)]
-struct LogLines {
-    /// The lines, oldest first.
-    lines: VecDeque<Line>,
-    /// The number of `lines[0]`.
-    first: u64,
-}
-
-impl Log {
-    /// The lines, even if a thread panicked while holding them.
-    fn lock(&self) -> MutexGuard<'_, LogLines> {
-        self.lines
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Keeps `line`; returns its number.
-    pub fn append(&self, line: Line) -> u64 {
-        let mut log = self.lock();
-        log.lines.push_back(line);
-        log.first + log.lines.len() as u64 - 1
-    }
-
-    /// Forgets the lines numbered before `number`: no queue has them left.
-    pub fn forget_before(&self, number: u64) {
-        let mut log = self.lock();
-        while log.first < number && log.lines.pop_front().is_some() {
-            log.first += 1;
-        }
-        if log.lines.is_empty() {
-            log.first = log.first.max(number);
-            // A storm grew it: give the slots back.
-            if log.lines.capacity() > KEEP_SLOTS {
-                log.lines = VecDeque::new();
-            }
-        }
-    }
-
-    /// How many lines it holds.
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.lock().lines.len()
-    }
-}
-
-impl LogLines {
-    /// Line `number`, if it is kept.
-    fn get(&self, number: u64) -> Option<&Line> {
-        let index = number.checked_sub(self.first)?;
-        self.lines.get(usize::try_from(index).ok()?)
-    }
-}
 
 /// One entry of a queue.
 enum Entry {
@@ -326,161 +241,6 @@ fn oldest_shared(lines: &VecDeque<Entry>) -> Option<u64> {
     })
 }
 
-/// What the writer takes from its queue for one write.
-pub enum Batch {
-    /// A single line: written straight from the shared buffer, no copy.
-    One(Line),
-    /// Several lines copied into one buffer: one write instead of many.
-    Many(Vec<u8>),
-}
-
-impl Batch {
-    /// The bytes to write.
-    pub fn bytes(&self) -> &[u8] {
-        match self {
-            Batch::One(line) => line,
-            Batch::Many(bytes) => bytes,
-        }
-    }
-}
-
-impl QueueReceiver {
-    /// Everything queued, up to about `cap` bytes (at least one line,
-    /// however long), waiting for a line if there is none; `None` once the
-    /// sender is gone and every queued line has been taken. One lock for
-    /// the whole batch, and its buffer is allocated once at its final size,
-    /// then dropped after the write: an idle client holds no buffer.
-    pub async fn next_batch(&self, cap: usize) -> Option<Batch> {
-        self.take_lines(cap, |state, log, count, size| {
-            if count == 1 {
-                if let Some(line) = take(state, log) {
-                    return Batch::One(line);
-                }
-            }
-            let mut bytes = Vec::with_capacity(size);
-            for _ in 0..count {
-                if let Some(line) = take(state, log) {
-                    bytes.extend_from_slice(&line);
-                }
-            }
-            Batch::Many(bytes)
-        })
-        .await
-    }
-
-    /// What [`next_batch`](Self::next_batch) would take, put into one
-    /// buffer line by line by `frame`, as a transport puts lines on the
-    /// wire (the buffer is sized for `slack` bytes more a line), and the
-    /// bytes of the lines taken. Each line is framed as it is taken, where
-    /// its end is known: finding the ends again in a batch is a search.
-    #[cfg(feature = "web")]
-    pub async fn next_frames(
-        &self,
-        cap: usize,
-        slack: usize,
-        frame: impl Fn(&[u8], &mut Vec<u8>),
-    ) -> Option<(Vec<u8>, usize)> {
-        self.take_lines(cap, |state, log, count, size| {
-            let mut frames = Vec::with_capacity(size + count * slack);
-            for _ in 0..count {
-                if let Some(line) = take(state, log) {
-                    frame(&line, &mut frames);
-                }
-            }
-            (frames, size)
-        })
-        .await
-    }
-
-    /// Waits for lines as [`next_batch`](Self::next_batch) does, and hands
-    /// `build` how many to take, under `cap` bytes, and their size.
-    async fn take_lines<T>(
-        &self,
-        cap: usize,
-        build: impl FnOnce(&mut State, &LogLines, usize, usize) -> T,
-    ) -> Option<T> {
-        let mut build = Some(build);
-        poll_fn(|context| {
-            let mut state = self.shared.lock();
-            if state.lines.is_empty() {
-                if state.sender_gone {
-                    return Poll::Ready(None);
-                }
-                // Going idle: let go of a buffer a burst made big.
-                if state.lines.capacity() > KEEP_SLOTS {
-                    state.lines = VecDeque::new();
-                }
-                match &mut state.waker {
-                    Some(waker) if waker.will_wake(context.waker()) => {}
-                    waker => *waker = Some(context.waker().clone()),
-                }
-                return Poll::Pending;
-            }
-            let log = self.log.lock();
-            // Whole lines while under the cap: count them, then copy them
-            // into a buffer of exactly their size.
-            let (mut size, mut count) = (0, 0);
-            'count: for entry in &state.lines {
-                let mut line_len = |line: Option<&Line>| {
-                    size += line.map_or(0, |line| line.len());
-                    count += 1;
-                    size >= cap
-                };
-                let full = match entry {
-                    Entry::Own(line) => line_len(Some(line)),
-                    Entry::Shared { from, to } => {
-                        (*from..*to).any(|number| line_len(log.get(number)))
-                    }
-                };
-                if full {
-                    break 'count;
-                }
-            }
-            let build = build.take().expect("polled after it was ready");
-            Poll::Ready(Some(build(&mut state, &log, count, size)))
-        })
-        .await
-    }
-}
-
-/// Takes the first queued line and gives its bytes back to the budget.
-/// (A shared line the log no longer has counts as taken: it cannot be,
-/// since the room keeps every line a queue still has.)
-fn take(state: &mut State, log: &LogLines) -> Option<Line> {
-    let line = match state.lines.front_mut()? {
-        Entry::Own(_) => match state.lines.pop_front() {
-            Some(Entry::Own(line)) => Some(line),
-            _ => None,
-        },
-        Entry::Shared { from, to } => {
-            let line = log.get(*from).cloned();
-            *from += 1;
-            if from == to {
-                state.lines.pop_front();
-            }
-            line
-        }
-    };
-    if let Some(line) = &line {
-        state.queued -= cost(line.len());
-    }
-    line
-}
-
-impl Drop for QueueReceiver {
-    fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.receiver_gone = true;
-        // Nobody will write these: free them now, not when the sender goes,
-        // and let go of the writer's waker, which keeps its task allocated.
-        let lines = std::mem::take(&mut state.lines);
-        let waker = state.waker.take();
-        state.queued = 0;
-        drop(state);
-        drop((lines, waker));
-    }
-}
-
 impl QueueWatch {
     /// Whether the broadcaster cut this client off.
     pub fn was_cut_off(&self) -> bool {
@@ -492,6 +252,7 @@ impl QueueWatch {
 mod tests {
     use futures_lite::future;
 
+    use super::batch::Batch;
     use super::*;
 
     fn line(text: &str) -> Line {
@@ -622,24 +383,6 @@ mod tests {
         );
         assert_eq!(sender.oldest_shared(), None);
         assert_eq!(receiver.shared.lock().queued, 0);
-    }
-
-    #[test]
-    fn the_log_forgets_what_nobody_has_left_to_send() {
-        let log = Log::default();
-        for text in ["a", "b", "c"] {
-            log.append(line(text));
-        }
-        log.forget_before(2);
-        assert_eq!(log.len(), 1);
-        assert_eq!(
-            log.lock().get(2).map(|line| line.as_slice()),
-            Some(&b"c"[..])
-        );
-        assert_eq!(log.lock().get(1), None);
-        log.forget_before(3);
-        assert_eq!(log.len(), 0);
-        assert_eq!(log.append(line("d")), 3, "numbers go on");
     }
 
     #[test]
