@@ -58,7 +58,7 @@ pub async fn open(
     match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
-            let order = redis::join(shared, config.names, inputs).await?;
+            let order = redis::join::join(shared, config.names, inputs).await?;
             Ok(run(order, room).boxed_local())
         }
         _ => Ok(run(order::Local::new(inputs), room).boxed_local()),

@@ -25,13 +25,11 @@
 //! others' clients, what is on its way through Redis), and looks at the
 //! room only to learn who is in.
 
-mod join;
+pub mod join;
 mod membership;
 mod publish;
 mod store;
 mod wire;
-
-pub use join::join;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -40,11 +38,11 @@ use async_channel::Receiver;
 use futures_lite::{future, StreamExt};
 use smol::Timer;
 
-use super::audience::Audience;
-use super::events::{Entering, Inputs};
-use super::order::{Event, Local, Order};
 use crate::line::{text_line, Line};
 use crate::log;
+use crate::room::audience::Audience;
+use crate::room::events::{Entering, Inputs};
+use crate::room::order::{Event, Local, Order};
 use store::{Follow, Store};
 use wire::Origin;
 

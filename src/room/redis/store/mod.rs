@@ -1,0 +1,209 @@
+//! What a server keeps in Redis, and the commands that keep it.
+//!
+//! Redis decides everything that several servers could race for, each in
+//! one atomic step (a Lua script): a name is claimed in the same step that
+//! publishes the arrival or rename that uses it, and released in the same
+//! step that publishes the leave. So the order of the room's channel and
+//! the claims agree, and every server, applying the channel in order,
+//! refuses exactly the names that Redis refused to claim.
+//!
+//! Keys, for a room R (`--room`, default `chat`):
+//!
+//! - `chat:R:events`: the stream every event goes through, in the one
+//!   order; its last [`KEPT`] events are kept, so that a server cut off
+//!   for a while reads what it missed when it is back;
+//! - `chat:R:mode`: the room's mode, `book` or `names`, kept while any
+//!   server is alive;
+//! - `chat:R:servers`: the servers that have joined, each by a random
+//!   number; `chat:R:alive:S`, S's heartbeat, which expires when S stops
+//!   refreshing it; `chat:R:buried:S`, that S was taken for dead;
+//! - `chat:R:members:S`: S's clients, connection id to `SEQ:NAME`, SEQ its
+//!   place among arrivals (`chat:R:arrivals` counts them);
+//! - `chat:R:name:KEY`: who holds a name, `S:ID`; `chat:R:held:S:ID`, the
+//!   keys a client holds, to let go of them when it leaves.
+
+mod scripts;
+mod servers;
+mod stream;
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, RedisResult};
+
+use crate::room::redis::wire::Origin;
+use scripts::MODE;
+pub use stream::Follow;
+
+/// How long a server's heartbeat lasts: a server silent this long is taken
+/// for dead, and another announces its clients' leaves.
+pub const ALIVE: Duration = Duration::from_secs(10);
+
+/// How long a Redis command may take before the room is taken for
+/// unreachable.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// About how many of the room's last events Redis keeps (`MAXLEN ~`, as
+/// the scripts say too): what a server cut off for a while can catch up on.
+pub const KEPT: usize = 10_000;
+
+/// One server's link to the room in Redis.
+pub struct Store {
+    /// Where new connections come from.
+    client: Client,
+    /// Commands (shared, pipelined).
+    connection: MultiplexedConnection,
+    /// `chat:R`.
+    prefix: String,
+    /// This server's number in the room.
+    pub server: u64,
+    /// `book` or `names`.
+    mode: &'static str,
+    /// The room's last event when this server joined: it follows the room
+    /// from there.
+    pub joined_at: String,
+}
+
+/// Someone in the room, from Redis's lists: a server that joins late
+/// learns the room from these.
+pub struct Member {
+    /// Who.
+    pub origin: Origin,
+    /// Its name.
+    pub name: Vec<u8>,
+    /// Its place among arrivals.
+    pub seq: u64,
+}
+
+/// What can go wrong when joining the room.
+#[derive(Debug)]
+pub enum JoinError {
+    /// Redis could not be reached or failed.
+    Redis(redis::RedisError),
+    /// The room is in the other mode.
+    Mode(String),
+}
+
+impl From<redis::RedisError> for JoinError {
+    fn from(error: redis::RedisError) -> Self {
+        JoinError::Redis(error)
+    }
+}
+
+impl Store {
+    /// Connects to Redis at `url`, joins room `room` in names mode or not,
+    /// and takes a number for this server. Fails if Redis is unreachable
+    /// or the room is in the other mode.
+    pub async fn join(url: &str, room: &str, names: bool) -> Result<Store, JoinError> {
+        let client = Client::open(url)?;
+        let connection = connect(&client).await?;
+        let mut store = Store {
+            client,
+            connection,
+            prefix: format!("chat:{room}"),
+            server: 0,
+            mode: if names { "names" } else { "book" },
+            joined_at: String::new(),
+        };
+        let mode = store.claim_mode().await?;
+        if mode != store.mode {
+            return Err(JoinError::Mode(mode));
+        }
+        store.server = server_number();
+        // Where to follow the room from, read before this server is seen:
+        // everything the others do from then on comes after it.
+        store.joined_at = store.last_event().await?;
+        store.register().await?;
+        Ok(store)
+    }
+
+    /// Connects again after Redis was lost, and registers this server
+    /// again (a restarted Redis has forgotten it).
+    pub async fn rejoin(&mut self) -> RedisResult<()> {
+        self.connection = connect(&self.client).await?;
+        self.claim_mode().await?;
+        self.register().await
+    }
+
+    /// Sends `commands` in one round trip, in order (nothing, if there are
+    /// none: Redis takes no empty pipeline).
+    pub async fn send(&mut self, commands: &redis::Pipeline) -> RedisResult<()> {
+        if commands.is_empty() {
+            return Ok(());
+        }
+        commands.query_async::<()>(&mut self.connection).await
+    }
+
+    /// This server's client `conn`.
+    fn own(&self, conn: u64) -> Origin {
+        Origin {
+            server: self.server,
+            conn,
+        }
+    }
+
+    /// The key listing `from`'s server's members.
+    fn members_of(&self, from: Origin) -> String {
+        self.key(&format!("members:{}", from.server))
+    }
+
+    /// The key listing the name keys `from` holds.
+    fn held(&self, from: Origin) -> String {
+        self.key(&format!("held:{}:{}", from.server, from.conn))
+    }
+
+    /// Holds the room's mode for this server's, or learns the other one.
+    async fn claim_mode(&mut self) -> RedisResult<String> {
+        redis::cmd("EVAL")
+            .arg(MODE)
+            .arg(1)
+            .arg(self.key("mode"))
+            .arg(self.mode)
+            .arg(ALIVE.as_millis() as u64)
+            .query_async(&mut self.connection)
+            .await
+    }
+
+    /// Lists this server in the room, alive.
+    async fn register(&mut self) -> RedisResult<()> {
+        redis::cmd("SADD")
+            .arg(self.key("servers"))
+            .arg(self.server)
+            .query_async::<()>(&mut self.connection)
+            .await?;
+        self.heartbeat().await
+    }
+
+    /// The key `chat:R:NAME`.
+    fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.prefix)
+    }
+}
+
+/// A number for this server, unique in the room without asking Redis
+/// (whose counters a restart would reset while servers hold numbers):
+/// 48 random bits, from the standard library's per-process random keys.
+fn server_number() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(now.as_nanos());
+    }
+    (hasher.finish() & 0xffff_ffff_ffff).max(1)
+}
+
+/// How a client is named in Redis's claims: `SERVER:ID`.
+fn owner(client: Origin) -> String {
+    format!("{}:{}", client.server, client.conn)
+}
+
+/// A connection for commands, with every command bounded in time.
+async fn connect(client: &Client) -> RedisResult<MultiplexedConnection> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(COMMAND_TIMEOUT))
+        .set_response_timeout(Some(COMMAND_TIMEOUT));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}

@@ -1,0 +1,165 @@
+//! The room's servers and their clients as Redis lists them: who is in,
+//! which servers are alive, the burial of those that are not, and a clean
+//! parting.
+
+use std::time::Duration;
+
+use redis::RedisResult;
+
+use super::scripts::LAST_OUT;
+use super::{Member, Store, ALIVE};
+use crate::room::redis::wire::Origin;
+
+/// How long a buried server's grave is kept: a server that comes back
+/// within it learns its clients were announced as gone.
+const BURIED: Duration = Duration::from_secs(3600);
+
+impl Store {
+    /// Everyone in the room now, in order of arrival.
+    pub async fn members(&mut self) -> RedisResult<Vec<Member>> {
+        let servers: Vec<u64> = redis::cmd("SMEMBERS")
+            .arg(self.key("servers"))
+            .query_async(&mut self.connection)
+            .await?;
+        let mut members = Vec::new();
+        for server in servers {
+            let listed: Vec<(u64, Vec<u8>)> = redis::cmd("HGETALL")
+                .arg(self.key(&format!("members:{server}")))
+                .query_async(&mut self.connection)
+                .await?;
+            for (conn, entry) in listed {
+                let Some(colon) = entry.iter().position(|&byte| byte == b':') else {
+                    continue;
+                };
+                let Some(seq) = std::str::from_utf8(&entry[..colon])
+                    .ok()
+                    .and_then(|seq| seq.parse().ok())
+                else {
+                    continue;
+                };
+                members.push(Member {
+                    origin: Origin { server, conn },
+                    name: entry[colon + 1..].to_vec(),
+                    seq,
+                });
+            }
+        }
+        members.sort_by_key(|member| member.seq);
+        Ok(members)
+    }
+
+    /// Keeps this server alive and listed in the room (listed again if it
+    /// was buried while it could not answer), and the room's mode held.
+    pub async fn heartbeat(&mut self) -> RedisResult<()> {
+        self.claim_mode().await?;
+        redis::pipe()
+            .cmd("SADD")
+            .arg(self.key("servers"))
+            .arg(self.server)
+            .ignore()
+            .cmd("SET")
+            .arg(self.key(&format!("alive:{}", self.server)))
+            .arg(1)
+            .arg("PX")
+            .arg(ALIVE.as_millis() as u64)
+            .ignore()
+            .query_async::<()>(&mut self.connection)
+            .await
+    }
+
+    /// Whether another server buried this one while it could not answer
+    /// (its clients were announced as gone); asking forgets it.
+    pub async fn was_buried(&mut self) -> RedisResult<bool> {
+        redis::cmd("GETDEL")
+            .arg(self.key(&format!("buried:{}", self.server)))
+            .query_async::<Option<String>>(&mut self.connection)
+            .await
+            .map(|buried| buried.is_some())
+    }
+
+    /// Servers of the room whose heartbeat has lapsed, that this server
+    /// won the right to bury (one server does it, whichever asks first).
+    pub async fn dead_servers(&mut self) -> RedisResult<Vec<u64>> {
+        let servers: Vec<u64> = redis::cmd("SMEMBERS")
+            .arg(self.key("servers"))
+            .query_async(&mut self.connection)
+            .await?;
+        let mut dead = Vec::new();
+        for server in servers.into_iter().filter(|&server| server != self.server) {
+            let alive: bool = redis::cmd("EXISTS")
+                .arg(self.key(&format!("alive:{server}")))
+                .query_async(&mut self.connection)
+                .await?;
+            if alive {
+                continue;
+            }
+            let won: Option<String> = redis::cmd("SET")
+                .arg(self.key(&format!("burying:{server}")))
+                .arg(self.server)
+                .arg("NX")
+                .arg("PX")
+                .arg(ALIVE.as_millis() as u64 * 3)
+                .query_async(&mut self.connection)
+                .await?;
+            if won.is_some() {
+                dead.push(server);
+            }
+        }
+        Ok(dead)
+    }
+
+    /// Announces the leave of every client of dead `server`, once each,
+    /// and forgets the server.
+    pub async fn bury(&mut self, server: u64) -> RedisResult<()> {
+        let members: Vec<u64> = redis::cmd("HKEYS")
+            .arg(self.key(&format!("members:{server}")))
+            .query_async(&mut self.connection)
+            .await?;
+        for conn in members {
+            self.departure(Origin { server, conn }, true)
+                .query_async::<()>(&mut self.connection)
+                .await?;
+        }
+        redis::pipe()
+            .cmd("SREM")
+            .arg(self.key("servers"))
+            .arg(server)
+            .ignore()
+            .cmd("DEL")
+            .arg(self.key(&format!("members:{server}")))
+            .ignore()
+            .cmd("SET")
+            .arg(self.key(&format!("buried:{server}")))
+            .arg(1)
+            .arg("PX")
+            .arg(BURIED.as_millis() as u64)
+            .ignore()
+            .query_async::<()>(&mut self.connection)
+            .await
+    }
+
+    /// Leaves the room cleanly: this server's registration goes (its
+    /// clients' leaves were published before), and the room's mode with
+    /// the last server.
+    pub async fn part(&mut self) -> RedisResult<()> {
+        redis::pipe()
+            .cmd("SREM")
+            .arg(self.key("servers"))
+            .arg(self.server)
+            .ignore()
+            .cmd("EVAL")
+            .arg(LAST_OUT)
+            .arg(2)
+            .arg(self.key("servers"))
+            .arg(self.key("mode"))
+            .ignore()
+            .cmd("DEL")
+            .arg(self.key(&format!("alive:{}", self.server)))
+            .ignore()
+            .cmd("DEL")
+            .arg(self.key(&format!("members:{}", self.server)))
+            .ignore()
+            .query_async::<()>(&mut self.connection)
+            .await
+    }
+}
