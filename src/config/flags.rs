@@ -1,0 +1,405 @@
+//! The command line's policy: what each flag's value may be, which flags
+//! need which, the defaults that depend on the mode, and the cap that
+//! follows the file descriptor limit.
+//!
+//! `main` only maps each flag onto [`Flags`]; every value is checked here as
+//! it comes, so the first bad flag on the line is the one an error names,
+//! and [`Flags::finish`] applies what depends on several. Every refusal is
+//! one line naming the flag.
+
+use std::time::Duration;
+
+use super::units::{format_bytes, format_duration, parse_bytes, parse_duration, parse_rate};
+use super::{
+    default_max_connections, Config, Rate, RedisRoom, DURATION_CEILING, HISTORY_CEILING,
+    MAX_LINE_CEILING, NAMES_DEFAULT_RATE, SEND_QUEUE_CEILING,
+};
+use crate::log;
+
+/// The book's address.
+pub const DEFAULT_ADDR: &str = "localhost:8000";
+
+/// The room servers share when `--room` does not name one.
+pub const DEFAULT_ROOM: &str = "chat";
+
+/// What the command line asks for, as it is read.
+pub struct Flags {
+    /// Where to listen, once given.
+    addr: Option<String>,
+    /// Where to serve the page (`--http`), if anywhere.
+    http: Option<String>,
+    /// Log connects and leaves.
+    verbose: bool,
+    /// The limits given so far.
+    config: Config,
+    /// Whether `--max-connections` was given: only then is a value past
+    /// the file descriptor limit worth a warning.
+    max_connections_asked: bool,
+    /// `--rate`: `Some(None)` for off; `None` for the mode's default.
+    rate: Option<Option<(u32, Duration)>>,
+    /// `--burst`, if given.
+    burst: Option<usize>,
+    /// `--redis`, if given.
+    redis_url: Option<String>,
+    /// `--room`, if given.
+    room: Option<String>,
+}
+
+/// What the command line asked for, checked as a whole.
+pub struct Settings {
+    /// Where to listen.
+    pub addr: String,
+    /// Where to serve the page (`--http`), if anywhere.
+    pub http: Option<String>,
+    /// Log connects and leaves.
+    pub verbose: bool,
+    /// The limits.
+    pub config: Config,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Flags {
+            addr: None,
+            http: None,
+            verbose: false,
+            config: Config {
+                announce: true,
+                ..Config::default()
+            },
+            max_connections_asked: false,
+            rate: None,
+            burst: None,
+            redis_url: None,
+            room: None,
+        }
+    }
+}
+
+impl Flags {
+    /// Whether `flag` (a long flag, without its `--`) takes a value, as
+    /// [`Flags::set`] reads it.
+    pub fn takes_value(flag: &str) -> bool {
+        matches!(
+            flag,
+            "redis"
+                | "room"
+                | "http"
+                | "max-line"
+                | "send-queue"
+                | "max-connections"
+                | "max-per-address"
+                | "idle-timeout"
+                | "rate"
+                | "burst"
+                | "history"
+                | "line-timeout"
+                | "shutdown-grace"
+        )
+    }
+
+    /// `--verbose`.
+    pub fn verbose(&mut self) {
+        self.verbose = true;
+    }
+
+    /// `--names`.
+    pub fn names(&mut self) {
+        self.config.names = true;
+    }
+
+    /// Whether the address to listen on is still to come: a second is not
+    /// for this server.
+    pub fn wants_addr(&self) -> bool {
+        self.addr.is_none()
+    }
+
+    /// The address to listen on.
+    pub fn addr(&mut self, text: String) {
+        self.addr = Some(text);
+    }
+
+    /// The value `text` of the long flag `flag`, one that
+    /// [`Flags::takes_value`].
+    pub fn set(&mut self, flag: &str, text: String) -> Result<(), String> {
+        let config = &mut self.config;
+        match flag {
+            "redis" => self.redis_url = Some(built_with("--redis", cfg!(feature = "redis"), text)?),
+            "room" => self.room = Some(room_name(&text)?),
+            "http" => self.http = Some(built_with("--http", cfg!(feature = "web"), text)?),
+            "max-line" => {
+                let bytes = parse_bytes(&text)?;
+                config.max_line_bytes = within("--max-line", bytes, MAX_LINE_CEILING)?;
+            }
+            "send-queue" => {
+                let bytes = parse_bytes(&text)?;
+                config.send_queue_bytes = within("--send-queue", bytes, SEND_QUEUE_CEILING)?;
+            }
+            "max-connections" => {
+                config.max_connections = count("--max-connections", &text)?;
+                self.max_connections_asked = true;
+            }
+            "max-per-address" => {
+                config.max_per_address = Some(count("--max-per-address", &text)?);
+            }
+            "idle-timeout" => config.idle_timeout = Some(timeout("--idle-timeout", &text)?),
+            "rate" => {
+                self.rate = Some(match text.as_str() {
+                    "off" => None,
+                    text => Some(parse_rate(text).map_err(|why| format!("--rate: {why}"))?),
+                });
+            }
+            "burst" => self.burst = Some(count("--burst", &text)?),
+            "history" => config.history = history(&text)?,
+            "line-timeout" => {
+                config.line_timeout = match text.as_str() {
+                    "off" => None,
+                    text => Some(timeout("--line-timeout", text)?),
+                };
+            }
+            "shutdown-grace" => config.shutdown_grace = duration("--shutdown-grace", &text)?,
+            _ => return Err(format!("invalid option '--{flag}'; try --help")),
+        }
+        Ok(())
+    }
+
+    /// Everything asked, with what depends on several flags applied: the
+    /// mode's flood control, `--burst` and `--room` only with what they
+    /// modify, the limits against each other, and the connection cap
+    /// lowered (with a log line) to what the file descriptor limit allows.
+    pub fn finish(mut self) -> Result<Settings, String> {
+        let config = &mut self.config;
+        let default_rate = config
+            .names
+            .then_some((NAMES_DEFAULT_RATE.lines, NAMES_DEFAULT_RATE.per));
+        config.rate = match (self.rate.unwrap_or(default_rate), self.burst) {
+            (Some((lines, per)), burst) => Some(Rate {
+                lines,
+                per,
+                burst: burst.map_or(NAMES_DEFAULT_RATE.burst, |burst| {
+                    u32::try_from(burst).unwrap_or(u32::MAX)
+                }),
+            }),
+            (None, Some(_)) => {
+                return Err("--burst needs a rate: --rate N/DURATION, or names mode".to_string())
+            }
+            (None, None) => None,
+        };
+        config.redis = match (self.redis_url, self.room) {
+            (Some(url), room) => Some(RedisRoom {
+                url,
+                room: room.unwrap_or_else(|| DEFAULT_ROOM.to_string()),
+            }),
+            (None, Some(_)) => return Err("--room needs --redis URL".to_string()),
+            (None, None) => None,
+        };
+        config.check()?;
+        let most = default_max_connections();
+        if self.max_connections_asked && config.max_connections > most {
+            log::always(format_args!(
+                "--max-connections {} is more than the file descriptor limit allows; using {most}",
+                config.max_connections
+            ));
+            config.max_connections = most;
+        }
+        Ok(Settings {
+            addr: self.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+            http: self.http,
+            verbose: self.verbose,
+            config: self.config,
+        })
+    }
+}
+
+/// `value` of `flag`, if this `chat` was `built` with what the flag needs;
+/// otherwise how to build one that is.
+fn built_with(flag: &str, built: bool, value: String) -> Result<String, String> {
+    if built {
+        return Ok(value);
+    }
+    let (what, feature) = match flag {
+        "--redis" => ("Redis", "redis"),
+        _ => ("the page", "web"),
+    };
+    Err(format!(
+        "{flag}: this chat was built without {what}; build it with \
+         `cargo build --release --features {feature}`"
+    ))
+}
+
+/// A room's name (`--room`), if it is one: letters, digits, `.`, `_` and
+/// `-`, at most 64; it becomes part of Redis keys.
+fn room_name(text: &str) -> Result<String, String> {
+    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if text.is_empty() || text.len() > 64 || !text.chars().all(fits) {
+        return Err(format!(
+            "bad --room {text:?}: letters, digits, '.', '_' and '-', at most 64"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// `--history`'s count, at most [`HISTORY_CEILING`].
+fn history(text: &str) -> Result<usize, String> {
+    let count: usize = text
+        .parse()
+        .map_err(|_| format!("bad --history {text:?}: expected a number"))?;
+    if count > HISTORY_CEILING {
+        return Err(format!("--history must be at most {HISTORY_CEILING}"));
+    }
+    Ok(count)
+}
+
+/// The count `text` given to `flag`, if it is a number more than 0.
+fn count(flag: &str, text: &str) -> Result<usize, String> {
+    let count = text
+        .parse()
+        .map_err(|_| format!("bad {flag} {text:?}: expected a number"))?;
+    positive(flag, count)
+}
+
+/// `value` of `flag`, if it is more than 0: a limit of 0 would lock
+/// everyone out.
+fn positive(flag: &str, value: usize) -> Result<usize, String> {
+    if value == 0 {
+        return Err(format!("{flag} must be more than 0"));
+    }
+    Ok(value)
+}
+
+/// The byte count `value` of `flag`, if it is more than 0 and at most
+/// `ceiling`.
+fn within(flag: &str, value: usize, ceiling: usize) -> Result<usize, String> {
+    if positive(flag, value)? > ceiling {
+        let ceiling = format_bytes(ceiling);
+        return Err(format!("{flag} must be at most {ceiling}"));
+    }
+    Ok(value)
+}
+
+/// The timeout `text` given to `flag`: a duration more than 0 (a timeout
+/// of 0 would end everyone at once).
+fn timeout(flag: &str, text: &str) -> Result<Duration, String> {
+    let timeout = duration(flag, text)?;
+    if timeout.is_zero() {
+        return Err(format!("{flag} must be more than 0"));
+    }
+    Ok(timeout)
+}
+
+/// The duration `text` given to `flag`, at most [`DURATION_CEILING`].
+fn duration(flag: &str, text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text).map_err(|why| format!("{flag}: {why}"))?;
+    if duration > DURATION_CEILING {
+        let ceiling = format_duration(DURATION_CEILING);
+        return Err(format!("{flag} must be at most {ceiling}"));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings for `flags`, each `(flag, value)`, with `names` mode
+    /// or not.
+    fn settings(names: bool, flags: &[(&str, &str)]) -> Result<Settings, String> {
+        let mut given = Flags::default();
+        if names {
+            given.names();
+        }
+        for (flag, value) in flags {
+            assert!(Flags::takes_value(flag), "{flag}");
+            given.set(flag, value.to_string())?;
+        }
+        given.finish()
+    }
+
+    #[test]
+    fn defaults_are_the_books() {
+        let settings = settings(false, &[]).unwrap();
+        assert_eq!(settings.addr, DEFAULT_ADDR);
+        assert!(settings.config.announce);
+        assert_eq!(settings.config.rate, None);
+        assert!(settings.config.redis.is_none());
+    }
+
+    #[test]
+    fn names_mode_has_flood_control_unless_told_otherwise() {
+        let rate = |names, flags: &[(&str, &str)]| settings(names, flags).unwrap().config.rate;
+        assert_eq!(rate(true, &[]), Some(NAMES_DEFAULT_RATE));
+        assert_eq!(rate(true, &[("rate", "off")]), None);
+        let slower = rate(true, &[("rate", "2/1s"), ("burst", "3")]).unwrap();
+        assert_eq!((slower.lines, slower.burst), (2, 3));
+        let book = rate(false, &[("rate", "10/1m")]).unwrap();
+        assert_eq!(book.burst, NAMES_DEFAULT_RATE.burst, "the burst's default");
+    }
+
+    #[test]
+    fn flags_that_need_another() {
+        let refused = |names, flags: &[(&str, &str)]| settings(names, flags).err().unwrap();
+        assert!(refused(false, &[("burst", "5")]).starts_with("--burst needs a rate"));
+        assert!(refused(true, &[("rate", "off"), ("burst", "5")]).starts_with("--burst"));
+        assert_eq!(
+            refused(false, &[("room", "lobby")]),
+            "--room needs --redis URL"
+        );
+    }
+
+    #[test]
+    fn bounds_name_their_flag() {
+        let refused = |flags: &[(&str, &str)]| settings(false, flags).err().unwrap();
+        assert_eq!(
+            refused(&[("max-line", "0")]),
+            "--max-line must be more than 0"
+        );
+        assert_eq!(
+            refused(&[("max-line", "17M")]),
+            "--max-line must be at most 16M"
+        );
+        assert_eq!(
+            refused(&[("send-queue", "1G")]),
+            "bad size \"1G\": expected e.g. 65536, 64K, 1M"
+        );
+        assert_eq!(
+            refused(&[("idle-timeout", "0")]),
+            "--idle-timeout must be more than 0"
+        );
+        assert_eq!(
+            refused(&[("shutdown-grace", "2d")]).split(':').next(),
+            Some("--shutdown-grace")
+        );
+        assert_eq!(
+            refused(&[("line-timeout", "25h")]),
+            "--line-timeout must be at most 24h"
+        );
+        assert_eq!(
+            refused(&[("history", "1001")]),
+            "--history must be at most 1000"
+        );
+        assert_eq!(
+            refused(&[("max-connections", "x")]),
+            "bad --max-connections \"x\": expected a number"
+        );
+        assert!(refused(&[("room", "a:b")]).starts_with("bad --room"));
+        assert!(refused(&[("send-queue", "1K")]).starts_with("--send-queue 1K cannot hold"));
+        assert!(settings(false, &[("shutdown-grace", "0"), ("line-timeout", "off")]).is_ok());
+    }
+
+    #[test]
+    fn the_connection_cap_is_lowered_to_what_descriptors_allow() {
+        let most = default_max_connections();
+        let asked = (most + 1).to_string();
+        let settings = settings(false, &[("max-connections", &asked)]).unwrap();
+        assert_eq!(settings.config.max_connections, most);
+    }
+
+    #[test]
+    fn one_address() {
+        let mut flags = Flags::default();
+        assert!(flags.wants_addr());
+        flags.addr(":9000".to_string());
+        assert!(!flags.wants_addr());
+        assert_eq!(flags.finish().unwrap().addr, ":9000");
+    }
+}
