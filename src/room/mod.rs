@@ -107,6 +107,7 @@ impl Room {
                 drop(permit);
             }
             Event::Enter(entering) => self.enter(entering),
+            Event::Greet(entering) => greet(&entering),
             Event::Leave(leaving) => self.leave(leaving),
             #[cfg(feature = "redis")]
             Event::Arrive { id, name } => commands::arrive(id, name, &mut self.audience),
@@ -126,9 +127,7 @@ impl Room {
             commands::enter(entering, &mut self.audience, &self.history);
             return;
         }
-        let _ = entering
-            .queue
-            .push(text_line(&["You are ", &entering.name]));
+        greet(&entering);
         self.history.replay(&entering.queue);
         self.audience
             .broadcast(text_line(&[&entering.name, " has arrived"]));
@@ -156,6 +155,17 @@ impl Room {
                 }
             }
         }
+    }
+}
+
+/// `You are ADDR`, the book mode's greeting, the first line a client gets
+/// (in names mode, the room greets a client once its name is free: see
+/// `commands::enter`).
+fn greet(entering: &Entering) {
+    if entering.naming.is_none() {
+        let _ = entering
+            .queue
+            .push(text_line(&["You are ", &entering.name]));
     }
 }
 
