@@ -7,26 +7,35 @@
 //!
 //! # Layout
 //!
-//! The data flows one way: socket -> lines -> reader -> broadcaster ->
-//! per-client queue -> writer -> socket.
+//! The data flows one way: socket -> transport -> reader -> the corridor ->
+//! the room's order -> the room -> per-client queue -> writer -> socket.
+//! There are two wings, the connection (`conn`) and the room (`room`), and
+//! they meet only in the corridor, `room::events`; what both need lives
+//! below both. In the order the data flows:
 //!
-//! - [`addr`]: the listening address, read as Go reads it.
-//! - [`config`]: the limits and their defaults.
-//! - `server`: the accept loop, start-up and graceful shutdown ([`serve`]).
-//! - `room`: the broadcaster, the one place that knows who is in the chat:
-//!   `room::order` turns entering, leaving and messages into one order of
-//!   events, and the room applies them to its audience (`room::audience`).
-//! - `conn`: one connection's life, over a `transport` (TCP; a WebSocket).
-//! - `reader`: a connection's reading side, and how its input ends.
-//! - `naming`: names mode's way in: asking a newcomer its name.
-//! - `throttle`: flood control, deciding when a client's next line is read.
-//! - [`names`]: what a name is, and when two are the same.
-//! - `command`: a names-mode line as a message or a command.
-//! - `web` (the `web` feature): the page in the browser, and its
-//!   WebSockets as another transport.
-//! - `lines`: bounded line framing.
-//! - `queue`: a client's outgoing queue, bounded in bytes.
-//! - [`log`]: log lines on stderr.
+//! - `server`: the accept loops, the caps, start-up and graceful shutdown
+//!   ([`serve`]), on an address read as Go reads it ([`addr`]), within the
+//!   limits of [`config`] (their defaults, their bounds, and the command
+//!   line's policy, `config::Flags`).
+//! - `transport`: what a connection's bytes travel over, TCP or (the `web`
+//!   feature) a WebSocket of the page, `web`; and the socket handle.
+//! - `conn`: the connection wing, one connection's life in named phases:
+//!   its reader (the book's `handleConn`), names mode's way in, flood
+//!   control, and how an input ended; it reads through `lines`, bounded
+//!   line framing, and parses names mode's lines into a [`command`] (names
+//!   judged by [`names`]).
+//! - `room::events`: the corridor: what a connection tells the room, the
+//!   three channels, and the one function that makes both ends.
+//! - `room`: the room wing, the one place that knows who is here:
+//!   `room::order` says where the order comes from (the book's select over
+//!   three channels, or with the `redis` feature the room's stream in
+//!   Redis, which several servers share), and the room applies each event
+//!   with one entry: the fan-out, the roster of names, names mode's
+//!   commands, the history.
+//! - `line` and `queue`: each broadcast line, formatted and kept once in
+//!   the room's log, and each client's outgoing queue of runs of it,
+//!   bounded in bytes, which the connection's writer drains.
+//! - [`log`]: log lines on stderr, which never hold up the chat.
 //!
 //! # Example
 //!
