@@ -23,7 +23,7 @@ use crate::config::format_count;
 use crate::conn;
 use crate::log;
 use crate::room;
-use crate::room::events::{self, Channels, Hub};
+use crate::room::events::Hub;
 use crate::transport::{Socket, Tcp};
 use crate::Config;
 
@@ -113,8 +113,8 @@ async fn run(
     let executor = LocalExecutor::new();
     executor
         .run(async {
-            let Channels { hub, inputs, stop } = events::channels();
-            let broadcaster = executor.spawn(room::open(inputs, &config).await?);
+            let room::Opened { hub, stop, run } = room::open(&config).await?;
+            let broadcaster = executor.spawn(run);
             if config.announce {
                 if let Ok(local) = listener.local_addr() {
                     log::always(format_args!("listening on {local}"));

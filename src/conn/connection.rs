@@ -32,7 +32,7 @@ pub struct Conn<T> {
 
 /// How a connection goes in.
 pub enum Entry {
-    /// Book mode: in line to join already; the room greets it as it joins.
+    /// Book mode: in line to join already.
     Queued,
     /// Names mode: its queue waits with it until it gives a name (see
     /// `naming`).

@@ -132,8 +132,9 @@ fn tune(socket: &Socket) {
 }
 
 impl<T: Transport> Conn<T> {
-    /// Book mode: in line to join at once. Names mode: asked its name
-    /// first, by its reader. `None` when the server is stopping.
+    /// Book mode: in line to join at once (and greeted when the room's kind
+    /// says, see `events::Greeting`). Names mode: asked its name first, by
+    /// its reader. `None` when the server is stopping.
     async fn enter(&self, queue: QueueSender) -> Option<Entry> {
         if self.config.names {
             return Some(Entry::Unnamed(queue));
@@ -146,8 +147,7 @@ impl<T: Transport> Conn<T> {
             permits: self.permits.clone(),
             naming: None,
         };
-        self.hub.entering.send(entering).await.ok()?;
-        Some(Entry::Queued)
+        self.hub.join(entering).await.then_some(Entry::Queued)
     }
 
     /// Reads and writes until one side ends, then leaves the room and

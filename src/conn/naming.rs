@@ -88,7 +88,7 @@ pub async fn enter<T: Transport, S: Source>(
                 refused,
             }),
         };
-        if conn.hub.entering.send(entering).await.is_err() {
+        if !conn.hub.join(entering).await {
             return Err(InputEnd::ServerStopped);
         }
         match answer.recv().await {

@@ -10,7 +10,7 @@
 use super::audience::Audience;
 use std::sync::Arc;
 
-use super::events::Entering;
+use super::events::{greeting, Entering};
 use super::history::History;
 use crate::command::{Command, HELP};
 use crate::line::{self, text_line, Line};
@@ -46,9 +46,7 @@ pub fn enter(entering: Entering, audience: &mut Audience, history: &History) {
         let _ = refused.try_send(entering);
         return;
     }
-    let _ = entering
-        .queue
-        .push(text_line(&["You are ", &entering.name]));
+    let _ = entering.queue.push(greeting(&entering.name));
     let _ = entering.queue.push(also_here(audience));
     history.replay(&entering.queue);
     audience.broadcast(text_line(&[&entering.name, " has arrived"]));

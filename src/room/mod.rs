@@ -33,7 +33,7 @@ use futures_lite::{future, FutureExt};
 use crate::line::{text_line, Log};
 use crate::Config;
 use audience::Audience;
-use events::{Entering, Inputs, Leaving, Message, Said};
+use events::{greeting, Channels, Entering, Greeting, Hub, Leaving, Message, Said};
 use history::History;
 use order::{Event, Order};
 
@@ -45,24 +45,38 @@ const YIELD_EVERY_BYTES: usize = 32 * 1024;
 /// accepting and reading go on during a flood.
 const YIELD_EVERY_LINES: usize = 256;
 
-/// The room this server serves, ready to run on `inputs`: its own, or
-/// (`--redis`) its part of a room several servers share, once joined; an
-/// error says in one line why it could not join. Running, the room stops
-/// when the server does; then it lets go of every client queue, so that
-/// each writer flushes and closes its connection.
-pub async fn open(
-    inputs: Inputs,
-    config: &Config,
-) -> io::Result<Pin<Box<dyn Future<Output = ()>>>> {
-    let room = Room::new(config.names, inputs.log.clone(), config.history);
-    match &config.redis {
+/// The room this server serves, opened: its own, or (`--redis`) its part
+/// of a room several servers share, once joined; an error says in one line
+/// why it could not join.
+pub async fn open(config: &Config) -> io::Result<Opened> {
+    let greeting = match config.redis {
+        Some(_) if cfg!(feature = "redis") => Greeting::OnJoin,
+        _ => Greeting::AtOnce,
+    };
+    let Channels { hub, inputs, stop } = events::channels(greeting);
+    let room = Room::new(config, inputs.log.clone(), greeting);
+    let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
             let order = redis::join::join(shared, config.names, inputs).await?;
-            Ok(run(order, room).boxed_local())
+            run(order, room).boxed_local()
         }
-        _ => Ok(run(order::Local::new(inputs), room).boxed_local()),
-    }
+        _ => run(order::Local::new(inputs), room).boxed_local(),
+    };
+    Ok(Opened { hub, stop, run })
+}
+
+/// A room opened, with its two ends.
+pub struct Opened {
+    /// The connections' way in, cloned into each.
+    pub hub: Hub,
+    /// Dropped when the server stops: the room, and every newcomer still
+    /// choosing its name, learn it.
+    pub stop: async_channel::Sender<()>,
+    /// The room itself, to run until the server stops; then it lets go of
+    /// every client queue, so that each writer flushes and closes its
+    /// connection.
+    pub run: Pin<Box<dyn Future<Output = ()>>>,
 }
 
 /// Applies what `order` gives, one event at a time, until it says the
@@ -83,18 +97,22 @@ struct Room {
     history: History,
     /// When to let the writers run.
     pacer: Pacer,
+    /// Whether a book-mode newcomer is greeted as it joins, or was as it
+    /// got in line.
+    greeting: Greeting,
 }
 
 impl Room {
-    /// An empty room: `names` is names mode, where the room keeps a roster
-    /// of names and carries out commands. Newcomers get the last `history`
-    /// messages. Broadcast lines are kept once, in `log`, which the
-    /// connections' queues send from.
-    fn new(names: bool, log: Log, history: usize) -> Self {
+    /// An empty room for `config`: in names mode the room keeps a roster
+    /// of names and carries out commands; newcomers get the last
+    /// `config.history` messages. Broadcast lines are kept once, in `log`,
+    /// which the connections' queues send from.
+    fn new(config: &Config, log: Log, greeting: Greeting) -> Self {
         Room {
-            audience: Audience::new(names, log),
-            history: History::new(history),
+            audience: Audience::new(config.names, log),
+            history: History::new(config.history),
             pacer: Pacer::default(),
+            greeting,
         }
     }
 
@@ -107,7 +125,6 @@ impl Room {
                 drop(permit);
             }
             Event::Enter(entering) => self.enter(entering),
-            Event::Greet(entering) => greet(&entering),
             Event::Leave(leaving) => self.leave(leaving),
             #[cfg(feature = "redis")]
             Event::Arrive { id, name } => commands::arrive(id, name, &mut self.audience),
@@ -120,14 +137,17 @@ impl Room {
         }
     }
 
-    /// A client joins: greeted (`You are ADDR`), given the recent messages,
-    /// then announced; in names mode, only if its name is free.
+    /// A client joins: greeted (`You are ADDR`) if it was not as it got in
+    /// line, given the recent messages, then announced; in names mode, only
+    /// if its name is free.
     fn enter(&mut self, entering: Entering) {
         if entering.naming.is_some() {
             commands::enter(entering, &mut self.audience, &self.history);
             return;
         }
-        greet(&entering);
+        if self.greeting == Greeting::OnJoin {
+            let _ = entering.queue.push(greeting(&entering.name));
+        }
         self.history.replay(&entering.queue);
         self.audience
             .broadcast(text_line(&[&entering.name, " has arrived"]));
@@ -155,17 +175,6 @@ impl Room {
                 }
             }
         }
-    }
-}
-
-/// `You are ADDR`, the book mode's greeting, the first line a client gets
-/// (in names mode, the room greets a client once its name is free: see
-/// `commands::enter`).
-fn greet(entering: &Entering) {
-    if entering.naming.is_none() {
-        let _ = entering
-            .queue
-            .push(text_line(&["You are ", &entering.name]));
     }
 }
 

@@ -33,9 +33,6 @@ pub enum Event {
     Leave(Leaving),
     /// A line to broadcast, or in names mode a command.
     Message(Message),
-    /// A connection still waiting to join when the server stopped: it is
-    /// greeted, and let go, never let in.
-    Greet(Entering),
     /// A client of another server of the room joins, as `name`: listed and
     /// named here, sent its lines by its own server.
     #[cfg(feature = "redis")]
@@ -74,8 +71,6 @@ pub struct Local {
     held: Option<Taken>,
     /// Messages still to come out before `held`.
     draining: usize,
-    /// Connections that were waiting to join when the server stopped.
-    late: Vec<Entering>,
 }
 
 /// What one wait on the channels took.
@@ -93,7 +88,6 @@ impl Local {
             inputs,
             held: None,
             draining: 0,
-            late: Vec::new(),
         }
     }
 
@@ -112,7 +106,7 @@ impl Local {
                 Some(Taken::Event(event)) => return Some(event),
                 Some(Taken::Stop) => {
                     self.held = Some(Taken::Stop);
-                    return self.late.pop().map(Event::Greet);
+                    return None;
                 }
                 None => {}
             }
@@ -123,9 +117,7 @@ impl Local {
             if let Taken::Stop = taken {
                 // Connections still waiting to join get their greeting
                 // flushed and learn the server is stopping.
-                while let Ok(entering) = self.inputs.entering.try_recv() {
-                    self.late.push(entering);
-                }
+                while self.inputs.entering.try_recv().is_ok() {}
             }
             // The barrier: what is queued now goes first, and no more.
             self.draining = self.inputs.messages.len();

@@ -108,9 +108,6 @@ impl Cluster {
                     commands.add_command(departure).ignore();
                     self.farewells.insert(id, farewell);
                 }
-                // Not yet in the room when the server stopped: it never
-                // will be, nor greeted before its arrival came back.
-                Event::Greet(_) => {}
                 Event::Arrive { .. } | Event::Tell { .. } => {
                     log::always(format_args!("Redis: a room's event among this server's"));
                 }
