@@ -74,11 +74,11 @@ enum OutputEnd {
 /// Serves one client from its greeting to its close. `ticket` is dropped
 /// when the connection ends (the server counts live connections with it).
 ///
-/// A function returning an `async move` block rather than an `async fn`:
-/// an `async fn` keeps every argument twice in its state (as the argument
-/// and as the binding it moves into), and this state is what each idle
+/// The connection is set up here, and only its life is a future: what a
+/// future captures keeps its room for as long as the future lives, even
+/// once moved on, so the arguments are moved into the [`Conn`] first, and
+/// the future holds each of them once. This state is what each idle
 /// connection costs.
-#[allow(clippy::manual_async_fn)]
 pub fn serve<T: Transport, Ticket>(
     transport: T,
     addr: SocketAddr,
@@ -87,24 +87,24 @@ pub fn serve<T: Transport, Ticket>(
     config: Arc<Config>,
     ticket: Ticket,
 ) -> impl Future<Output = ()> {
+    tune(transport.socket());
+    // An IPv4 client of a dual-stack listener is named as Go names it:
+    // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
+    let name: Arc<str> = SocketAddr::new(addr.ip().to_canonical(), addr.port())
+        .to_string()
+        .into();
+    log::verbose(format_args!("{name} connected"));
+    let (queue, outgoing, watch) = queue(config.send_queue_bytes, &hub.log);
+    let conn = Conn {
+        transport,
+        id,
+        name,
+        hub,
+        config,
+        permits: Arc::new(Semaphore::new(0)),
+        watch,
+    };
     async move {
-        tune(transport.socket());
-        // An IPv4 client of a dual-stack listener is named as Go names it:
-        // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
-        let name: Arc<str> = SocketAddr::new(addr.ip().to_canonical(), addr.port())
-            .to_string()
-            .into();
-        log::verbose(format_args!("{name} connected"));
-        let (queue, outgoing, watch) = queue(config.send_queue_bytes, &hub.log);
-        let conn = Conn {
-            transport,
-            id,
-            name,
-            hub,
-            config,
-            permits: Arc::new(Semaphore::new(0)),
-            watch,
-        };
         let Some(entry) = conn.enter(queue).await else {
             return;
         };
