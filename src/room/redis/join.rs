@@ -8,16 +8,14 @@ use super::{cluster, Cluster};
 use crate::config::RedisRoom;
 use crate::room::events::Inputs;
 
-/// Joins the room `shared` in names mode or not, and follows it from
-/// there; `inputs` are this server's connections, whose events go through
-/// the room's order from now on.
+/// Joins the room `shared` in names mode or not; `inputs` are this
+/// server's connections, whose events go through the room's order from now
+/// on. The order follows the room from here once it runs.
 pub async fn join(shared: &RedisRoom, names: bool, inputs: Inputs) -> io::Result<Cluster> {
     let store = Store::join(&shared.url, &shared.room, names)
         .await
         .map_err(|error| refusal(shared, names, error))?;
-    let mut cluster = cluster(inputs, names, store);
-    cluster.start().await;
-    Ok(cluster)
+    Ok(cluster(inputs, names, store))
 }
 
 /// Why the room could not be joined, in one line.

@@ -99,6 +99,8 @@ pub struct Cluster {
     stopping: bool,
     /// The order has ended.
     stopped: bool,
+    /// The order has started following the room.
+    started: bool,
 }
 
 /// What the order has taken and not yet handed to the room. The room's own
@@ -126,6 +128,10 @@ enum Next {
 
 impl Order for Cluster {
     async fn next(&mut self, here: &Audience) -> Option<Event> {
+        if !self.started {
+            self.started = true;
+            self.start().await;
+        }
         loop {
             while let Some(pending) = self.pending.pop_front() {
                 if let Some(event) = self.take(pending, here) {
@@ -185,11 +191,15 @@ impl Cluster {
     }
 
     /// Redis is lost (`why`, for the log): this server's clients are told,
-    /// in their place in the order, and the order tries to reach it again.
+    /// in their place in the order (unless it is stopping), and the order
+    /// tries to reach it again.
     fn lose(&mut self, why: &str) {
         log::always(format_args!("Redis: {why}"));
         self.events = None;
-        self.pending.push_back(Pending::TellOwn(LOST));
+        // A stopping server tries to part, and closes: it waits for nothing.
+        if !self.stopping {
+            self.pending.push_back(Pending::TellOwn(LOST));
+        }
     }
 
     /// Until Redis answers again, or the server stops (then its clients'
@@ -241,5 +251,6 @@ fn cluster(inputs: Inputs, names: bool, store: Store) -> Cluster {
         confirm_by: None,
         stopping: false,
         stopped: false,
+        started: false,
     }
 }
