@@ -116,7 +116,9 @@ impl Room {
         }
     }
 
-    /// Applies one event: the room's one entry.
+    /// Applies one event: the room's one entry. Never inlined: each kind
+    /// of order has its own loop, and they share one room.
+    #[inline(never)]
     fn apply(&mut self, event: Event) {
         match event {
             Event::Message(Message { from, said, permit }) => {
