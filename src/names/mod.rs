@@ -6,19 +6,24 @@
 //! `Ζωή`), and two names are the same when they differ only by case or
 //! merely look alike: Cyrillic `а` passing for Latin `a`, `rn` for `m`,
 //! `0` for `O`. Look-alikes are found with the skeletons of Unicode TR39
-//! (the tables rustc uses for confusable identifiers), not a hand-made
-//! list. A few names are refused outright because a message from them
-//! would pass for a server line (`error: ...`, `Here: ...`).
+//! (the tables rustc uses for confusable identifiers, here in a compact
+//! form: see `unicode`), not a hand-made list. A few names are refused
+//! outright because a message from them would pass for a server line
+//! (`error: ...`, `Here: ...`).
 //!
 //! Everything here is pure: the room decides who holds which name, this
 //! only says what a name is and what it is compared by.
 
+mod data;
+#[cfg(test)]
+mod generate;
+#[cfg(test)]
+mod oracle;
+mod tables;
+mod unicode;
+
 use std::fmt;
 use std::sync::Arc;
-
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
-use unicode_security::{skeleton, MixedScript};
 
 /// The longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 24;
@@ -100,7 +105,7 @@ impl fmt::Display for Refusal {
 /// be a valid name. Whether it is free is the room's to say.
 pub fn parse(line: &[u8]) -> Result<Name, Refusal> {
     let text = std::str::from_utf8(line).map_err(|_| Refusal::NotUtf8)?;
-    let shown: String = text.trim().nfc().collect();
+    let shown = unicode::nfc(text.trim());
     let mut count = 0;
     for c in shown.chars() {
         count += 1;
@@ -108,7 +113,7 @@ pub fn parse(line: &[u8]) -> Result<Name, Refusal> {
             return Err(Refusal::Space);
         }
         // A mark (an accent, a vowel sign) belongs to the letter before it.
-        let part_of_a_letter = count > 1 && is_combining_mark(c);
+        let part_of_a_letter = count > 1 && unicode::is_combining_mark(c);
         if !(c.is_alphanumeric() || part_of_a_letter || matches!(c, '-' | '_' | '.')) {
             return Err(Refusal::Character(c));
         }
@@ -120,7 +125,7 @@ pub fn parse(line: &[u8]) -> Result<Name, Refusal> {
         return Err(Refusal::TooLong);
     }
     // Digits and `-_.` are common to every script and go with any.
-    if !shown.as_str().is_single_script() {
+    if !unicode::is_single_script(&shown) {
         return Err(Refusal::MixedScripts);
     }
     let keys = keys(&shown);
@@ -144,7 +149,8 @@ pub fn parse(line: &[u8]) -> Result<Name, Refusal> {
 /// - the same of the name case folded first: `Ill` -> `ill`.
 pub fn keys(name: &str) -> Keys {
     let look = |text: &str| -> Box<str> {
-        skeleton(text)
+        unicode::skeleton(text)
+            .into_iter()
             .flat_map(char::to_lowercase)
             .collect::<String>()
             .into()
