@@ -14,9 +14,11 @@
 use std::fmt::Arguments;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use async_channel::{Receiver, Sender};
+use futures_lite::future;
 
 /// Whether [`verbose`] lines are printed.
 static VERBOSE: AtomicBool = AtomicBool::new(false);
@@ -32,7 +34,7 @@ enum Request {
     /// Write this line.
     Line(String),
     /// Say when everything before has been written.
-    Flush(SyncSender<()>),
+    Flush(Sender<()>),
 }
 
 /// Turns on the connect and leave lines.
@@ -43,11 +45,8 @@ pub fn set_verbose(on: bool) {
 /// Logs a line an operator must always see.
 pub fn always(message: Arguments<'_>) {
     let line = format!("chat: {message}\n");
-    match logger().try_send(Request::Line(line)) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-            DROPPED.fetch_add(1, Ordering::Relaxed);
-        }
+    if logger().try_send(Request::Line(line)).is_err() {
+        DROPPED.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -61,17 +60,26 @@ pub fn verbose(message: Arguments<'_>) {
 /// Waits, at most `patience`, until every line logged so far is written:
 /// before the process exits.
 pub fn flush(patience: Duration) {
-    let (done, finished) = mpsc::sync_channel(1);
+    let (done, finished) = async_channel::bounded(1);
     if logger().try_send(Request::Flush(done)).is_ok() {
-        let _ = finished.recv_timeout(patience);
+        smol::block_on(future::or(
+            async {
+                let _ = finished.recv().await;
+            },
+            async {
+                smol::Timer::after(patience).await;
+            },
+        ));
     }
 }
 
-/// The queue to the writing thread, started on first use.
-fn logger() -> &'static SyncSender<Request> {
-    static LOGGER: OnceLock<SyncSender<Request>> = OnceLock::new();
+/// The queue to the writing thread, started on first use. (An
+/// async-channel, which the server uses anyway, rather than the standard
+/// library's, whose three kinds of channel came with it: 9 KB.)
+fn logger() -> &'static Sender<Request> {
+    static LOGGER: OnceLock<Sender<Request>> = OnceLock::new();
     LOGGER.get_or_init(|| {
-        let (sender, requests) = mpsc::sync_channel(BACKLOG);
+        let (sender, requests) = async_channel::bounded(BACKLOG);
         let _ = std::thread::Builder::new()
             .name("chat-log".into())
             .spawn(move || write_lines(requests));
@@ -82,7 +90,7 @@ fn logger() -> &'static SyncSender<Request> {
 /// The writing thread: a failed write loses the line, nothing more.
 fn write_lines(requests: Receiver<Request>) {
     let mut stderr = std::io::stderr();
-    for request in requests {
+    while let Ok(request) = requests.recv_blocking() {
         match request {
             Request::Line(line) => {
                 let dropped = DROPPED.swap(0, Ordering::Relaxed);
