@@ -55,9 +55,12 @@ fn sequences(entries: &[(char, Vec<char>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let (mut key, mut previous) = (0u32, 0i64);
     for (c, chars) in entries {
-        varint(&mut out, *c as u32 - key);
+        let len = chars.len() as u32;
+        varint(&mut out, (*c as u32 - key) << 2 | len.min(3));
+        if len >= 3 {
+            varint(&mut out, len);
+        }
         key = *c as u32;
-        varint(&mut out, chars.len() as u32);
         for &d in chars {
             let distance = d as i64 - previous;
             varint(&mut out, ((distance << 1) ^ (distance >> 63)) as u32);
@@ -109,11 +112,12 @@ fn classes() -> Vec<u8> {
     out
 }
 
-/// The primary composites, as triples: each composite with a
-/// decomposition of two or more that NFC keeps is the composition of the
-/// NFC of all but its last character, and that last one.
-fn compositions(decompositions: &[(char, Vec<char>)]) -> Vec<u8> {
-    let mut pairs: Vec<(char, char, char)> = Vec::new();
+/// The primary composites, `(composite, first, second)` in order: each
+/// composite with a decomposition of two or more that NFC keeps is the
+/// composition of the NFC of all but its last character, and that last
+/// one; and its decomposition is the first's and then the second.
+fn composites(decompositions: &[(char, Vec<char>)]) -> Vec<(char, char, char)> {
+    let mut composites = Vec::new();
     for (c, d) in decompositions {
         if d.len() < 2 || c.to_string().nfc().collect::<Vec<_>>() != [*c] {
             continue;
@@ -124,16 +128,27 @@ fn compositions(decompositions: &[(char, Vec<char>)]) -> Vec<u8> {
             first.len() == 1 && compose(first[0], second) == Some(*c),
             "{c:?}: no pair found for the primary composite"
         );
-        pairs.push((first[0], second, *c));
+        let mut again = nfd_of(first[0]);
+        again.push(second);
+        assert_eq!(
+            &again, d,
+            "{c:?}: not its first's decomposition, then its second"
+        );
+        composites.push((*c, first[0], second));
     }
-    pairs.sort();
+    composites
+}
+
+/// The primary composites as triples (see `tables::composites`).
+fn compositions(composites: &[(char, char, char)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut previous = 0;
-    for (first, second, composite) in pairs {
-        varint(&mut out, first as u32 - previous);
+    for &(composite, first, second) in composites {
+        varint(&mut out, composite as u32 - previous);
+        let distance = first as i64 - composite as i64;
+        varint(&mut out, ((distance << 1) ^ (distance >> 63)) as u32);
         varint(&mut out, second as u32);
-        varint(&mut out, composite as u32);
-        previous = first as u32;
+        previous = composite as u32;
     }
     out
 }
@@ -184,15 +199,23 @@ fn scripts() -> (Vec<u8>, Vec<u8>) {
     (runs, out)
 }
 
-/// `data.rs` and `unicode.bin`, as the crates give them.
-pub fn generate() -> (String, Vec<u8>) {
+/// Each table: its name, what it holds, and its bytes.
+type Part = (&'static str, &'static str, Vec<u8>);
+
+/// Every table, in the order `unicode.bin` holds them.
+fn parts() -> [Part; 8] {
     let decompositions = decompositions();
+    let composites = composites(&decompositions);
+    let others: Vec<(char, Vec<char>)> = decompositions
+        .into_iter()
+        .filter(|(c, _)| !composites.iter().any(|&(composite, _, _)| composite == *c))
+        .collect();
     let (script_runs, script_sets) = scripts();
-    let parts = [
+    [
         (
             "DECOMPOSITIONS",
-            "Full canonical decompositions (Hangul syllables aside), as sequences.",
-            sequences(&decompositions),
+            "Full canonical decompositions of all but the primary composites and the Hangul syllables, as sequences.",
+            sequences(&others),
         ),
         (
             "CLASSES",
@@ -201,8 +224,8 @@ pub fn generate() -> (String, Vec<u8>) {
         ),
         (
             "COMPOSITIONS",
-            "Primary composites, as triples: first (a distance), second, composite.",
-            compositions(&decompositions),
+            "Primary composites, as triples: composite (a distance), first (a zigzag distance from it), second.",
+            compositions(&composites),
         ),
         (
             "PROTOTYPES",
@@ -229,7 +252,12 @@ pub fn generate() -> (String, Vec<u8>) {
             "The script sets: a count, then the scripts' numbers (0: every script).",
             script_sets,
         ),
-    ];
+    ]
+}
+
+/// `data.rs` and `unicode.bin`, as the crates give them.
+pub fn generate() -> (String, Vec<u8>) {
+    let parts = parts();
     let (major, minor, update) = unicode_normalization::UNICODE_VERSION;
     let mut source = format!(
         "//! Names mode's Unicode data (see `tables`), written by `generate` from\n\

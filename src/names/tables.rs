@@ -10,6 +10,7 @@ use super::data;
 
 /// A map from a character to a short sequence of characters: a
 /// decomposition, or a confusable's prototype.
+#[derive(Default)]
 pub struct Sequences {
     /// The characters mapped, in order.
     keys: Vec<u32>,
@@ -68,17 +69,21 @@ pub struct Tables {
 /// The tables, decoded the first time they are needed.
 pub fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
-    TABLES.get_or_init(|| Tables {
-        decompositions: Sequences::decode(&data::DATA[data::DECOMPOSITIONS]),
-        classes: pairs(&data::DATA[data::CLASSES])
-            .map(|(key, class)| (key, class as u8))
-            .collect(),
-        compositions: compositions(&data::DATA[data::COMPOSITIONS]),
-        prototypes: Sequences::decode(&data::DATA[data::PROTOTYPES]),
-        marks: Runs::decode(&data::DATA[data::MARKS]),
-        ignorable: Runs::decode(&data::DATA[data::IGNORABLE]),
-        scripts: Runs::decode(&data::DATA[data::SCRIPTS]),
-        script_sets: script_sets(&data::DATA[data::SCRIPT_SETS]),
+    TABLES.get_or_init(|| {
+        let composites = composites(&data::DATA[data::COMPOSITIONS]);
+        let others = Sequences::decode(&data::DATA[data::DECOMPOSITIONS]);
+        Tables {
+            decompositions: decompositions(&composites, others),
+            classes: pairs(&data::DATA[data::CLASSES])
+                .map(|(key, class)| (key, class as u8))
+                .collect(),
+            compositions: compositions(&composites),
+            prototypes: Sequences::decode(&data::DATA[data::PROTOTYPES]),
+            marks: Runs::decode(&data::DATA[data::MARKS]),
+            ignorable: Runs::decode(&data::DATA[data::IGNORABLE]),
+            scripts: Runs::decode(&data::DATA[data::SCRIPTS]),
+            script_sets: script_sets(&data::DATA[data::SCRIPT_SETS]),
+        }
     })
 }
 
@@ -120,27 +125,34 @@ pub fn to_char(code: u32) -> char {
 }
 
 impl Sequences {
-    /// Reads entries of a key (as a distance), a length, and that many
-    /// characters, each as a zigzag distance from the character before.
+    /// Reads entries of a key (as a distance, shifted left by two, with the
+    /// length in the two bits if it is under 3, and after it if not), and
+    /// that many characters, each as a zigzag distance from the character
+    /// before.
     fn decode(stream: &[u8]) -> Self {
         let mut numbers = Varints(stream);
-        let mut map = Sequences {
-            keys: Vec::new(),
-            ends: Vec::new(),
-            chars: Vec::new(),
-        };
+        let mut map = Sequences::default();
         let (mut key, mut previous) = (0u32, 0i64);
-        while let (Some(distance), Some(len)) = (numbers.next(), numbers.next()) {
-            key += distance;
+        while let Some(head) = numbers.next() {
+            key += head >> 2;
+            let len = match head & 3 {
+                3 => numbers.next().unwrap_or(0),
+                len => len,
+            };
             for _ in 0..len {
                 let zigzag = i64::from(numbers.next().unwrap_or(0));
                 previous += (zigzag >> 1) ^ -(zigzag & 1);
                 map.chars.push(to_char(previous as u32));
             }
-            map.keys.push(key);
-            map.ends.push(map.chars.len() as u32);
+            map.push(key);
         }
         map
+    }
+
+    /// Ends the sequence of `key`: the characters pushed since the last.
+    fn push(&mut self, key: u32) {
+        self.keys.push(key);
+        self.ends.push(self.chars.len() as u32);
     }
 
     /// What `c` maps to, if anything.
@@ -170,22 +182,85 @@ impl Runs {
     }
 }
 
-/// The primary composites, as `(distance, second, composite)` triples of
-/// the first character, sorted by the first and then the second.
-fn compositions(stream: &[u8]) -> Vec<(u64, char)> {
+/// The primary composites, in order: each `(composite, first, second)`,
+/// read as the composite's distance from the one before, the first's
+/// zigzag distance from the composite, and the second.
+fn composites(stream: &[u8]) -> Vec<(char, char, char)> {
     let mut numbers = Varints(stream);
-    let mut first = 0;
-    let mut pairs = Vec::new();
-    while let (Some(distance), Some(second), Some(composite)) =
+    let mut composite = 0u32;
+    let mut composites = Vec::new();
+    while let (Some(distance), Some(zigzag), Some(second)) =
         (numbers.next(), numbers.next(), numbers.next())
     {
-        first += distance;
-        pairs.push((
-            u64::from(first) << 21 | u64::from(second),
-            to_char(composite),
-        ));
+        composite += distance;
+        let first = i64::from(composite) + ((i64::from(zigzag) >> 1) ^ -(i64::from(zigzag) & 1));
+        composites.push((to_char(composite), to_char(first as u32), to_char(second)));
+    }
+    composites
+}
+
+/// The primary composites by their two characters, `(first << 21 |
+/// second, composite)`, sorted: an insertion sort, as they come nearly in
+/// that order already, with no sorting machinery in the binary.
+fn compositions(composites: &[(char, char, char)]) -> Vec<(u64, char)> {
+    let mut pairs: Vec<(u64, char)> = composites
+        .iter()
+        .map(|&(composite, first, second)| {
+            (
+                u64::from(first as u32) << 21 | u64::from(second as u32),
+                composite,
+            )
+        })
+        .collect();
+    for at in 1..pairs.len() {
+        let mut to = at;
+        while to > 0 && pairs[to - 1].0 > pairs[to].0 {
+            pairs.swap(to - 1, to);
+            to -= 1;
+        }
     }
     pairs
+}
+
+/// Every full canonical decomposition: the primary composites', each the
+/// decomposition of its first character and then its second, among
+/// `others`, those of the characters that are not primary composites.
+fn decompositions(composites: &[(char, char, char)], others: Sequences) -> Sequences {
+    /// Appends the full decomposition of `c`.
+    fn expand(c: char, composites: &[(char, char, char)], others: &Sequences, out: &mut Vec<char>) {
+        if let Ok(at) = composites.binary_search_by_key(&c, |&(composite, _, _)| composite) {
+            let (_, first, second) = composites[at];
+            expand(first, composites, others, out);
+            out.push(second);
+        } else if let Some(chars) = others.get(c) {
+            out.extend_from_slice(chars);
+        } else {
+            out.push(c);
+        }
+    }
+    let mut all = Sequences::default();
+    let (mut next_composite, mut next_other) = (0, 0);
+    loop {
+        let composite = composites.get(next_composite).map(|&(c, _, _)| c as u32);
+        let other = others.keys.get(next_other).copied();
+        let composite_first = match (composite, other) {
+            (Some(c), Some(other)) => c < other,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return all,
+        };
+        if let (true, Some(c)) = (composite_first, composite) {
+            expand(to_char(c), composites, &others, &mut all.chars);
+            all.push(c);
+            next_composite += 1;
+        } else if let Some(other) = other {
+            if let Some(chars) = others.get(to_char(other)) {
+                all.chars.extend_from_slice(chars);
+            }
+            all.push(other);
+            next_other += 1;
+        }
+    }
 }
 
 /// The distinct script sets: each a count of scripts and their numbers;
