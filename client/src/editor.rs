@@ -6,9 +6,8 @@
 //! thrown away by a key meant to edit it. No terminal here: the screen draws
 //! what this holds, which keeps the editing testable on its own.
 
-use unicode_segmentation::UnicodeSegmentation;
-
 use crate::keys::Key;
+use crate::unicode;
 
 /// How many sent lines up and down browse; the oldest go first.
 const HISTORY: usize = 1000;
@@ -154,18 +153,12 @@ impl Editor {
 
     /// The start of the grapheme before the cursor.
     fn previous_boundary(&self) -> usize {
-        self.line[..self.cursor]
-            .grapheme_indices(true)
-            .next_back()
-            .map_or(0, |(at, _)| at)
+        unicode::previous_boundary(&self.line, self.cursor)
     }
 
     /// The end of the grapheme under the cursor.
     fn next_boundary(&self) -> usize {
-        self.line[self.cursor..]
-            .graphemes(true)
-            .next()
-            .map_or(self.cursor, |g| self.cursor + g.len())
+        unicode::next_boundary(&self.line, self.cursor)
     }
 }
 

@@ -32,6 +32,7 @@ mod reader;
 mod render;
 mod screen;
 mod terminal;
+mod unicode;
 
 use std::future::Future;
 use std::io::{self, ErrorKind, IsTerminal, Write};

@@ -13,10 +13,9 @@ use std::io::{self, Write as _};
 use std::sync::Mutex;
 
 use rustix::termios::{self, InputModes, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
-use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::UnicodeWidthStr;
 
 use crate::editor::Editor;
+use crate::unicode;
 
 /// The terminal's settings before raw mode, for whoever restores them
 /// first: the session, or the panic hook.
@@ -190,10 +189,10 @@ fn columns() -> usize {
 fn layout(prompt: &str, line: &str, cursor: usize, cols: usize) -> (Spot, Spot) {
     let mut at = Spot::default();
     let mut cursor_at = None;
-    let prompt_graphemes = prompt.graphemes(true).map(|g| (None, g));
-    let line_graphemes = line.grapheme_indices(true).map(|(i, g)| (Some(i), g));
-    for (index, grapheme) in prompt_graphemes.chain(line_graphemes) {
-        let width = grapheme.width().min(cols);
+    let prompt_clusters = unicode::clusters(prompt).map(|(_, g)| (None, g));
+    let line_clusters = unicode::clusters(line).map(|(i, g)| (Some(i), g));
+    for (index, cluster) in prompt_clusters.chain(line_clusters) {
+        let width = unicode::width(cluster).min(cols);
         if at.col + width > cols {
             at = Spot {
                 row: at.row + 1,
