@@ -26,11 +26,13 @@ pub fn resolve(addr: &str) -> Result<Vec<SocketAddr>, String> {
             .map(|ip| SocketAddr::new(ip, port))
             .collect());
     }
-    let mut candidates: Vec<SocketAddr> = (host, port)
+    // IPv4 first, each family in the resolver's order (a partition, not
+    // a sort: the same order, for a twentieth of the code).
+    let (mut candidates, ipv6): (Vec<SocketAddr>, Vec<SocketAddr>) = (host, port)
         .to_socket_addrs()
         .map_err(|error| format!("cannot resolve {host:?}: {error}"))?
-        .collect();
-    candidates.sort_by_key(|candidate| candidate.is_ipv6());
+        .partition(SocketAddr::is_ipv4);
+    candidates.extend(ipv6);
     if candidates.is_empty() {
         return Err(format!("cannot resolve {host:?}: no address"));
     }

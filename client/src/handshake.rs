@@ -10,13 +10,13 @@
 //! go to standard output byte for byte, as ever, but for the question,
 //! which is answered rather than shown.
 
-use std::io::{self, ErrorKind, Stdout, Write};
+use std::io::{self, ErrorKind, Write};
 
 use async_net::TcpStream;
 use futures_lite::AsyncWriteExt;
-use smol::Unblock;
 
 use crate::naming::{Naming, Step, NO_NAMES_MODE};
+use crate::output::Output;
 use crate::reader::ServerReader;
 use crate::render;
 
@@ -29,7 +29,7 @@ const LONGEST_LINE: usize = 4096;
 /// `Ok` once standard input may flow. What the server sent so far is on
 /// standard output.
 pub async fn settle(stream: TcpStream, name: &str) -> Result<(), String> {
-    let mut stdout = Unblock::new(io::stdout());
+    let mut stdout = Output::spawn().map_err(|error| format!("cannot write output: {error}"))?;
     let settled = until_settled(stream, name, &mut stdout).await;
     let flushed = stdout.flush().await;
     settled?;
@@ -41,7 +41,7 @@ pub async fn settle(stream: TcpStream, name: &str) -> Result<(), String> {
 async fn until_settled(
     mut stream: TcpStream,
     name: &str,
-    stdout: &mut Unblock<Stdout>,
+    stdout: &mut Output,
 ) -> Result<(), String> {
     let mut naming = Naming::new(Some(name.to_string()));
     // The start of a line whose `\n` has not arrived yet.
@@ -104,7 +104,7 @@ fn refused(why: &[u8]) -> String {
 
 /// Writes to standard output; a reader that has gone (`client | head -1`)
 /// is not an error, as in the rest of the pipe.
-async fn put(stdout: &mut Unblock<Stdout>, bytes: &[u8]) -> Result<(), String> {
+async fn put(stdout: &mut Output, bytes: &[u8]) -> Result<(), String> {
     ignore_broken_pipe(stdout.write_all(bytes).await)
 }
 

@@ -27,6 +27,7 @@ mod incoming;
 mod input;
 mod keys;
 mod naming;
+mod output;
 mod plain;
 mod reader;
 mod render;
@@ -41,10 +42,10 @@ use std::process::ExitCode;
 
 use async_net::TcpStream;
 use futures_lite::{future, AsyncWriteExt};
-use smol::Unblock;
 
 use display::{Color, Mode};
 use input::Input;
+use output::Output;
 use reader::ServerReader;
 
 /// The book's address.
@@ -264,7 +265,7 @@ async fn send_input(mut stream: TcpStream) -> Result<(), InputError> {
 
 /// Copies the server's output to standard output until the server closes.
 async fn print_output(stream: TcpStream) -> Result<(), String> {
-    let mut stdout = Unblock::new(io::stdout());
+    let mut stdout = Output::spawn().map_err(|error| format!("cannot write output: {error}"))?;
     let mut server = ServerReader::new(stream);
     loop {
         let chunk = server.next().await?;

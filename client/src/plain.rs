@@ -6,13 +6,11 @@
 //! a terminal that calls itself dumb may still obey escape sequences.
 //! `--name` answers the server's question here, as in the line editor.
 
-use std::io;
-
 use async_net::TcpStream;
 use futures_lite::AsyncWriteExt;
-use smol::Unblock;
 
 use crate::incoming::{Incoming, SERVER_CLOSED};
+use crate::output::Output;
 use crate::reader::ServerReader;
 
 /// Prints the server's lines until it closes; `name` answers the server's
@@ -22,7 +20,7 @@ pub async fn print_lines(
     color: bool,
     name: Option<String>,
 ) -> Result<(), String> {
-    let mut stdout = Unblock::new(io::stdout());
+    let mut stdout = Output::spawn().map_err(|error| format!("cannot write output: {error}"))?;
     let mut incoming = Incoming::new(color, name);
     let mut server = ServerReader::new(stream.clone());
     loop {
