@@ -7,9 +7,10 @@
 //! user has to press it twice.
 
 use std::io::{self, ErrorKind, Read};
-use std::thread;
 
 use smol::channel::{self, Receiver};
+
+use crate::threads;
 
 /// The chunks standard input gives.
 pub struct Input {
@@ -22,9 +23,9 @@ impl Input {
         // One chunk waiting is enough to keep the thread busy, and holds
         // back a fast producer (a large file) while the network is slow.
         let (sender, chunks) = channel::bounded(1);
-        thread::Builder::new()
-            .name("stdin".to_string())
-            .spawn(move || {
+        threads::start(
+            "stdin",
+            Box::new(move || {
                 let mut stdin = io::stdin();
                 loop {
                     let mut buf = vec![0u8; 16 * 1024];
@@ -43,7 +44,8 @@ impl Input {
                         return;
                     }
                 }
-            })?;
+            }),
+        )?;
         Ok(Input { chunks })
     }
 

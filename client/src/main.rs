@@ -32,7 +32,9 @@ mod plain;
 mod reader;
 mod render;
 mod screen;
+mod signals;
 mod terminal;
+mod threads;
 mod unicode;
 
 use std::future::Future;
@@ -125,19 +127,29 @@ fn run() -> Result<ExitCode, String> {
     let term = std::env::var_os("TERM");
     let no_color = std::env::var_os("NO_COLOR");
     let colored = display::colored(color, term.as_deref(), no_color.as_deref());
+    // Before any thread starts (see `signals`).
+    let session = match display::mode(at_terminal, term.as_deref()) {
+        Mode::Editor => Session::Editor(
+            signals::watch().map_err(|error| format!("cannot watch for signals: {error}"))?,
+        ),
+        Mode::Plain => Session::Plain,
+        Mode::Pipe => Session::Pipe,
+    };
     smol::block_on(async {
         let stream = connect(&addr).await?;
-        match display::mode(at_terminal, term.as_deref()) {
-            Mode::Editor => match terminal::run(stream, colored, name).await? {
-                terminal::Ending::ServerClosed => Ok(ExitCode::SUCCESS),
-                terminal::Ending::Interrupted => Ok(ExitCode::from(INTERRUPTED)),
-                terminal::Ending::Signaled(status) => Ok(ExitCode::from(status)),
-            },
-            Mode::Plain => {
+        match session {
+            Session::Editor(signals) => {
+                match terminal::run(stream, colored, name, signals).await? {
+                    terminal::Ending::ServerClosed => Ok(ExitCode::SUCCESS),
+                    terminal::Ending::Interrupted => Ok(ExitCode::from(INTERRUPTED)),
+                    terminal::Ending::Signaled(status) => Ok(ExitCode::from(status)),
+                }
+            }
+            Session::Plain => {
                 relay(stream.clone(), plain::print_lines(stream, colored, name)).await?;
                 Ok(ExitCode::SUCCESS)
             }
-            Mode::Pipe => {
+            Session::Pipe => {
                 if let Some(name) = &name {
                     handshake::settle(stream.clone(), name).await?;
                 }
@@ -146,6 +158,15 @@ fn run() -> Result<ExitCode, String> {
             }
         }
     })
+}
+
+/// The session `display::mode` chose, with what it needs from before the
+/// connection.
+enum Session {
+    /// The line editor, and the signals it must be told of.
+    Editor(signals::Signals),
+    Plain,
+    Pipe,
 }
 
 /// Sends standard input to the server while `download` shows what it

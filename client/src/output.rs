@@ -6,9 +6,10 @@
 //! output and nothing else. `input` is its twin for standard input.
 
 use std::io::{self, Write};
-use std::thread;
 
 use smol::channel::{self, Receiver, Sender};
+
+use crate::threads;
 
 /// What the session asks of the writing thread.
 enum Request {
@@ -29,9 +30,7 @@ impl Output {
     pub fn spawn() -> io::Result<Self> {
         let (requests, queue) = channel::bounded(1);
         let (report, outcomes) = channel::bounded(1);
-        thread::Builder::new()
-            .name("stdout".to_string())
-            .spawn(move || write_out(&queue, &report))?;
+        threads::start("stdout", Box::new(move || write_out(&queue, &report)))?;
         Ok(Output { requests, outcomes })
     }
 

@@ -20,8 +20,7 @@ use std::net::Shutdown;
 use std::ops::ControlFlow;
 
 use async_net::TcpStream;
-use async_signal::{Signal, Signals};
-use futures_lite::{future, AsyncWriteExt, StreamExt};
+use futures_lite::{future, AsyncWriteExt};
 
 use crate::editor::{Action, Editor};
 use crate::incoming::{Incoming, SERVER_CLOSED};
@@ -29,6 +28,7 @@ use crate::input::Input;
 use crate::keys::{Decoder, Key};
 use crate::reader::ServerReader;
 use crate::screen::{RawMode, Screen};
+use crate::signals::{Caught, Signals};
 
 const PROMPT: &str = "> ";
 const CLOSED_PROMPT: &str = "(input closed; Ctrl-C quits) ";
@@ -44,12 +44,20 @@ pub enum Ending {
     Signaled(u8),
 }
 
-/// Talks to the server through `stream` until it closes or the user quits;
-/// `name` answers the server's question.
-pub async fn run(stream: TcpStream, color: bool, name: Option<String>) -> Result<Ending, String> {
+/// Talks to the server through `stream` until it closes, the user quits
+/// or one of `signals` comes; `name` answers the server's question.
+pub async fn run(
+    stream: TcpStream,
+    color: bool,
+    name: Option<String>,
+    signals: Signals,
+) -> Result<Ending, String> {
+    // Armed first: a signal from now on is the session's to handle, and
+    // the terminal's settings are given back whenever it comes.
+    signals.arm();
     let raw = RawMode::enable().map_err(|error| format!("cannot use the terminal: {error}"))?;
     let mut session = Session::new(stream.clone(), Incoming::new(color, name));
-    let ending = session.talk(stream).await;
+    let ending = session.talk(stream, signals).await;
     // Leave the prompt line as it is, below what arrived, whatever happened.
     let finished = session.screen.finish(&session.editor);
     drop(raw);
@@ -62,7 +70,7 @@ pub async fn run(stream: TcpStream, color: bool, name: Option<String>) -> Result
 enum Event<'a> {
     Network(Result<&'a [u8], String>),
     Keyboard(io::Result<Vec<u8>>),
-    Signal(Option<io::Result<Signal>>),
+    Signal(Option<Caught>),
 }
 
 /// What the session waits on, kept apart from what it changes, so that a
@@ -75,14 +83,11 @@ struct Sources {
 }
 
 impl Sources {
-    /// Starts reading the keyboard and watching for signals, besides the
-    /// server on `stream`.
-    fn open(stream: TcpStream) -> Result<Self, String> {
+    /// Starts reading the keyboard, besides the server on `stream` and the
+    /// `signals`.
+    fn open(stream: TcpStream, signals: Signals) -> Result<Self, String> {
         let keyboard =
             Input::spawn().map_err(|error| format!("cannot read the terminal: {error}"))?;
-        // In raw mode no key makes a signal, but `kill` still can.
-        let signals = Signals::new([Signal::Int, Signal::Term, Signal::Hup])
-            .map_err(|error| format!("cannot watch for signals: {error}"))?;
         Ok(Sources {
             server: ServerReader::new(stream),
             keyboard,
@@ -144,8 +149,8 @@ impl Session {
 
     /// The session proper, reading the server on `stream`: each event
     /// handled in turn, until one ends it.
-    async fn talk(&mut self, stream: TcpStream) -> Result<Ending, String> {
-        let mut sources = Sources::open(stream)?;
+    async fn talk(&mut self, stream: TcpStream, signals: Signals) -> Result<Ending, String> {
+        let mut sources = Sources::open(stream, signals)?;
         self.screen.draw(&self.editor).map_err(cannot_write)?;
         loop {
             let flow = match sources.next(self.keyboard_open).await {
@@ -238,12 +243,10 @@ impl Session {
 
 /// A signal always ends the session, with the status a shell would report;
 /// SIGINT counts as Ctrl-C.
-fn on_signal(signal: Option<io::Result<Signal>>) -> Result<Ending, String> {
+fn on_signal(signal: Option<Caught>) -> Result<Ending, String> {
     match signal {
-        Some(Ok(Signal::Int)) => Ok(Ending::Interrupted),
-        Some(Ok(Signal::Hup)) => Ok(Ending::Signaled(128 + 1)),
-        Some(Ok(_)) => Ok(Ending::Signaled(128 + 15)),
-        Some(Err(error)) => Err(format!("cannot watch for signals: {error}")),
+        Some(Caught::Interrupt) => Ok(Ending::Interrupted),
+        Some(caught) => Ok(Ending::Signaled(caught.status())),
         None => Err("cannot watch for signals".to_string()),
     }
 }
