@@ -1,4 +1,6 @@
-//! Link flags for the binary: none of them changes what it does.
+//! Link flags for the binaries, `chat`'s and `client`'s (whose package
+//! points here): none of them changes what a binary does; they make it
+//! smaller (issue 20's budgets, checked by `.ci/sizes`).
 
 use std::env;
 use std::process::Command;
@@ -6,13 +8,14 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     // Relative relocations packed (DT_RELR, glibc 2.36 and later): 13 KB
-    // less of the file is relocations. Linkers that do not know the flag
+    // less of each file is relocations. Linkers that do not know the flag
     // ignore it with a warning.
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
-    // Identical functions folded into one: 3 KB of generic code
-    // instantiated twice alike (nothing in the client compares function
-    // addresses). Only LLD takes the flag, and Rust links with it by
-    // default from 1.90 on this target; GNU ld would refuse it.
+    // Identical functions folded into one: 3 KB of the client and 4 KB of
+    // the server are generic code instantiated twice alike (nothing here
+    // compares function addresses). Only LLD takes the flag, and Rust
+    // links with it by default from 1.90 on this target; GNU ld would
+    // refuse it.
     if links_with_lld() {
         println!("cargo:rustc-link-arg-bins=-Wl,--icf=all");
     }
