@@ -384,7 +384,28 @@ fn a_full_server_logs_its_cap() {
     let mut line = String::new();
     chat.stderr.read_line(&mut line).unwrap();
     assert!(
-        line.contains(" turned away: server full (1 connection); "),
+        line.ends_with(
+            " turned away: server full (1 connection); more are counted, in a line a minute\n"
+        ),
+        "{line}"
+    );
+}
+
+/// A newcomer turned away by the cap per address is logged without
+/// `--verbose`, as every turn-away is.
+#[test]
+fn a_cap_per_address_logs_its_turn_aways() {
+    let mut chat = ChatProcess::start(&["--max-per-address", "1"]);
+    let _inside = common::Peer::connect(chat.addr);
+    let mut turned_away = common::Peer::connect_quiet(chat.addr);
+    turned_away.expect("error: too many connections from your address");
+    let mut line = String::new();
+    chat.stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.ends_with(
+            " turned away: too many connections from its address (1); \
+             more are counted, in a line a minute\n"
+        ),
         "{line}"
     );
 }
