@@ -38,8 +38,7 @@ fn the_example_script_plays() {
     let transcript = match outcome {
         transcript::Outcome::Played(transcript) => transcript,
         transcript::Outcome::Skipped(why) => {
-            // Past the test harness's capture: a skip is news.
-            let _ = writeln!(std::io::stderr(), "SKIPPED the README's script: {why}");
+            common::skips::skipped("the README's script", &why);
             return;
         }
     };
@@ -64,8 +63,8 @@ impl Terminal {
         let words: Vec<&str> = command.split_whitespace().collect();
         let program = match words.first() {
             Some(&"nc") => netcat(),
-            Some(&"client") => client_bin(),
-            _ => panic!("only nc and client sessions: {command}"),
+            Some(&"target/release/client") => client_bin(),
+            _ => panic!("only nc and target/release/client sessions: {command}"),
         };
         let mut child = Command::new(program)
             .args(
@@ -161,7 +160,12 @@ fn play_session(marker: &str, server_flags: &[&str]) {
     let mut addresses: HashMap<String, String> = HashMap::new();
     let is_printed = |text: &str| is_printed(text, &names);
     for row in &rows {
-        let (left, right) = row.split_at(row.len().min(column));
+        // A command on the left may be longer than its column.
+        let (left, right) = if row.starts_with("$ ") {
+            (*row, "")
+        } else {
+            row.split_at(row.len().min(column))
+        };
         let parts = [left.trim(), right.trim()];
         for (side, part) in parts.iter().enumerate() {
             if let Some(command) = part.strip_prefix("$ ") {
@@ -229,6 +233,42 @@ fn is_printed(text: &str, names: &[&str]) -> bool {
                     .any(|after| rest.starts_with(after))
             })
         })
+}
+
+/// The set-up is two commands, and the first builds everything the
+/// README then runs: `cargo build --release` builds `chat` and `client`
+/// (the workspace's default members), and every command of the README's
+/// shell blocks and sessions runs them from `target/release/`, as built.
+#[test]
+fn the_set_up_builds_what_the_readme_runs() {
+    let set_up = block_after("<!-- tests/readme.rs checks these two commands: keep them two -->");
+    assert_eq!(set_up.len(), 2, "{set_up:?}");
+    assert!(
+        set_up[0].starts_with("cargo build --release && target/release/chat "),
+        "{set_up:?}"
+    );
+    // In a shell block every line is commands; in a text block (a
+    // session, the synopsis) only what follows a `$` prompt is.
+    let mut shell = None;
+    for line in README.lines() {
+        if let Some(kind) = line.strip_prefix("```") {
+            shell = shell.is_none().then_some(kind == "sh");
+            continue;
+        }
+        let Some(shell) = shell else { continue };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for (at, word) in words.iter().enumerate() {
+            let after = at.checked_sub(1).map(|before| words[before]);
+            let runs = match after {
+                None => shell,
+                Some(before) => before == "$" || (shell && ["|", "&&"].contains(&before)),
+            };
+            assert!(
+                !(runs && matches!(*word, "chat" | "client")),
+                "README runs a bare {word:?}, not target/release/{word}: {line:?}"
+            );
+        }
+    }
 }
 
 #[test]
