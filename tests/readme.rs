@@ -1,7 +1,10 @@
 //! The README's examples, played: its two-terminal sessions (`nc` in book
-//! mode, `client --name` in names mode) and its example script. Each block follows an HTML comment naming this file, and
-//! is read from README.md as it stands, so the README cannot drift from what
-//! the server does.
+//! mode, `client --name` in names mode) and its example script. Each block
+//! follows an HTML comment naming this file, and is read from README.md as
+//! it stands, so the README cannot drift from what the server does. And
+//! what a newcomer reads first, checked: the set-up builds what the README
+//! runs, the usage line names the flags, one figure for the binary's size,
+//! and PROTOCOL.md's table of contents.
 
 mod common;
 
@@ -285,4 +288,103 @@ fn the_names_session_is_what_client_shows() {
         "<!-- tests/readme.rs plays this session with client: keep it true -->",
         &["--names"],
     );
+}
+
+/// GitHub's anchor of a heading: lower case, punctuation dropped, each
+/// space a `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// PROTOCOL.md opens with a table of contents that lists every section
+/// (`## `), and whose every link leads to a heading.
+#[test]
+fn protocol_md_has_a_table_of_contents() {
+    const PROTOCOL: &str = include_str!("../PROTOCOL.md");
+    let headings: Vec<&str> = PROTOCOL
+        .lines()
+        .filter_map(|line| line.strip_prefix("## ").or(line.strip_prefix("### ")))
+        .collect();
+    let contents: Vec<(&str, &str)> = PROTOCOL
+        .lines()
+        .skip_while(|line| *line != "Contents:")
+        .skip(2)
+        .take_while(|line| line.trim_start().starts_with("- ["))
+        .filter_map(|line| {
+            let (title, link) = line.trim_start().strip_prefix("- [")?.split_once("](#")?;
+            Some((title, link.strip_suffix(')')?))
+        })
+        .collect();
+    for (title, link) in &contents {
+        assert!(headings.contains(title), "no heading {title:?}");
+        assert_eq!(*link, anchor(title), "the link of {title:?}");
+    }
+    for section in PROTOCOL.lines().filter_map(|line| line.strip_prefix("## ")) {
+        assert!(
+            contents.iter().any(|(title, _)| *title == section),
+            "PROTOCOL.md's contents miss {section:?}"
+        );
+    }
+}
+
+/// The README's usage line names every flag of `chat --help` but the
+/// limits (its OPTIONS, in their own table) and `--help` and `--version`
+/// (which the text after it names).
+#[test]
+fn the_usage_line_names_every_flag_but_the_limits() {
+    const HELP: &str = include_str!("../src/usage.txt");
+    let usage = README
+        .lines()
+        .skip_while(|line| *line != "## Usage")
+        .find(|line| line.starts_with("chat "))
+        .expect("a usage line for chat");
+    let mut limits = false;
+    for line in HELP.lines() {
+        if line.starts_with("Limits") || line == "Options:" {
+            limits = line != "Options:";
+        }
+        let flag = line
+            .split_whitespace()
+            .find(|word| word.starts_with("--"))
+            .filter(|_| line.trim_start().starts_with('-'));
+        if let Some(flag) = flag.filter(|flag| !["--help", "--version"].contains(flag)) {
+            if !limits {
+                assert!(
+                    usage.contains(flag),
+                    "the usage line misses {flag}: {usage}"
+                );
+            }
+        }
+    }
+}
+
+/// The default binary's size is given in one form, the bytes measured in
+/// the Performance table, wherever the README gives it: there, beside the
+/// page's cost, and with the static binary.
+#[test]
+fn the_default_binarys_size_is_one_figure() {
+    let row = README
+        .lines()
+        .find(|line| line.starts_with("| binary |"))
+        .expect("the binary row of the Performance table");
+    let figure = row
+        .split("`chat` ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("`chat` N bytes in the binary row");
+    let text = README.split_whitespace().collect::<Vec<_>>().join(" ");
+    for place in [
+        format!("stripped binary from {figure} bytes"),
+        format!("gives a `chat` of {figure} bytes"),
+    ] {
+        assert!(text.contains(&place), "the README does not say {place:?}");
+    }
 }
