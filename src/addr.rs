@@ -23,9 +23,13 @@ pub fn resolve(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    let (host, port) = text
-        .rsplit_once(':')
-        .ok_or_else(|| bad("no port after a ':'"))?;
+    let Some((host, port)) = text.rsplit_once(':') else {
+        // `chat 8000`, the likeliest slip.
+        if text.parse::<u16>().is_ok() {
+            return Err(format!("bad address {text:?}: did you mean :{text}?"));
+        }
+        return Err(bad("no port after a ':'"));
+    };
     let port: u16 = port
         .parse()
         .map_err(|_| bad("the port must be a number from 0 to 65535"))?;
@@ -90,5 +94,9 @@ mod tests {
             assert!(error.starts_with("bad address "), "{text}: {error}");
             assert!(error.ends_with("expected HOST:PORT or :PORT"), "{error}");
         }
+        assert_eq!(
+            resolve("8000"),
+            Err("bad address \"8000\": did you mean :8000?".to_string())
+        );
     }
 }

@@ -21,7 +21,8 @@ pub enum Command {
     /// `/who`: who is here.
     Who,
     /// `/nick NEW`: NEW is the rest of the line, trimmed, to be judged as a
-    /// name by the room (so `/nick no way` is refused for its space).
+    /// name by the room (so `/nick no way` is refused for its space); a
+    /// `/nick` without one is told its usage.
     Nick(Vec<u8>),
     /// `/me TEXT`: an action, `* NAME TEXT`.
     Me(Vec<u8>),
@@ -44,6 +45,9 @@ pub enum Command {
     Unknown(Vec<u8>),
 }
 
+/// `/nick`'s usage.
+const NICK_USAGE: &str = "/nick NAME";
+
 /// `/me`'s usage.
 const ME_USAGE: &str = "/me TEXT";
 
@@ -52,7 +56,7 @@ const MSG_USAGE: &str = "/msg NAME TEXT";
 
 /// Every usage a misused command is told: a [`Command::Usage`] is one of
 /// these, wherever it travels.
-pub const USAGES: [&str; 2] = [ME_USAGE, MSG_USAGE];
+pub const USAGES: [&str; 3] = [NICK_USAGE, ME_USAGE, MSG_USAGE];
 
 /// The usage of [`USAGES`] whose bytes are `text`, if any: a usage read
 /// back from the wire.
@@ -84,7 +88,11 @@ pub fn parse(line: &[u8]) -> Command {
     if is("who") {
         Command::Who
     } else if is("nick") {
-        Command::Nick(rest.trim_ascii().to_vec())
+        let name = rest.trim_ascii();
+        if name.is_empty() {
+            return Command::Usage(NICK_USAGE);
+        }
+        Command::Nick(name.to_vec())
     } else if is("me") {
         if rest.is_empty() {
             return Command::Usage(ME_USAGE);
@@ -146,7 +154,8 @@ mod tests {
     fn arguments() {
         assert_eq!(parse(b"/nick  bob "), Command::Nick(b"bob".to_vec()));
         assert_eq!(parse(b"/nick no way"), Command::Nick(b"no way".to_vec()));
-        assert_eq!(parse(b"/nick"), Command::Nick(b"".to_vec()));
+        assert_eq!(parse(b"/nick"), Command::Usage("/nick NAME"));
+        assert_eq!(parse(b"/nick  "), Command::Usage("/nick NAME"));
         assert_eq!(
             parse(b"/me waves  twice"),
             Command::Me(b"waves  twice".to_vec())

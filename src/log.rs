@@ -1,7 +1,8 @@
 //! Log lines on stderr, `chat: ` first.
 //!
 //! Two levels are enough for a chat server: what an operator must always see
-//! (the listening address, clients cut off by a limit, accept failures) and,
+//! (the listening address, clients cut off by a limit, newcomers turned
+//! away by a cap, accept failures) and,
 //! with `--verbose`, every connect and leave. The level is process-wide
 //! because it is an operator's choice, not a property of one server.
 //!
@@ -11,11 +12,12 @@
 //! When the queue is full, lines are dropped and counted, and the count is
 //! logged once there is room again.
 
+use std::cell::Cell;
 use std::fmt::Arguments;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use futures_lite::future;
@@ -106,5 +108,56 @@ fn write_lines(requests: Receiver<Request>) {
                 let _ = done.try_send(());
             }
         }
+    }
+}
+
+/// An event that can come in floods (newcomers turned away by a cap), as
+/// the log tells of it: an operator must see every one, and a flood of
+/// them must not be a flood of lines. The first is logged at once; after
+/// it, at most a line a minute, with the count of those since the last.
+#[derive(Default)]
+pub struct Repeats {
+    /// Seen since the last line about them.
+    since: Cell<usize>,
+    /// When the last line about them was logged.
+    logged: Cell<Option<Instant>>,
+}
+
+impl Repeats {
+    /// How often a flood is logged.
+    pub const EVERY: Duration = Duration::from_secs(60);
+
+    /// One more, `now`: `Some(N)` if it is to be logged, with the N not
+    /// logged since the last line; `None` if it is only counted.
+    pub fn again(&self, now: Instant) -> Option<usize> {
+        match self.logged.get() {
+            Some(at) if now.saturating_duration_since(at) < Self::EVERY => {
+                self.since.set(self.since.get() + 1);
+                None
+            }
+            _ => {
+                self.logged.set(Some(now));
+                Some(self.since.replace(0))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first is logged, the rest of its minute counted, and told with
+    /// the next line, a minute on at the soonest.
+    #[test]
+    fn repeats_are_logged_first_then_a_line_a_minute() {
+        let repeats = Repeats::default();
+        let start = Instant::now();
+        let later = |secs| start + Duration::from_secs(secs);
+        assert_eq!(repeats.again(start), Some(0), "the first is logged at once");
+        assert_eq!(repeats.again(later(1)), None);
+        assert_eq!(repeats.again(later(59)), None);
+        assert_eq!(repeats.again(later(60)), Some(2));
+        assert_eq!(repeats.again(later(200)), Some(0));
     }
 }

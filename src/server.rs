@@ -134,6 +134,8 @@ async fn run(
                 hub: hub.clone(),
                 config: config.clone(),
                 done: done.clone(),
+                full: log::Repeats::default(),
+                crowded: log::Repeats::default(),
             };
             let chat = doors.accept(&listener, Kind::Chat);
             let page = async {
@@ -189,6 +191,10 @@ struct Doors<'e, 'x> {
     config: Arc<Config>,
     /// Cloned into every connection's slot (see `run`).
     done: async_channel::Sender<()>,
+    /// Newcomers turned away for a full server, as the log counts them.
+    full: log::Repeats,
+    /// Newcomers turned away by the cap per address.
+    crowded: log::Repeats,
 }
 
 impl Doors<'_, '_> {
@@ -197,7 +203,6 @@ impl Doors<'_, '_> {
     async fn accept(&self, listener: &TcpListener, kind: Kind) {
         let config = &self.config;
         let mut failing = false;
-        let mut full = false;
         loop {
             let (stream, addr) = match listener.accept().await {
                 Ok(accepted) => accepted,
@@ -213,25 +218,17 @@ impl Doors<'_, '_> {
             failing = false;
             let address = addr.ip().to_canonical();
             if self.places.borrow().live >= config.max_connections {
-                if !full {
-                    log::always(format_args!(
-                        "{addr} turned away: server full ({}); \
-                         further newcomers are turned away quietly",
-                        format_count(config.max_connections, "connection")
-                    ));
-                    full = true;
-                }
+                let cap = format_count(config.max_connections, "connection");
+                self.log_turn_away(&self.full, addr, format!("server full ({cap})"));
                 self.turn_away(kind, stream.into(), SERVER_FULL);
                 continue;
             }
-            full = false;
-            if config
+            if let Some(most) = config
                 .max_per_address
-                .is_some_and(|most| self.places.borrow().from(address) >= most)
+                .filter(|&most| self.places.borrow().from(address) >= most)
             {
-                log::verbose(format_args!(
-                    "{addr} turned away: too many connections from its address"
-                ));
+                let why = format!("too many connections from its address ({most})");
+                self.log_turn_away(&self.crowded, addr, why);
                 self.turn_away(kind, stream.into(), TOO_MANY_FROM_ADDRESS);
                 continue;
             }
@@ -257,6 +254,20 @@ impl Doors<'_, '_> {
                 #[cfg(not(feature = "web"))]
                 Kind::Page => unreachable!("no page without the web feature"),
             }
+        }
+    }
+
+    /// Logs a newcomer from `addr` turned away by a cap, `why`: the first
+    /// at once, then a line a minute at most (see [`log::Repeats`]).
+    fn log_turn_away(&self, tally: &log::Repeats, addr: SocketAddr, why: String) {
+        match tally.again(std::time::Instant::now()) {
+            None => {}
+            Some(0) => log::always(format_args!(
+                "{addr} turned away: {why}; more are counted, in a line a minute"
+            )),
+            Some(more) => log::always(format_args!(
+                "{addr} turned away: {why}, and {more} more since the last such line"
+            )),
         }
     }
 

@@ -287,7 +287,20 @@ fn impossible_limits_are_refused_at_start() {
         ),
         (
             &["--send-queue", "1G"],
-            "chat: bad size \"1G\": expected e.g. 65536, 64K, 1M",
+            "chat: --send-queue must be at most 256M",
+        ),
+        (
+            &["--max-line", "abc"],
+            "chat: --max-line: bad size \"abc\" (a number with an optional K, M or G)",
+        ),
+        (
+            &["--rate", "0/1s"],
+            "chat: --rate: bad rate \"0/1s\": the count must be at least 1",
+        ),
+        (
+            &["--idle-timeout", "1.5s"],
+            "chat: --idle-timeout: bad duration \"1.5s\" \
+             (a whole number, then ms, s, m or h: 250ms, 30s)",
         ),
         (
             &["--send-queue", "257M"],
@@ -335,6 +348,19 @@ fn impossible_limits_are_refused_at_start() {
         "10",
     ]);
     assert!(chat.early_log.is_empty(), "{:?}", chat.early_log);
+    // The longest line allowed needs no --send-queue: the default holds
+    // it; and `off` is a duration wherever a timeout can be off.
+    let chat = ChatProcess::start(&["--max-line", "16M", "--idle-timeout", "off"]);
+    assert!(chat.early_log.is_empty(), "{:?}", chat.early_log);
+}
+
+/// `chat 8000`, a port without its colon, is the likeliest slip.
+#[test]
+fn a_bare_port_asks_whether_colon_port_was_meant() {
+    let output = run(chat_bin(), &["8000"], b"");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr, "chat: bad address \"8000\": did you mean :8000?\n");
 }
 
 /// A connection cap past what the descriptor limit allows is lowered to
@@ -358,7 +384,28 @@ fn a_full_server_logs_its_cap() {
     let mut line = String::new();
     chat.stderr.read_line(&mut line).unwrap();
     assert!(
-        line.contains(" turned away: server full (1 connection); "),
+        line.ends_with(
+            " turned away: server full (1 connection); more are counted, in a line a minute\n"
+        ),
+        "{line}"
+    );
+}
+
+/// A newcomer turned away by the cap per address is logged without
+/// `--verbose`, as every turn-away is.
+#[test]
+fn a_cap_per_address_logs_its_turn_aways() {
+    let mut chat = ChatProcess::start(&["--max-per-address", "1"]);
+    let _inside = common::Peer::connect(chat.addr);
+    let mut turned_away = common::Peer::connect_quiet(chat.addr);
+    turned_away.expect("error: too many connections from your address");
+    let mut line = String::new();
+    chat.stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.ends_with(
+            " turned away: too many connections from its address (1); \
+             more are counted, in a line a minute\n"
+        ),
         "{line}"
     );
 }
@@ -386,6 +433,31 @@ fn help_and_version() {
         let version = run(&program, &["--version"], b"");
         assert!(version.status.success());
         assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
+    }
+}
+
+/// `chat --help` fits 79 columns and breaks a sentence only where a line
+/// is full: no line of a paragraph stops while the next one's first word
+/// would still fit well within it (a `[default: ...]` or a flag starts a
+/// line of its own).
+#[test]
+fn help_is_filled_and_never_breaks_a_sentence_early() {
+    let help = run(chat_bin(), &["--help"], b"");
+    let text = String::from_utf8_lossy(&help.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    for pair in lines.windows(2) {
+        let (line, next) = (pair[0], pair[1]);
+        assert!(line.chars().count() <= 79, "too long: {line:?}");
+        let Some(word) = next.split_whitespace().next() else {
+            continue;
+        };
+        if line.trim().is_empty() || word.starts_with(['-', '[']) {
+            continue;
+        }
+        assert!(
+            line.chars().count() + 1 + word.chars().count() > 66,
+            "{line:?} ends early: {word:?} fits on it"
+        );
     }
 }
 

@@ -85,10 +85,9 @@ impl Browser {
                 !required,
                 "CHAT_REQUIRE_BROWSER=1 but the browser test cannot run: {what}"
             );
-            // Past the test harness's capture: a skip is news.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED the browser test: {what}; set CHAT_REQUIRE_BROWSER=1 to make this a failure"
+            common::skips::skipped(
+                "the browser test",
+                &format!("{what}; set CHAT_REQUIRE_BROWSER=1 to make this a failure"),
             );
             return None;
         }

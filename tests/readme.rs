@@ -1,7 +1,10 @@
 //! The README's examples, played: its two-terminal sessions (`nc` in book
-//! mode, `client --name` in names mode) and its example script. Each block follows an HTML comment naming this file, and
-//! is read from README.md as it stands, so the README cannot drift from what
-//! the server does.
+//! mode, `client --name` in names mode) and its example script. Each block
+//! follows an HTML comment naming this file, and is read from README.md as
+//! it stands, so the README cannot drift from what the server does. And
+//! what a newcomer reads first, checked: the set-up builds what the README
+//! runs, the usage line names the flags, one figure for the binary's size,
+//! and PROTOCOL.md's table of contents.
 
 mod common;
 
@@ -38,8 +41,7 @@ fn the_example_script_plays() {
     let transcript = match outcome {
         transcript::Outcome::Played(transcript) => transcript,
         transcript::Outcome::Skipped(why) => {
-            // Past the test harness's capture: a skip is news.
-            let _ = writeln!(std::io::stderr(), "SKIPPED the README's script: {why}");
+            common::skips::skipped("the README's script", &why);
             return;
         }
     };
@@ -64,8 +66,8 @@ impl Terminal {
         let words: Vec<&str> = command.split_whitespace().collect();
         let program = match words.first() {
             Some(&"nc") => netcat(),
-            Some(&"client") => client_bin(),
-            _ => panic!("only nc and client sessions: {command}"),
+            Some(&"target/release/client") => client_bin(),
+            _ => panic!("only nc and target/release/client sessions: {command}"),
         };
         let mut child = Command::new(program)
             .args(
@@ -161,7 +163,12 @@ fn play_session(marker: &str, server_flags: &[&str]) {
     let mut addresses: HashMap<String, String> = HashMap::new();
     let is_printed = |text: &str| is_printed(text, &names);
     for row in &rows {
-        let (left, right) = row.split_at(row.len().min(column));
+        // A command on the left may be longer than its column.
+        let (left, right) = if row.starts_with("$ ") {
+            (*row, "")
+        } else {
+            row.split_at(row.len().min(column))
+        };
         let parts = [left.trim(), right.trim()];
         for (side, part) in parts.iter().enumerate() {
             if let Some(command) = part.strip_prefix("$ ") {
@@ -231,6 +238,42 @@ fn is_printed(text: &str, names: &[&str]) -> bool {
         })
 }
 
+/// The set-up is two commands, and the first builds everything the
+/// README then runs: `cargo build --release` builds `chat` and `client`
+/// (the workspace's default members), and every command of the README's
+/// shell blocks and sessions runs them from `target/release/`, as built.
+#[test]
+fn the_set_up_builds_what_the_readme_runs() {
+    let set_up = block_after("<!-- tests/readme.rs checks these two commands: keep them two -->");
+    assert_eq!(set_up.len(), 2, "{set_up:?}");
+    assert!(
+        set_up[0].starts_with("cargo build --release && target/release/chat "),
+        "{set_up:?}"
+    );
+    // In a shell block every line is commands; in a text block (a
+    // session, the synopsis) only what follows a `$` prompt is.
+    let mut shell = None;
+    for line in README.lines() {
+        if let Some(kind) = line.strip_prefix("```") {
+            shell = shell.is_none().then_some(kind == "sh");
+            continue;
+        }
+        let Some(shell) = shell else { continue };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for (at, word) in words.iter().enumerate() {
+            let after = at.checked_sub(1).map(|before| words[before]);
+            let runs = match after {
+                None => shell,
+                Some(before) => before == "$" || (shell && ["|", "&&"].contains(&before)),
+            };
+            assert!(
+                !(runs && matches!(*word, "chat" | "client")),
+                "README runs a bare {word:?}, not target/release/{word}: {line:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_session_with_nc_is_what_nc_shows() {
     play_session(
@@ -245,4 +288,103 @@ fn the_names_session_is_what_client_shows() {
         "<!-- tests/readme.rs plays this session with client: keep it true -->",
         &["--names"],
     );
+}
+
+/// GitHub's anchor of a heading: lower case, punctuation dropped, each
+/// space a `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// PROTOCOL.md opens with a table of contents that lists every section
+/// (`## `), and whose every link leads to a heading.
+#[test]
+fn protocol_md_has_a_table_of_contents() {
+    const PROTOCOL: &str = include_str!("../PROTOCOL.md");
+    let headings: Vec<&str> = PROTOCOL
+        .lines()
+        .filter_map(|line| line.strip_prefix("## ").or(line.strip_prefix("### ")))
+        .collect();
+    let contents: Vec<(&str, &str)> = PROTOCOL
+        .lines()
+        .skip_while(|line| *line != "Contents:")
+        .skip(2)
+        .take_while(|line| line.trim_start().starts_with("- ["))
+        .filter_map(|line| {
+            let (title, link) = line.trim_start().strip_prefix("- [")?.split_once("](#")?;
+            Some((title, link.strip_suffix(')')?))
+        })
+        .collect();
+    for (title, link) in &contents {
+        assert!(headings.contains(title), "no heading {title:?}");
+        assert_eq!(*link, anchor(title), "the link of {title:?}");
+    }
+    for section in PROTOCOL.lines().filter_map(|line| line.strip_prefix("## ")) {
+        assert!(
+            contents.iter().any(|(title, _)| *title == section),
+            "PROTOCOL.md's contents miss {section:?}"
+        );
+    }
+}
+
+/// The README's usage line names every flag of `chat --help` but the
+/// limits (its OPTIONS, in their own table) and `--help` and `--version`
+/// (which the text after it names).
+#[test]
+fn the_usage_line_names_every_flag_but_the_limits() {
+    const HELP: &str = include_str!("../src/usage.txt");
+    let usage = README
+        .lines()
+        .skip_while(|line| *line != "## Usage")
+        .find(|line| line.starts_with("chat "))
+        .expect("a usage line for chat");
+    let mut limits = false;
+    for line in HELP.lines() {
+        if line.starts_with("Limits") || line == "Options:" {
+            limits = line != "Options:";
+        }
+        let flag = line
+            .split_whitespace()
+            .find(|word| word.starts_with("--"))
+            .filter(|_| line.trim_start().starts_with('-'));
+        if let Some(flag) = flag.filter(|flag| !["--help", "--version"].contains(flag)) {
+            if !limits {
+                assert!(
+                    usage.contains(flag),
+                    "the usage line misses {flag}: {usage}"
+                );
+            }
+        }
+    }
+}
+
+/// The default binary's size is given in one form, the bytes measured in
+/// the Performance table, wherever the README gives it: there, beside the
+/// page's cost, and with the static binary.
+#[test]
+fn the_default_binarys_size_is_one_figure() {
+    let row = README
+        .lines()
+        .find(|line| line.starts_with("| binary |"))
+        .expect("the binary row of the Performance table");
+    let figure = row
+        .split("`chat` ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("`chat` N bytes in the binary row");
+    let text = README.split_whitespace().collect::<Vec<_>>().join(" ");
+    for place in [
+        format!("stripped binary from {figure} bytes"),
+        format!("gives a `chat` of {figure} bytes"),
+    ] {
+        assert!(text.contains(&place), "the README does not say {place:?}");
+    }
 }

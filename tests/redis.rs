@@ -861,3 +861,34 @@ fn a_server_back_after_its_burial_lets_its_clients_go() {
     a.expect(&hello);
     c.expect(&hello);
 }
+
+/// A test skipped for want of `redis-server` is told again at the end of
+/// the run, after cargo's `test result:` that counted it as passed; with
+/// `CHAT_REQUIRE_REDIS=1` it fails instead. This binary, run again on one
+/// test with no `redis-server` in PATH.
+#[test]
+fn a_skip_is_told_at_the_end_of_the_run() {
+    let run = |require: Option<&str>| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", "two_book_servers_give_everyone_one_order"])
+            .env("PATH", "/nonexistent")
+            .env_remove("CHAT_REQUIRE_REDIS");
+        if let Some(require) = require {
+            command.env("CHAT_REQUIRE_REDIS", require);
+        }
+        command.output().expect("run this test binary again")
+    };
+    let output = run(None);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("test result: ok. 1 passed"), "{stdout}");
+    let summary =
+        "\nSKIPPED 1 of the tests in tests/redis.rs (cargo counted them as passed above):\n  \
+                   1: there is no redis-server in PATH (apt-get install redis-server); \
+                   set CHAT_REQUIRE_REDIS=1 to make this a failure\n\n";
+    assert!(stderr.ends_with(summary), "{stderr}");
+    let required = run(Some("1"));
+    assert!(!required.status.success(), "{required:?}");
+}

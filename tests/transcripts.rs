@@ -4,8 +4,6 @@
 //! it cannot serve are reported as SKIPPED on stderr. Kept in its own test binary, so that a
 //! failing snapshot elsewhere is never counted against a script.
 
-use std::io::Write;
-
 mod common;
 
 #[path = "common/bins.rs"]
@@ -26,8 +24,7 @@ fn scripts() {
             match outcome {
                 transcript::Outcome::Played(transcript) => insta::assert_snapshot!(transcript),
                 transcript::Outcome::Skipped(why) => {
-                    // Past the test harness's capture: a skip is news.
-                    let _ = writeln!(std::io::stderr(), "SKIPPED {}: {why}", path.display());
+                    common::skips::skipped(&path.display().to_string(), &why);
                 }
             }
         });

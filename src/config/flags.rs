@@ -35,6 +35,9 @@ pub struct Flags {
     /// Whether `--max-connections` was given: only then is a value past
     /// the file descriptor limit worth a warning.
     max_connections_asked: bool,
+    /// Whether `--send-queue` was given: if not, the default grows to hold
+    /// what the other flags ask it to (a longer `--max-line`, history).
+    send_queue_asked: bool,
     /// `--rate`: `Some(None)` for off; `None` for the mode's default.
     rate: Option<Option<(u32, Duration)>>,
     /// `--burst`, if given.
@@ -68,6 +71,7 @@ impl Default for Flags {
                 ..Config::default()
             },
             max_connections_asked: false,
+            send_queue_asked: false,
             rate: None,
             burst: None,
             redis_url: None,
@@ -128,12 +132,13 @@ impl Flags {
             "room" => self.room = Some(room_name(&text)?),
             "http" => self.http = Some(built_with("--http", cfg!(feature = "web"), text)?),
             "max-line" => {
-                let bytes = parse_bytes(&text)?;
+                let bytes = size("--max-line", &text)?;
                 config.max_line_bytes = within("--max-line", bytes, MAX_LINE_CEILING)?;
             }
             "send-queue" => {
-                let bytes = parse_bytes(&text)?;
+                let bytes = size("--send-queue", &text)?;
                 config.send_queue_bytes = within("--send-queue", bytes, SEND_QUEUE_CEILING)?;
+                self.send_queue_asked = true;
             }
             "max-connections" => {
                 config.max_connections = count("--max-connections", &text)?;
@@ -142,7 +147,7 @@ impl Flags {
             "max-per-address" => {
                 config.max_per_address = Some(count("--max-per-address", &text)?);
             }
-            "idle-timeout" => config.idle_timeout = Some(timeout("--idle-timeout", &text)?),
+            "idle-timeout" => config.idle_timeout = optional("--idle-timeout", &text)?,
             "rate" => {
                 self.rate = Some(match text.as_str() {
                     "off" => None,
@@ -151,12 +156,7 @@ impl Flags {
             }
             "burst" => self.burst = Some(count("--burst", &text)?),
             "history" => config.history = history(&text)?,
-            "line-timeout" => {
-                config.line_timeout = match text.as_str() {
-                    "off" => None,
-                    text => Some(timeout("--line-timeout", text)?),
-                };
-            }
+            "line-timeout" => config.line_timeout = optional("--line-timeout", &text)?,
             "shutdown-grace" => config.shutdown_grace = duration("--shutdown-grace", &text)?,
             _ => return Err(format!("invalid option '--{flag}'; try --help")),
         }
@@ -193,6 +193,9 @@ impl Flags {
             (None, Some(_)) => return Err("--room needs --redis URL".to_string()),
             (None, None) => None,
         };
+        if !self.send_queue_asked {
+            config.send_queue_bytes = config.send_queue_bytes.max(config.least_send_queue());
+        }
         config.check()?;
         let most = default_max_connections();
         if self.max_connections_asked && config.max_connections > most {
@@ -217,14 +220,26 @@ fn built_with(flag: &str, built: bool, value: String) -> Result<String, String> 
     if built {
         return Ok(value);
     }
-    let (what, feature) = match flag {
+    Err(missing_feature(
+        flag,
+        cfg!(feature = "web"),
+        cfg!(feature = "redis"),
+    ))
+}
+
+/// How to build a `chat` with what `flag` needs, keeping the features this
+/// one has (`web`, `redis`): the advice must not take one away.
+fn missing_feature(flag: &str, web: bool, redis: bool) -> String {
+    let (what, features) = match flag {
+        "--redis" if web => ("Redis", "web,redis"),
         "--redis" => ("Redis", "redis"),
+        _ if redis => ("the page", "web,redis"),
         _ => ("the page", "web"),
     };
-    Err(format!(
+    format!(
         "{flag}: this chat was built without {what}; build it with \
-         `cargo build --release --features {feature}`"
-    ))
+         `cargo build --release --features {features}`"
+    )
 }
 
 /// A room's name (`--room`), if it is one: letters, digits, `.`, `_` and
@@ -275,6 +290,19 @@ fn within(flag: &str, value: usize, ceiling: usize) -> Result<usize, String> {
         return Err(format!("{flag} must be at most {ceiling}"));
     }
     Ok(value)
+}
+
+/// The byte count `text` given to `flag`.
+fn size(flag: &str, text: &str) -> Result<usize, String> {
+    parse_bytes(text).map_err(|why| format!("{flag}: {why}"))
+}
+
+/// The timeout `text` given to `flag`, or `None` for `off`.
+fn optional(flag: &str, text: &str) -> Result<Option<Duration>, String> {
+    match text {
+        "off" => Ok(None),
+        text => timeout(flag, text).map(Some),
+    }
 }
 
 /// The timeout `text` given to `flag`: a duration more than 0 (a timeout
@@ -359,7 +387,15 @@ mod tests {
         );
         assert_eq!(
             refused(&[("send-queue", "1G")]),
-            "bad size \"1G\": expected e.g. 65536, 64K, 1M"
+            "--send-queue must be at most 256M"
+        );
+        assert_eq!(
+            refused(&[("max-line", "abc")]),
+            "--max-line: bad size \"abc\" (a number with an optional K, M or G)"
+        );
+        assert_eq!(
+            refused(&[("rate", "0/1s")]),
+            "--rate: bad rate \"0/1s\": the count must be at least 1"
         );
         assert_eq!(
             refused(&[("idle-timeout", "0")]),
@@ -384,6 +420,47 @@ mod tests {
         assert!(refused(&[("room", "a:b")]).starts_with("bad --room"));
         assert!(refused(&[("send-queue", "1K")]).starts_with("--send-queue 1K cannot hold"));
         assert!(settings(false, &[("shutdown-grace", "0"), ("line-timeout", "off")]).is_ok());
+        let off = settings(false, &[("idle-timeout", "off")]).unwrap();
+        assert_eq!(off.config.idle_timeout, None);
+    }
+
+    /// The longest line allowed needs no `--send-queue`: the default grows
+    /// to hold it, and the history with it; a queue given is kept.
+    #[test]
+    fn the_default_send_queue_grows_to_hold_the_longest_line() {
+        let queue =
+            |flags: &[(&str, &str)]| settings(false, flags).map(|s| s.config.send_queue_bytes);
+        assert_eq!(queue(&[]), Ok(crate::config::DEFAULT_SEND_QUEUE_BYTES));
+        let longest = queue(&[("max-line", "16M")]).unwrap();
+        assert!(longest > MAX_LINE_CEILING, "{longest}");
+        let with_history = queue(&[("max-line", "16M"), ("history", "1000")]).unwrap();
+        assert!(with_history > longest, "{with_history}");
+        assert!(queue(&[("max-line", "16M"), ("send-queue", "16M")]).is_err());
+    }
+
+    /// The advice for a missing feature keeps the one the build has.
+    #[test]
+    fn a_missing_feature_is_built_beside_the_other() {
+        let build = |flag, web, redis| {
+            let error = missing_feature(flag, web, redis);
+            error.split('`').nth(1).unwrap_or_default().to_string()
+        };
+        assert_eq!(
+            build("--http", false, false),
+            "cargo build --release --features web"
+        );
+        assert_eq!(
+            build("--http", false, true),
+            "cargo build --release --features web,redis"
+        );
+        assert_eq!(
+            build("--redis", false, false),
+            "cargo build --release --features redis"
+        );
+        assert_eq!(
+            build("--redis", true, false),
+            "cargo build --release --features web,redis"
+        );
     }
 
     #[test]

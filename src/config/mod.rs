@@ -195,15 +195,22 @@ pub fn min_send_queue(max_line_bytes: usize) -> usize {
 }
 
 impl Config {
-    /// Checks the limits against each other and against their ceilings, as
-    /// `chat` does at start; the error is one line naming the flags.
-    /// ([`crate::serve`] takes any limits: tests shrink them on purpose.)
-    pub fn check(&self) -> Result<(), String> {
+    /// The smallest send queue these limits work with: a greeting, the
+    /// history if any, and one longest line (see [`min_send_queue`]).
+    pub fn least_send_queue(&self) -> usize {
         let mut needed = min_send_queue(self.max_line_bytes);
         if self.history > 0 {
             // The recent messages arrive at once, after the greeting.
             needed += HISTORY_BYTES + crate::queue::cost(0) * (self.history + 1);
         }
+        needed
+    }
+
+    /// Checks the limits against each other and against their ceilings, as
+    /// `chat` does at start; the error is one line naming the flags.
+    /// ([`crate::serve`] takes any limits: tests shrink them on purpose.)
+    pub fn check(&self) -> Result<(), String> {
+        let needed = self.least_send_queue();
         if self.send_queue_bytes < needed {
             let history = if self.history > 0 {
                 ", the history"

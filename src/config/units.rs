@@ -4,14 +4,20 @@
 
 use std::time::Duration;
 
-/// Parses a rate as `--rate` takes it: `5/1s`, `60/1m`, `10/500ms`.
+/// Parses a rate as `--rate` takes it: `5/1s`, `60/1m`, `10/500ms`; the
+/// error says what is wrong with it, since `0/1s` looks right at a glance.
 pub fn parse_rate(text: &str) -> Result<(u32, Duration), String> {
-    let bad = || format!("bad rate {text:?}: expected lines/duration, e.g. 5/1s, 60/1m");
+    let bad = || format!("bad rate {text:?} (N/DURATION: 5/1s, 60/1m)");
     let (lines, per) = text.split_once('/').ok_or_else(bad)?;
     let lines: u32 = lines.parse().map_err(|_| bad())?;
     let per = parse_duration(per).map_err(|_| bad())?;
-    if lines == 0 || per.is_zero() {
-        return Err(bad());
+    if lines == 0 {
+        return Err(format!("bad rate {text:?}: the count must be at least 1"));
+    }
+    if per.is_zero() {
+        return Err(format!(
+            "bad rate {text:?}: the duration must be more than 0"
+        ));
     }
     Ok((lines, per))
 }
@@ -42,15 +48,14 @@ pub fn format_duration(duration: Duration) -> String {
 }
 
 /// Parses `250ms`, `30s`, `5m`, `1h`; a bare number is seconds, as
-/// `--help` says.
+/// `--help` says. Whole numbers only: `1500ms`, not `1.5s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("bad duration {text:?} (a whole number, then ms, s, m or h: 250ms, 30s)");
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let amount: u64 = digits
-        .parse()
-        .map_err(|_| format!("bad duration {text:?}: expected e.g. 250ms, 30s, 5m, 1h"))?;
+    let amount: u64 = digits.parse().map_err(|_| bad())?;
     let seconds = |factor: u64| amount.checked_mul(factor).map(Duration::from_secs);
     let duration = match unit {
         "ms" => Some(Duration::from_millis(amount)),
@@ -59,7 +64,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => seconds(3600),
         _ => None,
     };
-    duration.ok_or_else(|| format!("bad duration {text:?}: expected e.g. 250ms, 30s, 5m, 1h"))
+    duration.ok_or_else(bad)
 }
 
 /// A byte count as the flags take it: `65535`, `64K`, `16M`.
@@ -73,15 +78,19 @@ pub fn format_bytes(bytes: usize) -> String {
     }
 }
 
-/// Parses a byte count: `65536`, `64K`, `1M` (binary units).
+/// Parses a byte count: `65536`, `64K`, `1M`, `1G` (binary units).
 pub fn parse_bytes(text: &str) -> Result<usize, String> {
-    let bad = || format!("bad size {text:?}: expected e.g. 65536, 64K, 1M");
-    let (digits, factor) = match text.strip_suffix(['K', 'k']) {
-        Some(digits) => (digits, 1024),
-        None => match text.strip_suffix(['M', 'm']) {
-            Some(digits) => (digits, 1024 * 1024),
-            None => (text, 1),
-        },
+    let bad = || format!("bad size {text:?} (a number with an optional K, M or G)");
+    let factor = match text.as_bytes().last() {
+        Some(b'K' | b'k') => 1 << 10,
+        Some(b'M' | b'm') => 1 << 20,
+        Some(b'G' | b'g') => 1 << 30,
+        _ => 1,
+    };
+    let digits = if factor == 1 {
+        text
+    } else {
+        &text[..text.len() - 1]
     };
     let amount: usize = digits.parse().map_err(|_| bad())?;
     amount.checked_mul(factor).ok_or_else(bad)
@@ -109,6 +118,10 @@ mod tests {
         for bad in ["5", "0/1s", "5/0s", "x/1s", "5/soon", ""] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            parse_rate("0/1s"),
+            Err("bad rate \"0/1s\": the count must be at least 1".to_string())
+        );
     }
 
     #[test]
@@ -126,7 +139,12 @@ mod tests {
         for text in ["65535", "64K", "16M", "1"] {
             assert_eq!(format_bytes(parse_bytes(text).unwrap()), text);
         }
-        assert!(parse_bytes("1G").is_err());
+        assert_eq!(parse_bytes("1G").unwrap(), 1 << 30);
+        assert_eq!(
+            parse_bytes("abc"),
+            Err("bad size \"abc\" (a number with an optional K, M or G)".to_string())
+        );
         assert!(parse_bytes("-1").is_err());
+        assert!(parse_bytes("K").is_err());
     }
 }

@@ -54,6 +54,8 @@ pub enum Refusal {
     NotUtf8,
     /// Nothing but spaces.
     Empty,
+    /// No letter or digit at all: `-`, `...` name nobody.
+    NoLetter,
     /// More than [`MAX_NAME_CHARS`] characters.
     TooLong,
     /// A space (or other blank) inside the name.
@@ -78,6 +80,7 @@ impl fmt::Display for Refusal {
         match self {
             Refusal::NotUtf8 => write!(f, "a name must be valid UTF-8"),
             Refusal::Empty => write!(f, "a name cannot be empty"),
+            Refusal::NoLetter => write!(f, "a name needs a letter or a digit"),
             Refusal::TooLong => write!(f, "a name is at most {MAX_NAME_CHARS} characters"),
             Refusal::Space => write!(f, "a name cannot have spaces"),
             Refusal::Character(c) => write!(
@@ -107,6 +110,7 @@ pub fn parse(line: &[u8]) -> Result<Name, Refusal> {
     let text = std::str::from_utf8(line).map_err(|_| Refusal::NotUtf8)?;
     let shown = unicode::nfc(text.trim());
     let mut count = 0;
+    let mut letters = false;
     for c in shown.chars() {
         count += 1;
         if c.is_whitespace() {
@@ -114,12 +118,16 @@ pub fn parse(line: &[u8]) -> Result<Name, Refusal> {
         }
         // A mark (an accent, a vowel sign) belongs to the letter before it.
         let part_of_a_letter = count > 1 && unicode::is_combining_mark(c);
+        letters |= c.is_alphanumeric();
         if !(c.is_alphanumeric() || part_of_a_letter || matches!(c, '-' | '_' | '.')) {
             return Err(Refusal::Character(c));
         }
     }
     if count == 0 {
         return Err(Refusal::Empty);
+    }
+    if !letters {
+        return Err(Refusal::NoLetter);
     }
     if count > MAX_NAME_CHARS {
         return Err(Refusal::TooLong);
@@ -205,6 +213,11 @@ pub(crate) mod tests {
         assert_eq!(refused(b"\xff"), Refusal::NotUtf8);
         assert_eq!(refused(b""), Refusal::Empty);
         assert_eq!(refused(b"   "), Refusal::Empty);
+        for punctuation in ["-", "...", "_.-", "-\u{301}"] {
+            let refusal = refused(punctuation.as_bytes());
+            assert_eq!(refusal, Refusal::NoLetter, "{punctuation:?}");
+            assert_eq!(refusal.to_string(), "a name needs a letter or a digit");
+        }
         assert_eq!(refused("x".repeat(25).as_bytes()), Refusal::TooLong);
         assert_eq!(refused(b"no way"), Refusal::Space);
         assert_eq!(refused(b"a\tb"), Refusal::Space);

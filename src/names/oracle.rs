@@ -95,18 +95,23 @@ fn parse_by_the_crates(line: &[u8]) -> Result<Name, Refusal> {
     let text = std::str::from_utf8(line).map_err(|_| Refusal::NotUtf8)?;
     let shown: String = text.trim().nfc().collect();
     let mut count = 0;
+    let mut letters = false;
     for c in shown.chars() {
         count += 1;
         if c.is_whitespace() {
             return Err(Refusal::Space);
         }
         let part_of_a_letter = count > 1 && crate_mark(c);
+        letters |= c.is_alphanumeric();
         if !(c.is_alphanumeric() || part_of_a_letter || matches!(c, '-' | '_' | '.')) {
             return Err(Refusal::Character(c));
         }
     }
     if count == 0 {
         return Err(Refusal::Empty);
+    }
+    if !letters {
+        return Err(Refusal::NoLetter);
     }
     if count > MAX_NAME_CHARS {
         return Err(Refusal::TooLong);

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 /// A `redis-server` of a test's own: always built, as it needs no
 /// feature of the server's.
 pub mod redis;
+/// Skips for want of a tool, counted and told at the end of the run.
+pub mod skips;
 /// A WebSocket client: always built (tungstenite is a dev-dependency), so
 /// that the code of clients via web is checked in every build; only a
 /// server that serves the page needs the `web` feature.
