@@ -125,6 +125,12 @@ enum Route {
 
 /// What the request head asks for, or the answer refusing it.
 fn route(head: &http::Head, loopback: bool) -> Result<Route, Response> {
+    if head.hosts != 1 {
+        return Err(Response::text(
+            "400 Bad Request",
+            "error: a request needs exactly one Host header",
+        ));
+    }
     match head.path.as_str() {
         "/" if head.method == "GET" || head.method == "HEAD" => Ok(Route::Page),
         "/" => Err(not_allowed("GET, HEAD")),
