@@ -83,7 +83,9 @@ pub fn serve<Ticket>(
                 "error: request head too large",
             ),
             Some(Ok((head, early))) => match route(&head, loopback) {
-                Ok(Route::Page) => page::response(head.method == "HEAD"),
+                Ok(Route::Page) => {
+                    page::response(head.method == "HEAD", config.max_line_bytes, config.names)
+                }
                 Ok(Route::Upgrade(key)) => {
                     drop(head);
                     if http::accept_websocket(&socket, &key).await.is_err() {
