@@ -247,6 +247,7 @@ fn the_page_in_a_browser() {
     };
     book_mode(&mut browser);
     ended_by_the_server(&mut browser);
+    a_crowd(&mut browser);
     names_mode(&mut browser);
     let _ = writeln!(
         std::io::stderr(),
@@ -313,6 +314,52 @@ fn ended_by_the_server(browser: &mut Browser) {
         "{statuses:?}"
     );
     browser.no_errors();
+    let status = chat.terminate();
+    assert!(status.success(), "chat exited with {status}");
+}
+
+/// A room fuller than the greeting names: the list counts the rest, and
+/// `/who` names everyone.
+fn a_crowd(browser: &mut Browser) {
+    let (chat, url) = start_chat(&["--names"]);
+    let names: Vec<String> = (0..21).map(|n| format!("p{n:02}")).collect();
+    let mut crowd: Vec<Peer> = names
+        .iter()
+        .map(|name| {
+            let mut peer = Peer::connect_quiet(chat.addr);
+            peer.expect("What is your name?");
+            peer.say(name);
+            peer.expect(&format!("You are {name}"));
+            peer
+        })
+        .collect();
+    browser.open(&url);
+    browser.expect("notice", "What is your name?");
+    browser.type_line("alice");
+    browser.expect("notice", "You are alice");
+    browser.expect(
+        "notice",
+        &format!("Also here: {} and 1 more", names[..20].join(", ")),
+    );
+    let mut listed: Vec<String> = names[..20].to_vec();
+    listed.push("alice".into());
+    let mut shown = listed.clone();
+    shown.push("and 1 more".into());
+    assert_eq!(browser.ask(&["who"]), shown);
+    // One not named goes: one fewer to count.
+    drop(crowd.pop());
+    browser.expect("notice", "p20 has left");
+    assert_eq!(browser.ask(&["who"]), listed);
+    // One named goes; /who names everyone, the list is those.
+    drop(crowd.remove(0));
+    browser.expect("notice", "p00 has left");
+    listed.remove(0);
+    assert_eq!(browser.ask(&["who"]), listed);
+    browser.type_line("/who");
+    browser.expect("notice", &format!("Here: {}", listed.join(", ")));
+    assert_eq!(browser.ask(&["who"]), listed);
+    browser.no_errors();
+    drop(crowd);
     let status = chat.terminate();
     assert!(status.success(), "chat exited with {status}");
 }
