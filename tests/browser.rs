@@ -193,9 +193,11 @@ impl Browser {
     }
 
     /// Checks that the page logged no error (a policy violation, an
-    /// exception) since it opened.
+    /// exception) since it opened, but the browser's own word on each try
+    /// to reach a server that is down.
     fn no_errors(&mut self) {
-        let errors = self.ask(&["errors"]);
+        let mut errors = self.ask(&["errors"]);
+        errors.retain(|error| !error.ends_with("net::ERR_CONNECTION_REFUSED"));
         assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
     }
 }
@@ -210,7 +212,12 @@ impl Drop for Browser {
 /// `chat --http 127.0.0.1:0` on a free loopback port, with `flags`; and
 /// its page's URL, from its log.
 fn start_chat(flags: &[&str]) -> (ChatProcess, String) {
-    let mut args = vec!["--http", "127.0.0.1:0"];
+    start_chat_on("127.0.0.1:0", flags)
+}
+
+/// `chat --http HTTP` with `flags`, and its page's URL.
+fn start_chat_on(http: &str, flags: &[&str]) -> (ChatProcess, String) {
+    let mut args = vec!["--http", http];
     args.extend_from_slice(flags);
     let mut chat = ChatProcess::start(&args);
     // Logged right after the chat's own address.
@@ -238,6 +245,8 @@ fn the_page_in_a_browser() {
         return;
     };
     book_mode(&mut browser);
+    ended_by_the_server(&mut browser);
+    a_crowd(&mut browser);
     names_mode(&mut browser);
     let _ = writeln!(
         std::io::stderr(),
@@ -259,6 +268,9 @@ fn book_mode(browser: &mut Browser) {
         .unwrap_or_else(|| panic!("the page's first line is a greeting: {greeting:?}"));
     peer.expect(&format!("{me} has arrived"));
     assert_eq!(browser.word(&["placeholder"]), "A line, then Enter");
+    assert_eq!(browser.word(&["me"]), format!("You are {me}"));
+    // Who is here is unknown in the book's room: no list.
+    assert!(browser.ask(&["who"]).is_empty(), "no list in book mode");
 
     browser.type_line("hello from a browser");
     peer.expect(&format!("{me}: hello from a browser"));
@@ -276,9 +288,104 @@ fn book_mode(browser: &mut Browser) {
     assert!(status.success(), "chat exited with {status}");
 }
 
-/// Names mode: the page is asked its name, talks with a TCP client, shows
-/// every kind of line, ends with an error, reconnects, and sees the server
-/// go.
+/// A session the server ends saying why is over: the page says why and
+/// waits to be asked to connect again, rather than come back by itself.
+fn ended_by_the_server(browser: &mut Browser) {
+    let (chat, url) = start_chat(&["--idle-timeout", "1s"]);
+    browser.open(&url);
+    let (_, greeting) = browser.line();
+    assert!(greeting.starts_with("You are "), "{greeting}");
+    browser.expect(
+        "error",
+        "error: idle for too long (nothing received for 1s)",
+    );
+    browser.expect("client", "(the server closed the connection)");
+    assert_eq!(
+        browser.word(&["wait-closed"]),
+        "Disconnected: idle for too long (nothing received for 1s)"
+    );
+    assert_eq!(browser.word(&["title"]), "chat (disconnected)");
+    let statuses = browser.ask(&["statuses"]);
+    assert!(
+        !statuses
+            .iter()
+            .any(|status| status.starts_with("Reconnecting")),
+        "{statuses:?}"
+    );
+    browser.no_errors();
+    let status = chat.terminate();
+    assert!(status.success(), "chat exited with {status}");
+}
+
+/// A room fuller than the greeting names: the list counts the rest, and
+/// `/who` names everyone.
+fn a_crowd(browser: &mut Browser) {
+    let (chat, url) = start_chat(&["--names"]);
+    let names: Vec<String> = (0..21).map(|n| format!("p{n:02}")).collect();
+    let mut crowd: Vec<Peer> = names
+        .iter()
+        .map(|name| {
+            let mut peer = Peer::connect_quiet(chat.addr);
+            peer.expect("What is your name?");
+            peer.say(name);
+            peer.expect(&format!("You are {name}"));
+            peer
+        })
+        .collect();
+    browser.open(&url);
+    browser.expect("notice", "What is your name?");
+    browser.type_line("alice");
+    browser.expect("notice", "You are alice");
+    browser.expect(
+        "notice",
+        &format!("Also here: {} and 1 more", names[..20].join(", ")),
+    );
+    let mut listed: Vec<String> = names[..20].to_vec();
+    listed.push("alice".into());
+    let mut shown = listed.clone();
+    shown.push("and 1 more".into());
+    assert_eq!(browser.ask(&["who"]), shown);
+    // One not named goes: one fewer to count.
+    drop(crowd.pop());
+    browser.expect("notice", "p20 has left");
+    assert_eq!(browser.ask(&["who"]), listed);
+    // One named goes; /who names everyone, the list is those.
+    drop(crowd.remove(0));
+    browser.expect("notice", "p00 has left");
+    listed.remove(0);
+    assert_eq!(browser.ask(&["who"]), listed);
+    browser.type_line("/who");
+    browser.expect("notice", &format!("Here: {}", listed.join(", ")));
+    assert_eq!(browser.ask(&["who"]), listed);
+    browser.no_errors();
+    drop(crowd);
+    let status = chat.terminate();
+    assert!(status.success(), "chat exited with {status}");
+}
+
+/// The first number of each countdown in `statuses` (`Reconnecting in N
+/// s...`, counting down): the wait chosen before each try.
+fn waits(statuses: &[String]) -> Vec<u32> {
+    let mut waits = Vec::new();
+    let mut counting = false;
+    for status in statuses {
+        let n = status
+            .strip_prefix("Reconnecting in ")
+            .and_then(|rest| rest.strip_suffix(" s..."))
+            .map(|n| n.parse().expect("a number of seconds"));
+        if let (Some(n), false) = (n, counting) {
+            waits.push(n);
+        }
+        counting = n.is_some();
+    }
+    waits
+}
+
+/// Names mode: the page is asked its name, keeps who is here and who you
+/// are in view, talks with a TCP client, shows every kind of line (the
+/// sender's name in its own style, mentions marked, times on request),
+/// counts what came while hidden, refuses a line over the limit, and
+/// reconnects, by itself after a drop.
 fn names_mode(browser: &mut Browser) {
     let (chat, url) = start_chat(&["--names", "--max-line", "200"]);
     let mut bob = Peer::connect_quiet(chat.addr);
@@ -291,24 +398,42 @@ fn names_mode(browser: &mut Browser) {
     browser.open(&url);
     browser.expect("notice", "What is your name?");
     assert_eq!(browser.word(&["placeholder"]), "Your name, then Enter");
+    assert_eq!(browser.word(&["value"]), "", "no name to offer yet");
+    assert!(browser.ask(&["who"]).is_empty(), "not in the room yet");
     browser.type_line("alice");
     browser.expect("notice", "You are alice");
     browser.expect("notice", "Also here: bob");
     bob.expect("alice has arrived");
+    assert_eq!(browser.word(&["me"]), "You are alice");
+    assert_eq!(browser.ask(&["who"]), ["bob", "alice"]);
     assert_eq!(browser.word(&["placeholder"]), "A line, then Enter");
     browser.type_line("/help");
     for help in chat::command::HELP {
         browser.expect("notice", help);
     }
 
-    // A line each way, byte for byte.
+    // A line each way, byte for byte, the sender's name in its own style.
     browser.type_line("héllo ✓");
     bob.expect_bytes("alice: héllo ✓\n".as_bytes());
     browser.expect("own", "alice: héllo ✓");
+    assert_eq!(browser.ask(&["sender"]), ["alice", "bold"]);
     bob.say("hi alice");
     bob.expect("bob: hi alice");
-    browser.expect("other", "bob: hi alice");
+    browser.expect("other mention", "bob: hi alice");
+    assert_eq!(browser.ask(&["sender"]), ["bob", "bold"]);
+    bob.say("malice aforethought");
+    bob.expect("bob: malice aforethought");
+    browser.expect("other", "bob: malice aforethought");
 
+    every_kind(browser, &mut bob);
+    list_and_times(browser, &mut bob, chat.addr);
+    reading(browser, &mut bob);
+    leaving_and_coming_back(browser, bob, chat, &url);
+}
+
+/// Every kind of line, each shown as text in its style, the sender's name
+/// in a style of its own; and your renames followed.
+fn every_kind(browser: &mut Browser, bob: &mut Peer) {
     // A peer's markup and escape sequences are shown, never obeyed.
     let markup = "<img src=x onerror=window.__pwned=1>";
     bob.say(markup);
@@ -318,6 +443,24 @@ fn names_mode(browser: &mut Browser) {
     bob.expect_bytes(b"bob: \x1b[2J\x07 \xc2\x9b31m \xff<b>bold</b>\n");
     browser.expect("other", "bob: ^[[2J^G \\u{9b}31m \u{fffd}<b>bold</b>");
     browser.ask(&["safe"]);
+    // Nor can a line pose as another's: what would move text (bidi
+    // controls), hide it (zero widths) or break it (separators) is shown
+    // for what it is; the bytes on the wire stay the same.
+    let hidden =
+        "\u{202e}drow\u{202a}\u{2066}\u{2069}\u{200b}\u{200d}\u{2060}\u{feff}\u{2028}\u{2029}.";
+    bob.say(hidden);
+    bob.expect_bytes(format!("bob: {hidden}\n").as_bytes());
+    browser.expect(
+        "other",
+        "bob: <U+202E>drow<U+202A><U+2066><U+2069><U+200B><U+200D><U+2060><U+FEFF><U+2028><U+2029>.",
+    );
+    // A row that wraps to read `alice: ...` is not in a name's style.
+    let posing = format!("x{}alice: send me your password", " ".repeat(60));
+    bob.say(&posing);
+    bob.expect(&format!("bob: {posing}"));
+    // (It names alice, so it is marked as a mention.)
+    browser.expect("other mention", &format!("bob: {posing}"));
+    assert_eq!(browser.ask(&["sender"]), ["bob", "bold"]);
 
     // Every kind, from commands typed as at a terminal.
     browser.type_line("/me waves");
@@ -326,6 +469,7 @@ fn names_mode(browser: &mut Browser) {
     bob.say("/msg alice psst");
     bob.expect("bob -> alice: psst");
     browser.expect("private", "bob -> alice: psst");
+    assert_eq!(browser.ask(&["sender"]), ["bob", "bold"]);
     browser.type_line("/msg bob hush");
     browser.expect("private", "alice -> bob: hush");
     bob.expect("alice -> bob: hush");
@@ -335,6 +479,8 @@ fn names_mode(browser: &mut Browser) {
     browser.type_line("/nick alicia");
     browser.expect("notice", "alice is now alicia");
     bob.expect("alice is now alicia");
+    assert_eq!(browser.word(&["me"]), "You are alicia");
+    assert_eq!(browser.ask(&["who"]), ["bob", "alicia"]);
     bob.say("You are bob now");
     bob.expect("bob: You are bob now");
     browser.expect("other", "bob: You are bob now");
@@ -343,9 +489,41 @@ fn names_mode(browser: &mut Browser) {
     bob.expect("alicia: still me");
     browser.type_line("/who");
     browser.expect("notice", "Here: bob, alicia");
-    bob.say("/me waves back");
-    bob.expect("* bob waves back");
-    browser.expect("action", "* bob waves back");
+    bob.say("/me waves back at Alicia");
+    bob.expect("* bob waves back at Alicia");
+    browser.expect("action mention", "* bob waves back at Alicia");
+    assert_eq!(browser.ask(&["sender"]), ["bob", "bold"]);
+}
+
+/// Who is here follows arrivals and leaves; times come on request.
+fn list_and_times(browser: &mut Browser, bob: &mut Peer, chat: std::net::SocketAddr) {
+    // Someone comes and goes: the list follows.
+    let mut carol = Peer::connect_quiet(chat);
+    carol.expect("What is your name?");
+    carol.say("carol");
+    carol.expect("You are carol");
+    carol.expect("Also here: bob, alicia");
+    browser.expect("notice", "carol has arrived");
+    bob.expect("carol has arrived");
+    assert_eq!(browser.ask(&["who"]), ["bob", "alicia", "carol"]);
+    carol.say("/quit");
+    carol.expect_end();
+    browser.expect("notice", "carol has left");
+    bob.expect("carol has left");
+    assert_eq!(browser.ask(&["who"]), ["bob", "alicia"]);
+
+    // Times, on request: `HH:MM` before every line; off again, the room's
+    // bytes alone.
+    let shown = browser.word(&["times"]);
+    let time = shown
+        .strip_suffix(" carol has left")
+        .unwrap_or_else(|| panic!("a time, then the line: {shown:?}"));
+    let shape: String = time
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'D' } else { c })
+        .collect();
+    assert_eq!(shape, "DD:DD", "HH:MM before the line: {shown:?}");
+    assert_eq!(browser.word(&["times"]), "carol has left");
 
     // Mid-conversation, every kind of line in view, in both schemes.
     // snapshots/browser-page.png, the README's picture, is a copy of one;
@@ -355,7 +533,11 @@ fn names_mode(browser: &mut Browser) {
     let dark = dir.join("page-dark.png");
     browser.ask(&["screenshot", &light.to_string_lossy(), "light"]);
     browser.ask(&["screenshot", &dark.to_string_lossy(), "dark"]);
+}
 
+/// Reading: long words wrap, a reader scrolled up stays, the title counts
+/// what came while hidden, and a line over the limit is kept, not sent.
+fn reading(browser: &mut Browser, bob: &mut Peer) {
     // A long word wraps: nothing gets wider than a phone.
     let long = format!("https://example.invalid/{}", "a".repeat(150));
     bob.say(&long);
@@ -383,28 +565,55 @@ fn names_mode(browser: &mut Browser) {
     browser.expect("own", "alicia: back");
     bob.expect("alicia: back");
     assert_eq!(browser.word(&["at-end"]), "yes", "your own line shown");
+
+    // In the background, the title counts what came; back, it is read.
+    browser.ask(&["hide"]);
+    for n in 1..=3 {
+        bob.say(&format!("unread {n}"));
+        bob.expect(&format!("bob: unread {n}"));
+        browser.expect("other", &format!("bob: unread {n}"));
+    }
+    assert_eq!(browser.word(&["title"]), "(3) chat");
+    browser.ask(&["show"]);
+    assert_eq!(browser.word(&["title"]), "chat");
     browser.no_errors();
 
-    // A line over the limit: the server says why and closes; the page says
-    // so and offers to reconnect.
-    browser.ask(&["paste", &"x".repeat(201)]);
-    browser.expect("error", "error: line too long (the limit is 200 bytes)");
-    browser.expect("client", "(the server closed the connection)");
-    assert_eq!(
-        browser.word(&["wait-closed"]),
-        "Disconnected: line too long (the limit is 200 bytes)"
+    // A line over the limit (the page was told it: 200 bytes) is not
+    // sent, and stays to be shortened; bytes count, not characters.
+    let over = format!("{}x", "é".repeat(100));
+    browser.ask(&["paste", &over]);
+    browser.expect(
+        "client",
+        "(not sent: the line is 201 bytes, and the server takes at most 200)",
     );
-    assert_eq!(browser.word(&["placeholder"]), "Enter reconnects");
-    bob.expect("alicia has left");
+    assert_eq!(browser.word(&["value"]), over);
+    browser.ask(&["clear"]);
+    let most = "é".repeat(100);
+    browser.ask(&["paste", &most]);
+    bob.expect(&format!("alicia: {most}"));
+    browser.expect("own", &format!("alicia: {most}"));
+}
 
-    // Reconnecting, by keyboard alone: a new session, asked again.
+/// Leaving, coming back when asked, and being brought back by the page
+/// itself when the server goes and returns.
+fn leaving_and_coming_back(browser: &mut Browser, mut bob: Peer, chat: ChatProcess, url: &str) {
+    // Leaving is leaving: the page waits to be asked back, and then
+    // offers the name last used.
+    browser.type_line("/quit");
+    browser.expect("client", "(you left)");
+    assert_eq!(browser.word(&["wait-closed"]), "Disconnected: you left.");
+    assert_eq!(browser.word(&["placeholder"]), "Enter reconnects");
+    assert!(browser.ask(&["who"]).is_empty(), "not in the room");
+    assert_eq!(browser.word(&["me"]), "", "nobody, out of the room");
+    bob.expect("alicia has left");
     browser.ask(&["keyboard-reconnect"]);
     browser.expect("notice", "What is your name?");
     browser.ask(&["wait-open"]);
-    browser.type_line("alice");
-    browser.expect("notice", "You are alice");
+    assert_eq!(browser.word(&["value"]), "alicia", "the last name, offered");
+    browser.ask(&["enter"]);
+    browser.expect("notice", "You are alicia");
     browser.expect("notice", "Also here: bob");
-    bob.expect("alice has arrived");
+    bob.expect("alicia has arrived");
 
     // Bob goes, all the way, so that the shutdown has no TCP client to
     // wait for (it gives one 2 s to end its input).
@@ -412,20 +621,49 @@ fn names_mode(browser: &mut Browser) {
     bob.expect_end();
     drop(bob);
     browser.expect("notice", "bob has left");
+    assert_eq!(browser.ask(&["who"]), ["alicia"]);
 
-    // The server goes: the page says it is disconnected, and Enter tries
-    // again, in vain.
+    // The server goes: the page tries again by itself, waiting 1 s, then
+    // twice as long after each failed try, up to 30 s (Try now skips a
+    // wait, and the next is still doubled).
+    let http = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     let status = chat.terminate();
     assert!(status.success(), "chat exited with {status}");
     browser.expect("client", "(the server closed the connection)");
+    assert_eq!(browser.word(&["title"]), "chat (disconnected)");
+    browser.ask(&["wait-status", "Reconnecting in 1 s..."]);
+    for wait in [2, 4, 8, 16, 30, 30] {
+        browser.ask(&["try-now"]);
+        browser.ask(&["wait-status", &format!("Reconnecting in {wait} s...")]);
+    }
+    let statuses = browser.ask(&["statuses"]);
     assert_eq!(
-        browser.word(&["wait-closed"]),
-        "Disconnected: the server closed the connection."
+        waits(&statuses)[..7],
+        [1, 2, 4, 8, 16, 30, 30],
+        "{statuses:?}"
     );
+
+    // Back on the same address, the page is asked its name again, offered
+    // the last one; and the next drop waits 1 s again.
+    let (chat, _) = start_chat_on(&http, &["--names"]);
+    browser.ask(&["try-now"]);
+    browser.expect("notice", "What is your name?");
+    browser.ask(&["wait-open"]);
+    assert_eq!(browser.word(&["value"]), "alicia");
     browser.ask(&["enter"]);
-    browser.expect("client", "(could not connect)");
-    assert_eq!(
-        browser.word(&["wait-closed"]),
-        "Disconnected: could not reach the server."
-    );
+    browser.expect("notice", "You are alicia");
+    browser.expect("notice", "Nobody else is here");
+    assert_eq!(browser.word(&["title"]), "chat");
+    browser.no_errors();
+    let status = chat.terminate();
+    assert!(status.success(), "chat exited with {status}");
+    browser.expect("client", "(the server closed the connection)");
+    browser.ask(&["wait-status", "Reconnecting in 1 s..."]);
+    let statuses = browser.ask(&["statuses"]);
+    let back = statuses.iter().rposition(|status| status == "Connected");
+    let after = &statuses[back.expect("connected again")..];
+    assert_eq!(waits(after).first(), Some(&1), "{statuses:?}");
 }

@@ -408,3 +408,31 @@ fn pings_are_answered_and_a_close_is_a_leave() {
     drop(observer);
     server.stop();
 }
+
+/// A request names its host exactly once (RFC 9112, 3.2): two `Host`
+/// headers (the same twice, or two hosts) or none are `400`, for the page
+/// and for the WebSocket alike, before any other check.
+#[test]
+fn a_request_with_two_hosts_or_none_is_refused() {
+    let server = server();
+    let page = server.page.unwrap();
+    let upgrade = "Origin: http://localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for request in [
+        "GET / HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n".to_string(),
+        "GET / HTTP/1.1\r\nHost: localhost\r\nhost: evil.example\r\n\r\n".to_string(),
+        "HEAD / HTTP/1.1\r\n\r\n".to_string(),
+        format!("GET /ws HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n{upgrade}\r\n"),
+    ] {
+        let (status, response) = http_get(page, &request);
+        assert_eq!(status, 400, "{request:?}: {response}");
+        assert!(
+            response.ends_with("\r\n\r\nerror: a request needs exactly one Host header\n"),
+            "{request:?}: {response}"
+        );
+    }
+    // One Host is a request like any other.
+    let (status, _) = http_get(page, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(status, 200);
+    server.stop();
+}

@@ -27,6 +27,9 @@ pub struct Head {
     pub path: String,
     /// `Host`: the address the browser used, `host[:port]`.
     pub host: Option<String>,
+    /// How many `Host` headers came: HTTP/1.1 wants exactly one (RFC 9112,
+    /// 3.2), since two could name two hosts to two readers of the head.
+    pub hosts: usize,
     /// `Origin`: the site whose page made the request (browsers send it on
     /// every WebSocket handshake).
     pub origin: Option<String>,
@@ -101,6 +104,7 @@ impl From<&httparse::Request<'_, '_>> for Head {
             let name = header.name;
             if name.eq_ignore_ascii_case("host") {
                 head.host = Some(text(header.value));
+                head.hosts += 1;
             } else if name.eq_ignore_ascii_case("origin") {
                 head.origin = Some(text(header.value));
             } else if name.eq_ignore_ascii_case("upgrade") {

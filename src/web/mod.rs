@@ -83,7 +83,9 @@ pub fn serve<Ticket>(
                 "error: request head too large",
             ),
             Some(Ok((head, early))) => match route(&head, loopback) {
-                Ok(Route::Page) => page::response(head.method == "HEAD"),
+                Ok(Route::Page) => {
+                    page::response(head.method == "HEAD", config.max_line_bytes, config.names)
+                }
                 Ok(Route::Upgrade(key)) => {
                     drop(head);
                     if http::accept_websocket(&socket, &key).await.is_err() {
@@ -125,6 +127,12 @@ enum Route {
 
 /// What the request head asks for, or the answer refusing it.
 fn route(head: &http::Head, loopback: bool) -> Result<Route, Response> {
+    if head.hosts != 1 {
+        return Err(Response::text(
+            "400 Bad Request",
+            "error: a request needs exactly one Host header",
+        ));
+    }
     match head.path.as_str() {
         "/" if head.method == "GET" || head.method == "HEAD" => Ok(Route::Page),
         "/" => Err(not_allowed("GET, HEAD")),

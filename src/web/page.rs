@@ -12,12 +12,63 @@ use sha2::{Digest, Sha256};
 
 use super::http::Response;
 
-/// The page: one file of HTML, CSS and JavaScript, with one inline
-/// `<style>` and one inline `<script>`.
-const PAGE: &str = include_str!("page.html");
+/// The page's source: one file of HTML, CSS and JavaScript, with one
+/// inline `<style>` and one inline `<script>`, written to be read.
+const SOURCE: &[u8] = include_bytes!("page.html");
 
-/// The answer to `GET /`.
-pub fn response(head_only: bool) -> Response {
+/// The page as served and compiled in: the source without indentation,
+/// blank lines and the script's `//` comment lines, which no browser
+/// needs and which would cost the binary a third of the page.
+const PAGE: &str = match std::str::from_utf8(&SERVED) {
+    Ok(page) => page,
+    Err(_) => panic!("the page is UTF-8"),
+};
+const SERVED: [u8; minify::<0>(SOURCE).1] = minify(SOURCE).0;
+
+/// `page` with each line's leading spaces dropped, and the lines left
+/// empty or starting with `//` left out; and the length that takes, whose
+/// bytes past `N` are not kept. Only ASCII is dropped, so UTF-8 stays so.
+const fn minify<const N: usize>(page: &[u8]) -> ([u8; N], usize) {
+    let mut out = [0u8; N];
+    let mut len = 0;
+    let mut start = 0;
+    while start < page.len() {
+        while start < page.len() && page[start] == b' ' {
+            start += 1;
+        }
+        let mut end = start;
+        while end < page.len() && page[end] != b'\n' {
+            end += 1;
+        }
+        let comment = end > start + 1 && page[start] == b'/' && page[start + 1] == b'/';
+        if end > start && !comment {
+            // The line and its newline.
+            let mut at = start;
+            while at <= end && at < page.len() {
+                if len < N {
+                    out[len] = page[at];
+                }
+                len += 1;
+                at += 1;
+            }
+        }
+        start = end + 1;
+    }
+    (out, len)
+}
+
+/// The answer to `GET /`: the page, told the longest line the server
+/// takes (`max_line` bytes), so that it refuses a longer one itself rather
+/// than send it and be closed, and whether names mode is on, so that it
+/// keeps a list of who is here. Both are attributes of its `<html>`,
+/// outside the script and style that the policy names by their hashes.
+pub fn response(head_only: bool, max_line: usize, names: bool) -> Response {
+    let names = if names { " data-names" } else { "" };
+    let body = PAGE.replacen(
+        "<html lang=\"en\">",
+        &format!("<html lang=\"en\" data-max-line=\"{max_line}\"{names}>"),
+        1,
+    );
     Response {
         status: "200 OK",
         headers: vec![
@@ -27,7 +78,7 @@ pub fn response(head_only: bool) -> Response {
             "X-Frame-Options: DENY".to_string(),
         ],
         content_type: "text/html; charset=utf-8",
-        body: PAGE.as_bytes().to_vec(),
+        body: body.into_bytes(),
         head_only,
     }
 }
@@ -85,6 +136,21 @@ mod tests {
         for outside in ["src=\"http", "href=\"http", "@import", "url("] {
             assert!(!lower.contains(outside), "{outside} in the page");
         }
+    }
+
+    #[test]
+    fn the_page_is_served_without_indentation_or_comment_lines() {
+        let (short, len) = minify::<64>(b"<p>\n  a // b\n\n  // gone\n    c\n");
+        assert_eq!(&short[..len], b"<p>\na // b\nc\n");
+        assert!(PAGE.len() < SOURCE.len() * 4 / 5, "{} bytes", PAGE.len());
+        assert!(PAGE.contains("\nconst MAX_LINES = 5000;\n"));
+    }
+
+    #[test]
+    fn the_page_is_told_the_line_limit_and_the_mode() {
+        let body = |names| String::from_utf8(response(false, 200, names).body).unwrap();
+        assert!(body(false).contains("<html lang=\"en\" data-max-line=\"200\">"));
+        assert!(body(true).contains("<html lang=\"en\" data-max-line=\"200\" data-names>"));
     }
 
     #[test]

@@ -12,13 +12,32 @@
 //   launch                  start the browser (once, first)
 //   open URL                a fresh phone-sized page at URL; result: its CSP
 //   line                    the log's next line; result: its class, its text
+//                           as shown (with its time when Times is on)
+//   sender                  the sender's name in the line `line` last gave,
+//                           and `bold` if it alone is bold there, or `plain`
+//   times                   click Times, then the input; result: that
+//                           line's text now
 //   placeholder             what the input's placeholder says now
 //   type TEXT               type TEXT into the focused input, then Enter
 //   paste TEXT              paste TEXT there at once, then Enter
 //   enter                   Enter in the input
+//   clear                   empty the input, as a person would
+//   value                   what the input holds
+//   me                      the header's `You are NAME`
+//   who                     the list named `Who is here`: its items' texts,
+//                           none when it is not shown
+//   title                   the document's title
+//   hide, show              the tab goes to the background, comes back:
+//                           the page is told so as by a browser (headless
+//                           Chromium keeps every tab visible)
+//   wait-status TEXT        wait until the status has said TEXT since the
+//                           last wait-status
+//   statuses                every status said since the page opened
+//   try-now                 click Try now
 //   keyboard-reconnect      Shift+Tab from the input to Reconnect, then Enter
 //   wait-open               wait until the page says it is connected
-//   wait-closed             wait for the Reconnect button; result: the status
+//   wait-closed             wait until the page waits to be asked to
+//                           reconnect; result: the status
 //   safe                    no <img> anywhere, window.__pwned unset
 //   layout                  the input in view, nothing wider than the screen
 //   scroll-up               scroll the log up, as a reader would
@@ -36,6 +55,8 @@ let context = null;
 let page = null;
 // How many of the log's lines `line` has reported.
 let cursor = 0;
+// How many of the statuses seen `wait-status` has gone past.
+let statusCursor = 0;
 // Errors the page logged (a CSP violation among them) and its exceptions.
 let errors = [];
 
@@ -70,12 +91,23 @@ const commands = {
     page = await context.newPage();
     page.setDefaultTimeout(PATIENCE_MS);
     cursor = 0;
+    statusCursor = 0;
     errors = [];
     page.on('console', (message) => {
       if (message.type() === 'error') errors.push(message.text());
     });
     page.on('pageerror', (error) => errors.push(String(error)));
     const response = await page.goto(url);
+    // Every status the page says, in order: a countdown's steps pass
+    // faster than a test asks.
+    await page.evaluate(() => {
+      const status = document.getElementById('status');
+      window.__statuses = [status.textContent];
+      new MutationObserver(() => {
+        const text = status.textContent;
+        if (window.__statuses.at(-1) !== text) window.__statuses.push(text);
+      }).observe(status, { childList: true, characterData: true, subtree: true });
+    });
     return [response.headers()['content-security-policy'] ?? '(no CSP)'];
   },
 
@@ -88,10 +120,82 @@ const commands = {
     }
     const [kind, text] = await page.$eval(
       `#log > :nth-child(${cursor + 1})`,
-      (line) => [line.className, line.textContent],
+      (line) => [line.className, line.innerText],
     );
     cursor += 1;
     return [kind, text];
+  },
+
+  async sender() {
+    return await page.$eval(`#log > :nth-child(${cursor})`, (line) => {
+      const name = line.querySelector('.who');
+      if (name === null) return ['(none)', 'plain'];
+      const weight = (element) => Number(getComputedStyle(element).fontWeight);
+      return [name.textContent, weight(name) >= 600 && weight(line) < 600 ? 'bold' : 'plain'];
+    });
+  },
+
+  async times() {
+    await page.getByLabel('Times').click();
+    // Then back to the input, as a person would, to type on.
+    await page.locator('#line').click();
+    return [await page.$eval(`#log > :nth-child(${cursor})`, (line) => line.innerText)];
+  },
+
+  async clear() {
+    await focusedInput();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Backspace');
+    return [];
+  },
+
+  async value() {
+    return [await page.$eval('#line', (input) => input.value)];
+  },
+
+  async me() {
+    return [await page.$eval('#me', (me) => me.textContent)];
+  },
+
+  async who() {
+    const list = page.getByRole('list', { name: 'Who is here' });
+    if (await list.count() === 0) return [];
+    return await list.getByRole('listitem').allTextContents();
+  },
+
+  async title() {
+    return [await page.title()];
+  },
+
+  async hide() {
+    await visibility('hidden');
+    return [];
+  },
+
+  async show() {
+    await visibility('visible');
+    return [];
+  },
+
+  async 'wait-status'(text) {
+    const at = await page.waitForFunction(([text, from]) => {
+      const at = window.__statuses.indexOf(text, from);
+      return at >= 0 ? at + 1 : null;
+    }, [text, statusCursor]).then((handle) => handle.jsonValue()).catch(async () => {
+      const seen = await page.evaluate(() => window.__statuses);
+      throw new Error(`the status never said ${JSON.stringify(text)}: ${JSON.stringify(seen)}`);
+    });
+    statusCursor = at;
+    return [];
+  },
+
+  async statuses() {
+    return await page.evaluate(() => window.__statuses);
+  },
+
+  async 'try-now'() {
+    await page.getByRole('button', { name: 'Try now' }).click();
+    return [];
   },
 
   async placeholder() {
@@ -136,7 +240,7 @@ const commands = {
   },
 
   async 'wait-closed'() {
-    await page.locator('#reconnect').waitFor({ state: 'visible' });
+    await page.locator('#bar[data-state="closed"]').waitFor({ state: 'attached' });
     return [await page.$eval('#status', (status) => status.textContent)];
   },
 
@@ -195,6 +299,16 @@ const commands = {
     return errors;
   },
 };
+
+// What a browser does when its tab is hidden or shown, for a headless one.
+async function visibility(state) {
+  await page.evaluate((state) => {
+    for (const [name, value] of [['visibilityState', state], ['hidden', state === 'hidden']]) {
+      Object.defineProperty(document, name, { configurable: true, get: () => value });
+    }
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
 
 // Typing goes where a person's keys would: the input must have the focus.
 async function focusedInput() {
