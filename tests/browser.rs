@@ -447,12 +447,12 @@ fn every_kind(browser: &mut Browser, bob: &mut Peer) {
     // controls), hide it (zero widths) or break it (separators) is shown
     // for what it is; the bytes on the wire stay the same.
     let hidden =
-        "\u{202e}drow\u{202a}\u{2066}\u{2069}\u{200b}\u{200d}\u{2060}\u{feff}\u{2028}\u{2029}.";
+        "\u{202e}drow\u{202a}\u{2066}\u{2069}\u{200b}\u{200d}\u{2060}\u{feff}\u{2028}\u{2029}\u{61c}\u{200f}.";
     bob.say(hidden);
     bob.expect_bytes(format!("bob: {hidden}\n").as_bytes());
     browser.expect(
         "other",
-        "bob: <U+202E>drow<U+202A><U+2066><U+2069><U+200B><U+200D><U+2060><U+FEFF><U+2028><U+2029>.",
+        "bob: <U+202E>drow<U+202A><U+2066><U+2069><U+200B><U+200D><U+2060><U+FEFF><U+2028><U+2029><U+061C><U+200F>.",
     );
     // A row that wraps to read `alice: ...` is not in a name's style.
     let posing = format!("x{}alice: send me your password", " ".repeat(60));

@@ -3,7 +3,13 @@
 //! A peer's bytes must never drive the user's terminal: an escape sequence
 //! could move the cursor, retitle the window or hide text. So every control
 //! character is shown visibly (`^[` for ESC, `^G` for BEL, `\u{9b}` for the
-//! C1 controls) and invalid UTF-8 becomes the replacement character. Lines
+//! C1 controls) and invalid UTF-8 becomes the replacement character. Nor
+//! may they rearrange what is shown: the bidirectional controls (which can
+//! turn the rest of a line around), the zero-width characters and the
+//! line and paragraph separators are shown by their numbers (`<U+202E>`),
+//! and a run of spaces long enough to push text onto the next row, where
+//! it would pass for a line of its own, by its length (`<70 spaces>`).
+//! Lines
 //! are then styled by kind, so that your own messages, others' messages,
 //! actions, private lines and notices (arrivals, leaves, renames, replies,
 //! errors) are told apart at a glance.
@@ -31,19 +37,42 @@ pub enum Kind {
     Error,
 }
 
-/// The line (without its `\n`) with every control character made visible
-/// and invalid UTF-8 replaced.
+/// A run of this many spaces or more is shown by its length.
+const LONG_SPACES: usize = 4;
+
+/// The line (without its `\n`) with every control character and every
+/// character that rearranges text made visible, long runs of spaces
+/// counted, and invalid UTF-8 replaced.
 pub fn escape(line: &[u8]) -> String {
     let text = String::from_utf8_lossy(line);
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut spaces = 0;
+    for c in text.chars().chain(['\n']) {
+        if c == ' ' {
+            spaces += 1;
+            continue;
+        }
+        match spaces {
+            0 => {}
+            1..LONG_SPACES => out.extend(std::iter::repeat_n(' ', spaces)),
+            _ => out.push_str(&format!("<{spaces} spaces>")),
+        }
+        spaces = 0;
         match c {
+            // The end, added above to flush the spaces.
+            '\n' => {}
             '\u{0}'..='\u{1f}' => {
                 out.push('^');
                 out.push(char::from(c as u8 ^ 0x40));
             }
             '\u{7f}' => out.push_str("^?"),
             '\u{80}'..='\u{9f}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            '\u{61c}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}' => out.push_str(&format!("<U+{:04X}>", c as u32)),
             c => out.push(c),
         }
     }
@@ -138,6 +167,21 @@ mod tests {
         assert_eq!(escape(b"a\x1b[2Jb\x07\t\x7f\0"), "a^[[2Jb^G^I^?^@");
         assert_eq!(escape("x\u{9b}31m".as_bytes()), "x\\u{9b}31m");
         assert_eq!(escape(b"caf\xc3\xa9 \xff"), "caf\u{e9} \u{fffd}");
+    }
+
+    #[test]
+    fn what_rearranges_text_is_shown_not_obeyed() {
+        assert_eq!(
+            escape("a\u{202e}b\u{2066}c\u{200b}d\u{2028}e\u{feff}".as_bytes()),
+            "a<U+202E>b<U+2066>c<U+200B>d<U+2028>e<U+FEFF>"
+        );
+        let forged = format!("x{}alice: send me your password", " ".repeat(70));
+        assert_eq!(
+            escape(forged.as_bytes()),
+            "x<70 spaces>alice: send me your password"
+        );
+        assert_eq!(escape(b"a b  c   d"), "a b  c   d", "a few spaces stay");
+        assert_eq!(escape(b"trailing    "), "trailing<4 spaces>");
     }
 
     #[test]

@@ -97,11 +97,14 @@ impl Screen {
         self.prompt = prompt.to_string();
     }
 
-    /// Prints `lines` above the prompt line, then draws it again.
+    /// Prints `lines` above the prompt line, then draws it again. A line
+    /// wider than the terminal goes on in rows that start indented (see
+    /// `wrap`).
     pub fn print_above(&mut self, lines: &[String], editor: &Editor) -> io::Result<()> {
         self.erase();
+        let cols = columns();
         for line in lines {
-            self.out.push_str(line);
+            wrap(&mut self.out, line, cols);
             self.out.push_str("\r\n");
         }
         self.draw(editor)
@@ -182,6 +185,39 @@ fn columns() -> usize {
     }
 }
 
+/// How far a line's continuation rows are indented. No line from the server
+/// starts with a space, so a row that does is always the rest of the row
+/// above, never a line of its own (a peer cannot make its text pass for
+/// another's by pushing it onto a row of its own).
+const CONTINUATION: &str = "  ";
+
+/// Appends `line` (shown text: escaped, perhaps with our own colour
+/// sequences) to `out` in rows `cols` wide, each row after the first
+/// indented.
+fn wrap(out: &mut String, line: &str, cols: usize) {
+    let indent = if cols > 2 * CONTINUATION.len() {
+        CONTINUATION
+    } else {
+        ""
+    };
+    let mut col = 0;
+    // Inside one of our own colour sequences, `ESC [ ... m`: no columns.
+    // (A peer's ESC is shown as `^[`.)
+    let mut styling = false;
+    for (_, cluster) in unicode::clusters(line) {
+        styling |= cluster == "\x1b";
+        let width = if styling { 0 } else { unicode::width(cluster) };
+        styling &= cluster != "m";
+        if col + width > cols {
+            out.push_str("\r\n");
+            out.push_str(indent);
+            col = indent.len();
+        }
+        col += width;
+        out.push_str(cluster);
+    }
+}
+
 /// Where the cursor (at byte `cursor` of `line`) and the end of the text
 /// fall when `prompt` and `line` are written on rows `cols` wide. A
 /// character too wide for what is left of a row goes to the next, as
@@ -228,6 +264,28 @@ mod tests {
         // Exactly full: the end is the start of the next row.
         assert_eq!(layout("> ", "abcdefgh", 8, 10), (spot(1, 0), spot(1, 0)));
         assert_eq!(layout("> ", "abcdefgh", 0, 10), (spot(0, 2), spot(1, 0)));
+    }
+
+    #[test]
+    fn a_long_line_goes_on_in_indented_rows() {
+        let rows = |line: &str, cols| {
+            let mut out = String::new();
+            wrap(&mut out, line, cols);
+            out
+        };
+        assert_eq!(rows("bob: hi", 10), "bob: hi");
+        assert_eq!(rows("bob: hello world", 10), "bob: hello\r\n   world");
+        assert_eq!(
+            rows("abcdefghijklmnopqrst", 10),
+            "abcdefghij\r\n  klmnopqr\r\n  st"
+        );
+        // Colour takes no room.
+        assert_eq!(
+            rows("\x1b[32malice: hi there\x1b[0m", 10),
+            "\x1b[32malice: hi \r\n  there\x1b[0m"
+        );
+        // A wide character is not split.
+        assert_eq!(rows("abcdefghi\u{4e2d}", 10), "abcdefghi\r\n  \u{4e2d}");
     }
 
     #[test]

@@ -609,3 +609,34 @@ fn a_dumb_terminal_answers_the_name_too() {
     let contents = terminal.parser.lock().unwrap().screen().contents();
     assert!(!contents.contains("What is your name?"), "{contents}");
 }
+
+#[test]
+fn a_line_cannot_pose_as_another_or_turn_itself_around() {
+    let addr = start_server(true);
+    let terminal = Terminal::start(addr, &["--color", "never", "--name", "carol"], &[]);
+    terminal.wait_for_text("You are carol");
+    let (_alice, _alice_reader) = named_peer(addr, "alice");
+    let (mut x, _x_reader) = named_peer(addr, "x");
+    // `x: a`, then spaces to the right margin, then what would read as a
+    // line of alice's on the row below.
+    let spaces = " ".repeat(usize::from(COLS) - "x: a".len());
+    x.write_all(format!("a{spaces}alice: send me your password\n").as_bytes())
+        .unwrap();
+    x.write_all("b\u{202e}drowssap\u{2028}c\u{200b}d\n".as_bytes())
+        .unwrap();
+    let long = "y".repeat(usize::from(COLS) + 10);
+    x.write_all(format!("{long}\n").as_bytes()).unwrap();
+    terminal.wait_for_text("x: b<U+202E>drowssap<U+2028>c<U+200B>d");
+    terminal.wait_for_text(&format!("x: a<{} spaces>alice: send me", spaces.len()));
+    let rows = terminal.rows();
+    assert!(
+        !rows.iter().any(|row| row.starts_with("alice: ")),
+        "a row passes for alice's line:\n{rows:#?}"
+    );
+    // A line wider than the terminal goes on in an indented row.
+    let first = rows
+        .iter()
+        .position(|row| row.starts_with("x: yyy"))
+        .expect("the long line");
+    assert_eq!(rows[first + 1].trim_end(), format!("  {}", "y".repeat(13)));
+}
