@@ -50,7 +50,11 @@ pub async fn enter<T: Transport, S: Source>(
         if let Err(PushError::Full) = queue.push(text_line(&[PROMPT])) {
             break InputEnd::NotReading;
         }
-        let line = async { Next::Line(lines.next_line().await) };
+        // A client that leaves its refusals unread is not read either.
+        let line = async {
+            conn.watch.replies_taken().await;
+            Next::Line(lines.next_line().await)
+        };
         let out_of_time = async {
             Timer::at(deadline).await;
             Next::OutOfTime

@@ -8,8 +8,10 @@
 //! through a [`LineReader`], so it never holds more than one line's limit.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
+use smol::lock::Semaphore;
 use smol::Timer;
 
 use super::connection::{Conn, Entry};
@@ -19,7 +21,7 @@ use super::throttle::Throttle;
 use crate::command::{self, Command};
 use crate::line::line;
 use crate::lines::LineReader;
-use crate::room::events::{Message, Said};
+use crate::room::events::{Message, Said, LINES_IN_FLIGHT};
 use crate::transport::Transport;
 
 /// Reads the client's input until it ends: in names mode first its name
@@ -64,8 +66,10 @@ pub fn read_input<T: Transport>(
                 }
             }
             // Waits until the client has joined, and then whenever it has
-            // enough lines in flight.
+            // enough lines in flight, or leaves its replies unread (see
+            // `queue::watch`).
             let permit = conn.permits.acquire_arc().await;
+            conn.watch.replies_taken().await;
             let said = match lines.next_line().await {
                 // Cut off: the socket was shut down under the client, so
                 // an unfinished line it sent is not its last line.
@@ -86,10 +90,26 @@ pub fn read_input<T: Transport>(
                 said,
                 permit: Some(permit),
             };
+            let command = matches!(message.said, Said::Command(_));
             if conn.hub.messages.send(message).await.is_err() {
                 return entered(InputEnd::ServerStopped);
             }
+            // A command's answer is queued before the next line is read,
+            // so that the wait for replies counts it: a client cannot have
+            // a few dozen answers in flight past that wait.
+            if command {
+                Box::pin(caught_up(&conn.permits)).await;
+            }
         }
+    }
+}
+
+/// Waits until the room has taken every line the client has in flight:
+/// all its permits are back.
+async fn caught_up(permits: &Arc<Semaphore>) {
+    let mut all = Vec::with_capacity(LINES_IN_FLIGHT);
+    for _ in 0..LINES_IN_FLIGHT {
+        all.push(permits.acquire_arc().await);
     }
 }
 
