@@ -82,3 +82,44 @@ fn a_throttled_client_cut_off_is_announced_as_leaving() {
     drop(rude);
     server.stop();
 }
+
+/// Names mode: tries at a name are paced as lines are, against the same
+/// rate. A newcomer sends three tries at once under a burst of two: the
+/// two refusals come at once, the third try waits its turn, and a line
+/// said meanwhile comes before its arrival.
+#[test]
+fn tries_at_a_name_are_paced_as_lines() {
+    let server = TestServer::start_with(chat::Config {
+        names: true,
+        rate: Some(chat::config::Rate {
+            lines: 1,
+            per: Duration::from_secs(2),
+            burst: 2,
+        }),
+        ..chat::Config::default()
+    });
+    let named = |name: &str, others: &str| {
+        let mut peer = Peer::connect_quiet(server.addr);
+        peer.expect("What is your name?");
+        peer.say(name);
+        peer.expect(&format!("You are {name}"));
+        peer.expect(others);
+        peer
+    };
+    let mut observer = named("observer", "Nobody else is here");
+    let mut other = named("other", "Also here: observer");
+    observer.expect("other has arrived");
+    let mut newcomer = Peer::connect_quiet(server.addr);
+    newcomer.expect("What is your name?");
+    newcomer.send(b"no way\nnot now\ncarol\n");
+    for _ in 0..2 {
+        newcomer.expect("error: a name cannot have spaces");
+        newcomer.expect("What is your name?");
+    }
+    other.say("passing");
+    observer.expect("other: passing");
+    observer.expect("carol has arrived");
+    newcomer.expect("You are carol");
+    drop((other, newcomer));
+    server.stop();
+}

@@ -7,7 +7,7 @@
 
 use std::io;
 
-use crate::config::{format_count, format_duration};
+use crate::config::{format_count, format_duration, REFUSED_NAMES};
 use crate::line::{text_line, Line};
 use crate::lines::LineError;
 use crate::Config;
@@ -33,6 +33,8 @@ pub enum InputEnd {
     /// Names mode: refused names piled up unread until the send queue was
     /// full.
     NotReading,
+    /// Names mode: [`REFUSED_NAMES`] names refused.
+    Refused,
 }
 
 impl From<LineError> for InputEnd {
@@ -74,6 +76,7 @@ pub fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
             "error: no name given within {}",
             format_duration(config.naming_timeout)
         ),
+        InputEnd::Refused => "error: too many refused names".to_string(),
         _ => return None,
     };
     Some(text_line(&[&why]))
@@ -103,5 +106,6 @@ pub fn describe(end: &InputEnd, config: &Config) -> String {
             format_duration(config.naming_timeout)
         ),
         InputEnd::NotReading => "not reading (send queue full)".to_string(),
+        InputEnd::Refused => format!("{REFUSED_NAMES} names refused"),
     }
 }

@@ -9,10 +9,8 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
 use smol::lock::Semaphore;
-use smol::Timer;
 
 use super::connection::{Conn, Entry};
 use super::ending::{InputEnd, ReadEnd};
@@ -43,11 +41,14 @@ pub fn read_input<T: Transport>(
             config.idle_timeout,
             config.line_timeout,
         );
+        // Tries at a name are paced as lines are, and count against the
+        // same rate.
+        let mut throttle = Throttle::default();
         if let Entry::Unnamed(queue) = entry {
             // Boxed, and built right inside the box (a binding would keep
             // room for it in every connection's state): only names mode
             // pays for it, and only until the client has a name.
-            let named = Box::pin(naming::enter(conn, queue, &mut lines)).await;
+            let named = Box::pin(naming::enter(conn, queue, &mut lines, &mut throttle)).await;
             if let Err(end) = named {
                 return ReadEnd {
                     end,
@@ -55,16 +56,10 @@ pub fn read_input<T: Transport>(
                 };
             }
         }
-        let mut throttle = Throttle::default();
         loop {
             // Over its rate, the client is read more slowly: it waits here,
-            // and its lines wait in its own connection. (Boxed: the timer
-            // takes room only while it runs.)
-            if let Some(rate) = &config.rate {
-                if let Some(until) = throttle.wait_until(rate, Instant::now()) {
-                    Box::pin(Timer::at(until)).await;
-                }
-            }
+            // and its lines wait in its own connection.
+            throttle.pace(config.rate.as_ref()).await;
             // Waits until the client has joined, and then whenever it has
             // enough lines in flight, or leaves its replies unread (see
             // `queue::watch`).
@@ -82,9 +77,7 @@ pub fn read_input<T: Transport>(
                 Ok(None) => return entered(InputEnd::Closed),
                 Err(error) => return entered(error.into()),
             };
-            if let Some(rate) = &config.rate {
-                throttle.count(rate, Instant::now());
-            }
+            throttle.counted(config.rate.as_ref());
             let message = Message {
                 from: conn.id,
                 said,

@@ -41,6 +41,23 @@ impl Throttle {
     }
 }
 
+impl Throttle {
+    /// Waits until the next line may be read under `rate`, if there is
+    /// one. (Boxed: the timer takes room only while it runs.)
+    pub async fn pace(&self, rate: Option<&Rate>) {
+        if let Some(until) = rate.and_then(|rate| self.wait_until(rate, Instant::now())) {
+            Box::pin(smol::Timer::at(until)).await;
+        }
+    }
+
+    /// Notes a line read now, under `rate` if there is one.
+    pub fn counted(&mut self, rate: Option<&Rate>) {
+        if let Some(rate) = rate {
+            self.count(rate, Instant::now());
+        }
+    }
+}
+
 /// The time one line of the rate takes.
 fn interval(rate: &Rate) -> Duration {
     rate.per / rate.lines.max(1)
