@@ -7,7 +7,7 @@
 
 use std::io;
 
-use crate::config::{format_count, format_duration, REFUSED_NAMES};
+use crate::config::{format_count, format_duration};
 use crate::line::{text_line, Line};
 use crate::lines::LineError;
 use crate::Config;
@@ -33,7 +33,7 @@ pub enum InputEnd {
     /// Names mode: refused names piled up unread until the send queue was
     /// full.
     NotReading,
-    /// Names mode: [`REFUSED_NAMES`] names refused.
+    /// Names mode: too many names refused (`config::REFUSED_NAMES`).
     Refused,
 }
 
@@ -106,6 +106,6 @@ pub fn describe(end: &InputEnd, config: &Config) -> String {
             format_duration(config.naming_timeout)
         ),
         InputEnd::NotReading => "not reading (send queue full)".to_string(),
-        InputEnd::Refused => format!("{REFUSED_NAMES} names refused"),
+        InputEnd::Refused => "too many refused names".to_string(),
     }
 }
