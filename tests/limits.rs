@@ -123,3 +123,46 @@ fn tries_at_a_name_are_paced_as_lines() {
     drop((other, newcomer));
     server.stop();
 }
+
+/// Names mode: a command's answer counts against the asker's rate by its
+/// size, a line a KiB past the first. `/who` in a room of 100 long names
+/// (2 KiB) costs three lines, the whole burst: the asker's next line waits
+/// its turn, and a line said meanwhile comes first.
+#[test]
+fn a_long_answer_costs_the_asker_its_rate() {
+    let server = TestServer::start_with(chat::Config {
+        names: true,
+        rate: Some(chat::config::Rate {
+            lines: 1,
+            per: Duration::from_secs(2),
+            burst: 3,
+        }),
+        ..chat::Config::default()
+    });
+    let named = |name: &str| {
+        let mut peer = Peer::connect_quiet(server.addr);
+        peer.expect("What is your name?");
+        peer.say(name);
+        peer.expect(&format!("You are {name}"));
+        peer.text();
+        peer
+    };
+    let mut observer = named("observer");
+    let crowd: Vec<Peer> = (0..100)
+        .map(|i| named(&format!("someone-with-a-name{i:03}")))
+        .collect();
+    let mut other = named("other");
+    let mut asker = named("asker");
+    for _ in 0..102 {
+        assert!(observer.text().ends_with(" has arrived"));
+    }
+    asker.send(b"/who\n/me asks again\n");
+    for line in 0..3 {
+        assert!(asker.text().starts_with("Here: "), "/who line {line}");
+    }
+    other.say("passing");
+    observer.expect("other: passing");
+    observer.expect("* asker asks again");
+    drop((crowd, other, asker));
+    server.stop();
+}

@@ -74,6 +74,9 @@ struct State {
     /// What the lines for this client alone among them cost: its replies,
     /// which nobody shares (see `watch`).
     own: usize,
+    /// What every reply ever queued here cost, in all: how much a command
+    /// was answered with (see `watch`).
+    replied: u64,
     /// The writer, when it waits for a line.
     waker: Option<Waker>,
     /// The connection's reader, when it waits for the client to take its
@@ -158,6 +161,7 @@ impl QueueSender {
         let cost = cost(line.len());
         self.add(cost, |state| {
             state.own += cost;
+            state.replied += cost as u64;
             state.lines.push_back(Entry::Own(line));
         })
     }

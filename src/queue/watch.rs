@@ -9,7 +9,9 @@
 //! once the replies still queued for it are under [`REPLY_BACKLOG`]: a
 //! client is read as fast as it takes its answers, and otherwise waits,
 //! as a flooder does, in its own connection (TCP pushes back on its
-//! sender). Nothing is dropped and nobody is cut off for it.
+//! sender). Nothing is dropped and nobody is cut off for it. And with flood
+//! control on, an answer counts against the asker's rate by its size (see
+//! `conn::reader`).
 
 use std::future::poll_fn;
 use std::task::Poll;
@@ -22,6 +24,12 @@ use super::QueueWatch;
 pub(super) const REPLY_BACKLOG: usize = 16 * 1024;
 
 impl QueueWatch {
+    /// What the replies queued for the client ever cost, in all: the
+    /// difference across a command is what it was answered with.
+    pub fn replied(&self) -> u64 {
+        self.shared.lock().replied
+    }
+
     /// Whether the broadcaster cut this client off.
     pub fn was_cut_off(&self) -> bool {
         self.shared.lock().cut_off
