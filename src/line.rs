@@ -28,9 +28,14 @@ pub fn line(pieces: &[&[u8]]) -> Line {
     Arc::new(line)
 }
 
-/// The strings joined, and a newline, as one line.
+/// The strings joined, and a newline, as one line: sized once, exactly,
+/// so that what a queue counts for a line is what it holds.
 pub fn text_line(pieces: &[&str]) -> Line {
-    let mut line = pieces.concat().into_bytes();
+    let length = pieces.iter().map(|piece| piece.len()).sum::<usize>() + 1;
+    let mut line = Vec::with_capacity(length);
+    for piece in pieces {
+        line.extend_from_slice(piece.as_bytes());
+    }
     line.push(b'\n');
     Arc::new(line)
 }
@@ -107,6 +112,15 @@ mod tests {
 
     fn line(text: &str) -> Line {
         Arc::new(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_line_holds_its_bytes_and_no_more() {
+        let line = text_line(&["Here: ", "alice, bob"]);
+        assert_eq!(line.as_slice(), b"Here: alice, bob\n");
+        assert_eq!(line.capacity(), line.len());
+        let line = super::line(&[b"a", b": ", b"hi"]);
+        assert_eq!(line.capacity(), line.len());
     }
 
     #[test]

@@ -107,6 +107,9 @@ pub struct LineReader<R> {
     scanned: usize,
     /// The source reported end of input.
     eof: bool,
+    /// The source failed (a reset, say): the input ended there, with this
+    /// error, once the bytes that came before it are delivered.
+    failed: Option<io::Error>,
     /// The last attempt found nothing: try again only once the reactor
     /// reports input.
     would_block: bool,
@@ -138,6 +141,7 @@ impl<R: Source> LineReader<R> {
             start: 0,
             scanned: 0,
             eof: false,
+            failed: None,
             would_block: false,
             max_line,
             idle_timeout,
@@ -147,7 +151,10 @@ impl<R: Source> LineReader<R> {
     }
 
     /// The next line without its `\n` and one `\r` before it, or `None` at
-    /// the end of input. A last line with no `\n` is still returned.
+    /// the end of input. A last line with no `\n` is still returned, however
+    /// the input ended: a close, or a reset (as Go's `bufio.Scanner` does:
+    /// the bytes arrived, and a reset is how many clients close). A failed
+    /// source's error comes after that line.
     pub async fn next_line(&mut self) -> Result<Option<&[u8]>, LineError> {
         loop {
             if let Some(offset) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
@@ -170,7 +177,10 @@ impl<R: Source> LineReader<R> {
             }
             if self.eof {
                 if pending == 0 {
-                    return Ok(None);
+                    return match self.failed.take() {
+                        Some(error) => Err(LineError::Io(error)),
+                        None => Ok(None),
+                    };
                 }
                 let line_start = self.start;
                 self.start = self.buf.len();
@@ -183,7 +193,14 @@ impl<R: Source> LineReader<R> {
             } else if self.line_timeout.is_some() && self.line_started.is_none() {
                 self.line_started = Some(Instant::now());
             }
-            self.fill(pending).await?;
+            match self.fill(pending).await {
+                // The bytes before a failure are the input's last line.
+                Err(LineError::Io(error)) => {
+                    self.failed = Some(error);
+                    self.eof = true;
+                }
+                result => result?,
+            }
         }
     }
 
@@ -344,6 +361,40 @@ mod tests {
         assert_eq!(got, owned(&[b"ok"]));
         assert_eq!(end.as_deref(), Some("TooLong"));
         assert_eq!(lines(b"abcde", 4).1.as_deref(), Some("TooLong"));
+    }
+
+    /// Input that ends in a failure, as a reset does: its bytes, then
+    /// `ConnectionReset`.
+    struct ResetAfter<'a>(&'a [u8]);
+
+    impl Source for ResetAfter<'_> {
+        fn try_peek(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::ErrorKind::ConnectionReset.into());
+            }
+            Read::read(&mut self.0, buf)
+        }
+
+        fn poll_readable(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_reset_delivers_the_last_line_then_fails() {
+        let (got, end) = lines_from(ResetAfter(b"a\nunfinished\r"), 100);
+        assert_eq!(got, owned(&[b"a", b"unfinished"]));
+        assert!(end.is_some_and(|end| end.contains("ConnectionReset")));
+        let (got, end) = lines_from(ResetAfter(b"a\n"), 100);
+        assert_eq!(got, owned(&[b"a"]));
+        assert!(end.is_some_and(|end| end.contains("ConnectionReset")));
+        // Past the limit, a reset changes nothing: the line was too long.
+        let (got, end) = lines_from(ResetAfter(b"a\nabcdef"), 4);
+        assert_eq!((got, end.as_deref()), (owned(&[b"a"]), Some("TooLong")));
     }
 
     #[test]

@@ -299,8 +299,8 @@ fn five_thousand_connections_at_once() {
     finish(chat, 160);
 }
 
-/// Clients that reset in the middle of a line leave like any other; none of
-/// their partial lines is broadcast.
+/// Clients that reset in the middle of a line leave like any other, their
+/// unfinished line broadcast first, as at a close.
 #[test]
 fn resets_in_the_middle_of_a_line_are_leaves() {
     let chat = ChatProcess::start(&[]);
@@ -310,7 +310,8 @@ fn resets_in_the_middle_of_a_line_are_leaves() {
         observer.expect(&format!("{} has arrived", client.name));
         client.send(b"half a li");
         let name = client.name.clone();
-        client.reset();
+        client.reset_once_received();
+        observer.expect(&format!("{name}: half a li"));
         observer.expect(&format!("{name} has left"));
     }
     observer.say("all gone");
@@ -554,4 +555,71 @@ fn running_out_of_file_descriptors_never_spins() {
         failures <= 3,
         "accept failures logged {failures} times:\n{rest}"
     );
+}
+
+/// A complete line, then 30 KB of an unfinished one, then a reset, 200
+/// times in each mode: the bytes reached the server, so the complete line
+/// and the unfinished one are both broadcast, before the leave, every time
+/// (as Go's scanner does: what came before a reset is the last line). Half
+/// the clients reset before reading their greeting, so that the server's
+/// write fails first; that once changed what the reader made of the reset.
+#[test]
+fn a_reset_loses_no_line_that_arrived() {
+    let tail = "x".repeat(30 * 1024);
+    for names in [false, true] {
+        let chat = ChatProcess::start(if names { &["--names"] } else { &[] });
+        let mut observer = Peer::connect_quiet(chat.addr);
+        if names {
+            observer.expect("What is your name?");
+            observer.say("observer");
+            observer.expect("You are observer");
+            observer.expect("Nobody else is here");
+        } else {
+            let name = observer.name.clone();
+            observer.expect(&format!("You are {name}"));
+        }
+        let mut wrong = Vec::new();
+        for index in 0..200 {
+            let mut client = Peer::connect_quiet(chat.addr);
+            let (name, mut bytes) = if names {
+                let name = format!("r{index}");
+                (name.clone(), format!("{name}\n"))
+            } else {
+                (client.name.clone(), String::new())
+            };
+            if index % 2 == 0 {
+                if names {
+                    client.expect("What is your name?");
+                    client.send(bytes.as_bytes());
+                    bytes.clear();
+                    client.expect(&format!("You are {name}"));
+                } else {
+                    client.expect(&format!("You are {name}"));
+                }
+            }
+            bytes.push_str(&format!("line {index}\n{tail}"));
+            client.send(bytes.as_bytes());
+            client.reset_once_received();
+            observer.expect(&format!("{name} has arrived"));
+            let mut got = Vec::new();
+            loop {
+                let line = observer.text();
+                if line == format!("{name} has left") {
+                    break;
+                }
+                got.push(line);
+            }
+            let want = [format!("{name}: line {index}"), format!("{name}: {tail}")];
+            if got != want {
+                let short: Vec<String> = got.iter().map(|l| l.chars().take(30).collect()).collect();
+                wrong.push(format!("{index}: {short:?}"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "names: {names}: {} of 200 tries lost lines: {wrong:?}",
+            wrong.len()
+        );
+        finish(chat, 64);
+    }
 }

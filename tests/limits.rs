@@ -82,3 +82,87 @@ fn a_throttled_client_cut_off_is_announced_as_leaving() {
     drop(rude);
     server.stop();
 }
+
+/// Names mode: tries at a name are paced as lines are, against the same
+/// rate. A newcomer sends three tries at once under a burst of two: the
+/// two refusals come at once, the third try waits its turn, and a line
+/// said meanwhile comes before its arrival.
+#[test]
+fn tries_at_a_name_are_paced_as_lines() {
+    let server = TestServer::start_with(chat::Config {
+        names: true,
+        rate: Some(chat::config::Rate {
+            lines: 1,
+            per: Duration::from_secs(2),
+            burst: 2,
+        }),
+        ..chat::Config::default()
+    });
+    let named = |name: &str, others: &str| {
+        let mut peer = Peer::connect_quiet(server.addr);
+        peer.expect("What is your name?");
+        peer.say(name);
+        peer.expect(&format!("You are {name}"));
+        peer.expect(others);
+        peer
+    };
+    let mut observer = named("observer", "Nobody else is here");
+    let mut other = named("other", "Also here: observer");
+    observer.expect("other has arrived");
+    let mut newcomer = Peer::connect_quiet(server.addr);
+    newcomer.expect("What is your name?");
+    newcomer.send(b"no way\nnot now\ncarol\n");
+    for _ in 0..2 {
+        newcomer.expect("error: a name cannot have spaces");
+        newcomer.expect("What is your name?");
+    }
+    other.say("passing");
+    observer.expect("other: passing");
+    observer.expect("carol has arrived");
+    newcomer.expect("You are carol");
+    drop((other, newcomer));
+    server.stop();
+}
+
+/// Names mode: a command's answer counts against the asker's rate by its
+/// size, a line a KiB past the first. `/who` in a room of 100 long names
+/// (2 KiB) costs three lines, the whole burst: the asker's next line waits
+/// its turn, and a line said meanwhile comes first.
+#[test]
+fn a_long_answer_costs_the_asker_its_rate() {
+    let server = TestServer::start_with(chat::Config {
+        names: true,
+        rate: Some(chat::config::Rate {
+            lines: 1,
+            per: Duration::from_secs(2),
+            burst: 3,
+        }),
+        ..chat::Config::default()
+    });
+    let named = |name: &str| {
+        let mut peer = Peer::connect_quiet(server.addr);
+        peer.expect("What is your name?");
+        peer.say(name);
+        peer.expect(&format!("You are {name}"));
+        peer.text();
+        peer
+    };
+    let mut observer = named("observer");
+    let crowd: Vec<Peer> = (0..100)
+        .map(|i| named(&format!("someone-with-a-name{i:03}")))
+        .collect();
+    let mut other = named("other");
+    let mut asker = named("asker");
+    for _ in 0..102 {
+        assert!(observer.text().ends_with(" has arrived"));
+    }
+    asker.send(b"/who\n/me asks again\n");
+    for line in 0..3 {
+        assert!(asker.text().starts_with("Here: "), "/who line {line}");
+    }
+    other.say("passing");
+    observer.expect("other: passing");
+    observer.expect("* asker asks again");
+    drop((crowd, other, asker));
+    server.stop();
+}

@@ -110,6 +110,70 @@ fn non_readers_under_a_flood_cost_bounded_memory() {
     finish(chat, 128);
 }
 
+/// `/who` answers 5 bytes with kilobytes, for the asker alone: 50 clients
+/// that flood it without ever reading, in a room of 1,000 and with flood
+/// control off, keep the server under the bound that 1,000 non-readers
+/// keep (they are read only as fast as they take their answers), and the
+/// room still answers a newcomer.
+#[test]
+fn who_floods_from_non_readers_cost_bounded_memory() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    const PRESENT: usize = 1_000;
+    const ASKERS: usize = 50;
+    const FLOOD: Duration = Duration::from_secs(10);
+    raise_own_fd_limit(2 * (PRESENT + ASKERS) + 100);
+    let chat = ChatProcess::start(&["--names", "--rate", "off"]);
+    let mut observer = Peer::connect_quiet(chat.addr);
+    observer.expect("What is your name?");
+    observer.say("observer");
+    observer.expect("You are observer");
+    observer.expect("Nobody else is here");
+    let mut named = |name: String| {
+        let mut stream = TcpStream::connect(chat.addr).expect("connect");
+        stream.write_all(format!("{name}\n").as_bytes()).unwrap();
+        observer.expect(&format!("{name} has arrived"));
+        stream
+    };
+    let present: Vec<TcpStream> = (0..PRESENT).map(|i| named(format!("p{i}"))).collect();
+    let askers: Vec<TcpStream> = (0..ASKERS).map(|i| named(format!("a{i}"))).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let floods: Vec<_> = askers
+        .into_iter()
+        .map(|mut asker| {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                let asks = b"/who\n".repeat(1000);
+                asker
+                    .set_write_timeout(Some(Duration::from_secs(1)))
+                    .unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    match asker.write_all(&asks) {
+                        Ok(()) => {}
+                        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => break,
+                    }
+                }
+                asker
+            })
+        })
+        .collect();
+    thread::sleep(FLOOD);
+    stop.store(true, Ordering::Relaxed);
+    let askers: Vec<TcpStream> = floods.into_iter().map(|f| f.join().unwrap()).collect();
+    eprintln!("server peak RSS {} KiB", chat.peak_rss_kib());
+    let mut newcomer = Peer::connect_quiet(chat.addr);
+    newcomer.expect("What is your name?");
+    newcomer.say("newcomer");
+    newcomer.expect("You are newcomer");
+    assert!(newcomer.text().starts_with("Also here: observer, p0, p1"));
+    newcomer.say("still here");
+    newcomer.expect("newcomer: still here");
+    drop((present, askers));
+    finish(chat, 128);
+}
+
 /// Arrival and leave storms cost memory in proportion to the crowd, not
 /// to its square: 3,000 clients arriving at once take the server's memory
 /// to at most twice what they hold once settled, and 3,000 leaving at once

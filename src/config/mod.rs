@@ -97,6 +97,12 @@ pub const DEFAULT_SEND_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 /// whole lines takes, and the end of a trickler that sends a byte a second.
 pub const DEFAULT_LINE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Names mode: how many names a newcomer may have refused before it is
+/// told `error: too many refused names` and closed. Ten is more than any
+/// person needs to find a free name; each try costs the server its Unicode
+/// checks, and a crowd trying names forever cost it a core.
+pub const REFUSED_NAMES: usize = 10;
+
 /// A leaving client's last lines are a few KiB at most: seconds are plenty.
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -33,6 +33,8 @@ pub enum InputEnd {
     /// Names mode: refused names piled up unread until the send queue was
     /// full.
     NotReading,
+    /// Names mode: too many names refused (`config::REFUSED_NAMES`).
+    Refused,
 }
 
 impl From<LineError> for InputEnd {
@@ -74,6 +76,7 @@ pub fn farewell(end: &InputEnd, config: &Config) -> Option<Line> {
             "error: no name given within {}",
             format_duration(config.naming_timeout)
         ),
+        InputEnd::Refused => "error: too many refused names".to_string(),
         _ => return None,
     };
     Some(text_line(&[&why]))
@@ -103,5 +106,6 @@ pub fn describe(end: &InputEnd, config: &Config) -> String {
             format_duration(config.naming_timeout)
         ),
         InputEnd::NotReading => "not reading (send queue full)".to_string(),
+        InputEnd::Refused => "too many refused names".to_string(),
     }
 }

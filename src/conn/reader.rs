@@ -8,9 +8,9 @@
 //! through a [`LineReader`], so it never holds more than one line's limit.
 
 use std::future::Future;
-use std::time::Instant;
+use std::sync::Arc;
 
-use smol::Timer;
+use smol::lock::Semaphore;
 
 use super::connection::{Conn, Entry};
 use super::ending::{InputEnd, ReadEnd};
@@ -19,7 +19,7 @@ use super::throttle::Throttle;
 use crate::command::{self, Command};
 use crate::line::line;
 use crate::lines::LineReader;
-use crate::room::events::{Message, Said};
+use crate::room::events::{Message, Said, LINES_IN_FLIGHT};
 use crate::transport::Transport;
 
 /// Reads the client's input until it ends: in names mode first its name
@@ -41,11 +41,14 @@ pub fn read_input<T: Transport>(
             config.idle_timeout,
             config.line_timeout,
         );
+        // Tries at a name are paced as lines are, and count against the
+        // same rate.
+        let mut throttle = Throttle::default();
         if let Entry::Unnamed(queue) = entry {
             // Boxed, and built right inside the box (a binding would keep
             // room for it in every connection's state): only names mode
             // pays for it, and only until the client has a name.
-            let named = Box::pin(naming::enter(conn, queue, &mut lines)).await;
+            let named = Box::pin(naming::enter(conn, queue, &mut lines, &mut throttle)).await;
             if let Err(end) = named {
                 return ReadEnd {
                     end,
@@ -53,19 +56,15 @@ pub fn read_input<T: Transport>(
                 };
             }
         }
-        let mut throttle = Throttle::default();
         loop {
             // Over its rate, the client is read more slowly: it waits here,
-            // and its lines wait in its own connection. (Boxed: the timer
-            // takes room only while it runs.)
-            if let Some(rate) = &config.rate {
-                if let Some(until) = throttle.wait_until(rate, Instant::now()) {
-                    Box::pin(Timer::at(until)).await;
-                }
-            }
+            // and its lines wait in its own connection.
+            throttle.pace(config.rate.as_ref()).await;
             // Waits until the client has joined, and then whenever it has
-            // enough lines in flight.
+            // enough lines in flight, or leaves its replies unread (see
+            // `queue::watch`).
             let permit = conn.permits.acquire_arc().await;
+            conn.watch.replies_taken().await;
             let said = match lines.next_line().await {
                 // Cut off: the socket was shut down under the client, so
                 // an unfinished line it sent is not its last line.
@@ -78,18 +77,42 @@ pub fn read_input<T: Transport>(
                 Ok(None) => return entered(InputEnd::Closed),
                 Err(error) => return entered(error.into()),
             };
-            if let Some(rate) = &config.rate {
-                throttle.count(rate, Instant::now());
-            }
+            throttle.counted(config.rate.as_ref());
             let message = Message {
                 from: conn.id,
                 said,
                 permit: Some(permit),
             };
+            let command = matches!(message.said, Said::Command(_));
+            let replied = conn.watch.replied();
             if conn.hub.messages.send(message).await.is_err() {
                 return entered(InputEnd::ServerStopped);
             }
+            // A command's answer is queued before the next line is read,
+            // so that the wait for replies counts it: a client cannot have
+            // a few dozen answers in flight past that wait. And a long
+            // answer costs the asker's rate a line a KiB past the first.
+            if command {
+                Box::pin(caught_up(&conn.permits)).await;
+                let answer = conn.watch.replied().wrapping_sub(replied);
+                let lines = u32::try_from(answer / ANSWER_BYTES_A_LINE).unwrap_or(u32::MAX);
+                throttle.charge(config.rate.as_ref(), lines);
+            }
         }
+    }
+}
+
+/// How many bytes of a command's answer (as its queue counts them) cost
+/// the asker one more line of its rate: `/who` in a room of 2,000 (13 KB)
+/// costs 14 lines, a short answer only its own.
+const ANSWER_BYTES_A_LINE: u64 = 1024;
+
+/// Waits until the room has taken every line the client has in flight:
+/// all its permits are back.
+async fn caught_up(permits: &Arc<Semaphore>) {
+    let mut all = Vec::with_capacity(LINES_IN_FLIGHT);
+    for _ in 0..LINES_IN_FLIGHT {
+        all.push(permits.acquire_arc().await);
     }
 }
 

@@ -34,10 +34,34 @@ impl Throttle {
         (allowed > now).then_some(allowed)
     }
 
-    /// Notes a line read at `now`.
-    pub fn count(&mut self, rate: &Rate, now: Instant) {
+    /// Notes what costs `lines` lines at `now`: a line read, or a long
+    /// answer.
+    pub fn count(&mut self, rate: &Rate, now: Instant, lines: u32) {
         let due = self.due.map_or(now, |due| due.max(now));
-        self.due = Some(due + interval(rate));
+        self.due = Some(due + interval(rate).saturating_mul(lines));
+    }
+}
+
+impl Throttle {
+    /// Waits until the next line may be read under `rate`, if there is
+    /// one. (Boxed: the timer takes room only while it runs.)
+    pub async fn pace(&self, rate: Option<&Rate>) {
+        if let Some(until) = rate.and_then(|rate| self.wait_until(rate, Instant::now())) {
+            Box::pin(smol::Timer::at(until)).await;
+        }
+    }
+
+    /// Notes a line read now, under `rate` if there is one.
+    pub fn counted(&mut self, rate: Option<&Rate>) {
+        self.charge(rate, 1);
+    }
+
+    /// Notes what costs `lines` lines now (a long answer, say), under
+    /// `rate` if there is one.
+    pub fn charge(&mut self, rate: Option<&Rate>, lines: u32) {
+        if let Some(rate) = rate {
+            self.count(rate, Instant::now(), lines);
+        }
     }
 }
 
@@ -60,7 +84,7 @@ mod tests {
     fn at_once(throttle: &mut Throttle, now: Instant, count: usize) -> usize {
         let mut read = 0;
         while read < count && throttle.wait_until(&RATE, now).is_none() {
-            throttle.count(&RATE, now);
+            throttle.count(&RATE, now, 1);
             read += 1;
         }
         read
@@ -79,6 +103,14 @@ mod tests {
     }
 
     #[test]
+    fn a_long_answer_costs_its_lines() {
+        let start = Instant::now();
+        let mut throttle = Throttle::default();
+        throttle.count(&RATE, start, 14);
+        assert_eq!(at_once(&mut throttle, start, 100), 6, "the burst less 14");
+    }
+
+    #[test]
     fn a_quiet_client_gets_its_burst_back() {
         let start = Instant::now();
         let mut throttle = Throttle::default();
@@ -94,7 +126,7 @@ mod tests {
         for second in 0..100 {
             let now = start + Duration::from_millis(250 * second);
             assert!(throttle.wait_until(&RATE, now).is_none(), "line {second}");
-            throttle.count(&RATE, now);
+            throttle.count(&RATE, now, 1);
         }
     }
 }

@@ -7,7 +7,9 @@
 //! merely look alike: Cyrillic `а` passing for Latin `a`, `rn` for `m`,
 //! `0` for `O`. Look-alikes are found with the skeletons of Unicode TR39
 //! (the tables rustc uses for confusable identifiers, here in a compact
-//! form: see `unicode`), not a hand-made list. A few names are refused
+//! form: see `unicode`), not a hand-made list, and two rules on top for
+//! what TR39 leaves apart (see `looks`): diacritics, and letters that pass
+//! for ASCII ones (`ᴀʟɪᴄᴇ`, `aɭice`). A few names are refused
 //! outright because a message from them would pass for a server line
 //! (`error: ...`, `Here: ...`).
 //!
@@ -17,6 +19,7 @@
 mod data;
 #[cfg(test)]
 mod generate;
+mod looks;
 #[cfg(test)]
 mod oracle;
 mod tables;
@@ -152,19 +155,14 @@ pub fn parse(line: &[u8]) -> Result<Name, Refusal> {
 /// capital I is a small L in most fonts), yet `ill` and `lll` differ. So a
 /// name has two keys, and two names are the same when they share one:
 ///
-/// - the TR39 skeleton of the name as written, case folded after it (the
-///   skeleton maps `0` to `O`, which must then meet `o`): `Ill` -> `lll`;
+/// - the TR39 skeleton of the name as written, taken plainly (see
+///   `looks`: no diacritics, small capitals as letters), case folded after
+///   it (the skeleton maps `0` to `O`, which must then meet `o`):
+///   `Ill` -> `lll`;
 /// - the same of the name case folded first: `Ill` -> `ill`.
 pub fn keys(name: &str) -> Keys {
-    let look = |text: &str| -> Box<str> {
-        unicode::skeleton(text)
-            .into_iter()
-            .flat_map(char::to_lowercase)
-            .collect::<String>()
-            .into()
-    };
-    let as_written = look(name);
-    let folded = look(&name.to_lowercase());
+    let as_written = looks::look(name);
+    let folded = looks::look(&name.to_lowercase());
     if as_written == folded {
         Box::new([folded])
     } else {

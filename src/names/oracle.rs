@@ -9,6 +9,7 @@ use unicode_security::mixed_script::AugmentedScriptSet;
 use unicode_security::{skeleton as crate_skeleton, MixedScript};
 
 use super::generate::{every_char, generate, in_a_name, script_number};
+use super::looks::LIKE_ASCII;
 use super::tables::Scripts;
 use super::unicode;
 use super::{share_a_key, Keys, Name, Refusal, MAX_NAME_CHARS, RESERVED};
@@ -51,6 +52,7 @@ fn every_code_point_is_as_the_crates_say() {
             "{c:?}"
         );
         assert_eq!(unicode::is_combining_mark(c), crate_mark(c), "{c:?}");
+        assert_eq!(super::looks::is_diacritic(c), is_diacritic(c), "{c:?}");
         if in_a_name(c) {
             let set = AugmentedScriptSet::for_char(c);
             let scripts: Vec<u8> = if set.is_all() {
@@ -73,10 +75,36 @@ fn every_code_point_is_as_the_crates_say() {
     }
 }
 
-/// `names::keys` as it was, on the crates.
+/// `looks::is_diacritic` on the crates: a mark that Latin, Greek or
+/// Cyrillic may take.
+fn is_diacritic(c: char) -> bool {
+    crate_mark(c)
+        && ['a', 'α', 'а'].iter().any(|&letter| {
+            let mut scripts = AugmentedScriptSet::for_char(c);
+            scripts.intersect_with(AugmentedScriptSet::for_char(letter));
+            !scripts.is_empty()
+        })
+}
+
+/// `names::keys` on the crates: their skeleton, then the rule of `looks`
+/// (diacritics and apostrophes dropped; the
+/// letters of [`LIKE_ASCII`] as ASCII ones).
 fn keys_by_the_crates(name: &str) -> Keys {
+    let plainly = |c: char| -> String {
+        let like = LIKE_ASCII.iter().find(|&&(like, _)| like == c);
+        match like {
+            _ if is_diacritic(c) || c == '\'' => String::new(),
+            Some(&(_, b'm')) => "rn".to_string(),
+            Some(&(_, ascii)) => char::from(ascii).to_string(),
+            None => c.to_string(),
+        }
+    };
     let look = |text: &str| -> Box<str> {
-        crate_skeleton(text)
+        let text: String = text.chars().filter(|&c| !is_diacritic(c)).collect();
+        crate_skeleton(&text)
+            .map(plainly)
+            .collect::<String>()
+            .chars()
             .flat_map(char::to_lowercase)
             .collect::<String>()
             .into()

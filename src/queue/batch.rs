@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::task::Poll;
 
+use super::watch::REPLY_BACKLOG;
 use super::{cost, Entry, QueueReceiver, State, KEEP_SLOTS};
 use crate::line::{Line, LogLines};
 
@@ -120,7 +121,17 @@ impl QueueReceiver {
                 }
             }
             let build = build.take().expect("polled after it was ready");
-            Poll::Ready(Some(build(&mut state, &log, count, size)))
+            let batch = build(&mut state, &log, count, size);
+            // The reader waits for the client to take its replies.
+            let watcher = match state.own <= REPLY_BACKLOG {
+                true => state.watcher.take(),
+                false => None,
+            };
+            drop((state, log));
+            if let Some(watcher) = watcher {
+                watcher.wake();
+            }
+            Poll::Ready(Some(batch))
         })
         .await
     }
@@ -132,7 +143,10 @@ impl QueueReceiver {
 fn take(state: &mut State, log: &LogLines) -> Option<Line> {
     let line = match state.lines.front_mut()? {
         Entry::Own(_) => match state.lines.pop_front() {
-            Some(Entry::Own(line)) => Some(line),
+            Some(Entry::Own(line)) => {
+                state.own -= cost(line.len());
+                Some(line)
+            }
             _ => None,
         },
         Entry::Shared { from, to } => {
@@ -158,8 +172,13 @@ impl Drop for QueueReceiver {
         // and let go of the writer's waker, which keeps its task allocated.
         let lines = std::mem::take(&mut state.lines);
         let waker = state.waker.take();
+        let watcher = state.watcher.take();
         state.queued = 0;
+        state.own = 0;
         drop(state);
         drop((lines, waker));
+        if let Some(watcher) = watcher {
+            watcher.wake();
+        }
     }
 }

@@ -16,7 +16,8 @@
 //! queue still has it to send.
 //!
 //! The connection learns from its queue ([`QueueWatch`]) whether the
-//! broadcaster cut it off.
+//! broadcaster cut it off, and waits on it while the client leaves its
+//! replies unread (see `watch`).
 //!
 //! A queue is a `VecDeque` and one waker behind a mutex rather than an
 //! async-channel: there is one producer and one consumer, and every idle
@@ -25,6 +26,7 @@
 //! and a 31-slot block (about 1.5 KiB) for as long as the client stays.
 
 mod batch;
+mod watch;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -69,8 +71,17 @@ struct State {
     lines: VecDeque<Entry>,
     /// What `lines` costs against the limit.
     queued: usize,
+    /// What the lines for this client alone among them cost: its replies,
+    /// which nobody shares (see `watch`).
+    own: usize,
+    /// What every reply ever queued here cost, in all: how much a command
+    /// was answered with (see `watch`).
+    replied: u64,
     /// The writer, when it waits for a line.
     waker: Option<Waker>,
+    /// The connection's reader, when it waits for the client to take its
+    /// replies.
+    watcher: Option<Waker>,
     /// The broadcaster let go: once `lines` is empty, the writer is done.
     sender_gone: bool,
     /// The writer is gone (its socket failed): pushing is pointless.
@@ -93,7 +104,7 @@ pub struct QueueReceiver {
     log: Log,
 }
 
-/// The connection's view of its queue.
+/// The connection's view of its queue (see `watch`).
 #[derive(Clone)]
 pub struct QueueWatch {
     /// The queue.
@@ -147,14 +158,20 @@ impl Shared {
 impl QueueSender {
     /// Queues `line`, for this client alone, without waiting.
     pub fn push(&self, line: Line) -> Result<(), PushError> {
-        self.add(cost(line.len()), |lines| lines.push_back(Entry::Own(line)))
+        let cost = cost(line.len());
+        self.add(cost, |state| {
+            state.own += cost;
+            state.replied += cost as u64;
+            state.lines.push_back(Entry::Own(line));
+        })
     }
 
     /// Queues the log's line `number`, of `len` bytes, without waiting:
     /// the queue's last run grows by one, or a new run starts. Returns the
     /// number of the oldest log line the queue still has to send.
     pub fn push_shared(&self, number: u64, len: usize) -> Result<u64, PushError> {
-        self.add(cost(len), |lines| {
+        self.add(cost(len), |state| {
+            let lines = &mut state.lines;
             match lines.back_mut() {
                 Some(Entry::Shared { to, .. }) if *to == number => *to += 1,
                 _ => lines.push_back(Entry::Shared {
@@ -168,11 +185,7 @@ impl QueueSender {
 
     /// Adds what costs `cost`, with `enqueue`, if there is room; wakes the
     /// writer.
-    fn add<T>(
-        &self,
-        cost: usize,
-        enqueue: impl FnOnce(&mut VecDeque<Entry>) -> T,
-    ) -> Result<T, PushError> {
+    fn add<T>(&self, cost: usize, enqueue: impl FnOnce(&mut State) -> T) -> Result<T, PushError> {
         let mut state = self.shared.lock();
         if state.receiver_gone {
             return Err(PushError::Closed);
@@ -181,7 +194,7 @@ impl QueueSender {
             return Err(PushError::Full);
         }
         state.queued += cost;
-        let added = enqueue(&mut state.lines);
+        let added = enqueue(&mut state);
         let waker = state.waker.take();
         drop(state);
         if let Some(waker) = waker {
@@ -215,8 +228,13 @@ impl QueueSender {
         state.cut_off = true;
         let lines = std::mem::take(&mut state.lines);
         state.queued = 0;
+        state.own = 0;
+        let watcher = state.watcher.take();
         drop(state);
         drop(lines);
+        if let Some(watcher) = watcher {
+            watcher.wake();
+        }
     }
 
     /// Whether its writer has nothing left to do for it: gone, or done
@@ -239,13 +257,6 @@ fn oldest_shared(lines: &VecDeque<Entry>) -> Option<u64> {
         Entry::Shared { from, .. } => Some(*from),
         Entry::Own(_) => None,
     })
-}
-
-impl QueueWatch {
-    /// Whether the broadcaster cut this client off.
-    pub fn was_cut_off(&self) -> bool {
-        self.shared.lock().cut_off
-    }
 }
 
 #[cfg(test)]

@@ -237,6 +237,21 @@ impl Peer {
         drop(socket);
     }
 
+    /// Resets the connection (RST) once the server's kernel has
+    /// acknowledged every byte sent: what a reset then destroys never
+    /// left this side, so a test knows what reached the server.
+    pub fn reset_once_received(self) {
+        /// `SIOCOUTQ`: the bytes sent and not yet acknowledged.
+        const SIOCOUTQ: rustix::ioctl::Opcode = 0x5411;
+        eventually("the server to acknowledge every byte", PATIENCE, || {
+            // SAFETY: SIOCOUTQ writes one int, the size `Getter` gives it.
+            let getter = unsafe { rustix::ioctl::Getter::<SIOCOUTQ, i32>::new() };
+            let unacknowledged = unsafe { rustix::ioctl::ioctl(&self.stream, getter) };
+            (unacknowledged.expect("SIOCOUTQ") == 0).then_some(())
+        });
+        self.reset();
+    }
+
     /// The next line, `\n` included; fails after its patience (see
     /// [`Peer::set_patience`]) or at EOF.
     pub fn line(&mut self) -> Vec<u8> {

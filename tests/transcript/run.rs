@@ -105,6 +105,8 @@ struct Client {
     closing: bool,
     /// Names mode: connected and not yet named.
     naming: bool,
+    /// Names mode: how many of its tries at a name were refused.
+    refusals: usize,
     /// Names mode: its name, once it has one.
     chosen: Option<chat::names::Name>,
     record: ClientRecord,
@@ -362,6 +364,7 @@ impl Runner {
             owed,
             closing: false,
             naming: self.names,
+            refusals: 0,
             chosen: None,
             record: ClientRecord {
                 name: name.to_string(),
@@ -415,7 +418,12 @@ impl Runner {
                     break;
                 }
                 let text = text.strip_suffix(b"\r").unwrap_or(&text);
+                // After `/quit`, or too many refused names, the rest is
+                // read and discarded.
                 if let Said::Quit = self.said(who, text) {
+                    break;
+                }
+                if !self.clients[who].input_open {
                     break;
                 }
             } else {
@@ -522,15 +530,25 @@ impl Runner {
     }
 
     /// A try at a name: an error and the question again, or the greeting,
-    /// who else is here, and an arrival for the others.
+    /// who else is here, and an arrival for the others; after too many
+    /// refusals, an error and `error: too many refused names`, and the
+    /// server closes.
     fn try_name(&mut self, who: usize, text: &[u8]) {
         self.clients[who].owed += 2;
-        let Ok(name) = chat::names::parse(text) else {
+        let name = chat::names::parse(text)
+            .ok()
+            .filter(|name| !self.taken(name, None));
+        let Some(name) = name else {
+            let client = &mut self.clients[who];
+            client.refusals += 1;
+            if client.refusals == chat::config::REFUSED_NAMES {
+                // Read and discarded from now on: as good as ended.
+                client.input_open = false;
+                client.pending.clear();
+                self.leave(who);
+            }
             return;
         };
-        if self.taken(&name, None) {
-            return;
-        }
         self.clients[who].owed += self.recent();
         self.broadcast();
         let shown = self.display(name.shown.as_bytes());
