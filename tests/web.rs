@@ -436,3 +436,46 @@ fn a_request_with_two_hosts_or_none_is_refused() {
     assert_eq!(status, 200);
     server.stop();
 }
+
+/// A terminal and a page connect to two ports, and the kernel may give
+/// both one address and port: two members would then share a book-mode
+/// name. The later is told and turned back, and nobody hears of it.
+#[test]
+fn a_page_and_a_terminal_with_one_address_are_never_both_in() {
+    let server = server();
+    let bound = |to: std::net::SocketAddr, port: u16| {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_reuse_address(true).unwrap();
+        let local: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        socket.bind(&local.into()).expect("bind the shared port");
+        socket.connect(&to.into()).expect("connect");
+        TcpStream::from(socket)
+    };
+    let mut alice = Peer::connect(server.addr);
+    let first = bound(server.addr, 0);
+    let port = first.local_addr().unwrap().port();
+    let mut terminal = Peer::from_stream_expecting_greeting(first);
+    alice.expect(&format!("{} has arrived", terminal.name));
+
+    let page = server.page.unwrap();
+    let Handshake::Open(mut twin) =
+        WebPeer::handshake(bound(page, port), page, Some(&format!("http://{page}")))
+    else {
+        panic!("the twin's handshake was refused");
+    };
+    assert_eq!(twin.name, terminal.name, "one address for both");
+    twin.expect(&format!("You are {}", twin.name));
+    twin.expect(&format!(
+        "error: {} is already here (another connection has this address); connect again",
+        twin.name
+    ));
+    twin.expect_close();
+    // Nobody heard of the twin: the next line alice gets is bob's arrival.
+    let bob = Peer::connect(server.addr);
+    alice.expect(&format!("{} has arrived", bob.name));
+    terminal.say("still here");
+    alice.expect(&format!("{}: still here", terminal.name));
+    drop((alice, bob, terminal));
+    server.stop();
+}

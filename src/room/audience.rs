@@ -10,7 +10,7 @@
 //! The log forgets a line once no queue has it to send: the audience's, and
 //! those of clients that left and are still being flushed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Shutdown;
 use std::sync::Arc;
 
@@ -57,17 +57,31 @@ pub struct Audience {
     /// Clients of the room's other servers (`--redis`): named and listed
     /// here, sent to by their own server.
     remote: HashMap<u64, Arc<str>>,
+    /// In book mode with two doors, the members' addresses (their names),
+    /// so that no two share one.
+    addresses: Option<HashSet<Arc<str>>>,
 }
 
 impl Audience {
     /// An empty audience broadcasting through `log`; `names` keeps a
-    /// roster of names.
-    pub fn new(names: bool, log: Log) -> Self {
+    /// roster of names. `distinct_addresses` keeps the members' names (book
+    /// mode's addresses) apart: with one door the kernel never gives two
+    /// connections one address, with two (the page's) it may.
+    pub fn new(names: bool, distinct_addresses: bool, log: Log) -> Self {
         Audience {
             log,
             roster: names.then(Roster::default),
+            addresses: distinct_addresses.then(HashSet::new),
             ..Audience::default()
         }
+    }
+
+    /// Whether a member has the address `name` (always false where no two
+    /// connections can have one, see [`Audience::new`]).
+    pub fn has_address(&self, name: &str) -> bool {
+        self.addresses
+            .as_ref()
+            .is_some_and(|addresses| addresses.contains(name))
     }
 
     /// The roster, in names mode.
@@ -152,6 +166,9 @@ impl Audience {
         if let (Some(roster), Some(naming)) = (&mut self.roster, entering.naming) {
             roster.add(entering.id, naming.keys);
         }
+        if let Some(addresses) = &mut self.addresses {
+            addresses.insert(entering.name.clone());
+        }
         self.index.insert(entering.id, self.members.len());
         self.members.push(Member {
             id: entering.id,
@@ -205,6 +222,9 @@ impl Audience {
         let member = self.members.swap_remove(position);
         if let Some(moved) = self.members.get(position) {
             self.index.insert(moved.id, position);
+        }
+        if let Some(addresses) = &mut self.addresses {
+            addresses.remove(&member.name);
         }
         Some(member)
     }

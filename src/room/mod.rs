@@ -37,6 +37,11 @@ use events::{greeting, Channels, Entering, Greeting, Hub, Leaving, Message, Said
 use history::History;
 use order::{Event, Order};
 
+/// What a book-mode newcomer hears when its address (its name) is already
+/// in the room: a TCP client and a page's WebSocket connect to two ports,
+/// and the kernel may give both the same address and port.
+const ADDRESS_HERE: &str = " is already here (another connection has this address); connect again";
+
 /// Bytes of lines broadcast between two yields to the writers. Well under
 /// the smallest sensible send queue, so no queue fills within one turn.
 const YIELD_EVERY_BYTES: usize = 32 * 1024;
@@ -47,14 +52,16 @@ const YIELD_EVERY_LINES: usize = 256;
 
 /// The room this server serves, opened: its own, or (`--redis`) its part
 /// of a room several servers share, once joined; an error says in one line
-/// why it could not join.
-pub async fn open(config: &Config) -> io::Result<Opened> {
+/// why it could not join. `two_doors`: clients come in through the page's
+/// door too, and then two of them can have one address (see
+/// `Audience::new`).
+pub async fn open(config: &Config, two_doors: bool) -> io::Result<Opened> {
     let greeting = match config.redis {
         Some(_) if cfg!(feature = "redis") => Greeting::OnJoin,
         _ => Greeting::AtOnce,
     };
     let Channels { hub, inputs, stop } = events::channels(greeting);
-    let room = Room::new(config, inputs.log.clone(), greeting);
+    let room = Room::new(config, two_doors, inputs.log.clone(), greeting);
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
@@ -107,9 +114,9 @@ impl Room {
     /// of names and carries out commands; newcomers get the last
     /// `config.history` messages. Broadcast lines are kept once, in `log`,
     /// which the connections' queues send from.
-    fn new(config: &Config, log: Log, greeting: Greeting) -> Self {
+    fn new(config: &Config, two_doors: bool, log: Log, greeting: Greeting) -> Self {
         Room {
-            audience: Audience::new(config.names, log),
+            audience: Audience::new(config.names, two_doors && !config.names, log),
             history: History::new(config.history),
             pacer: Pacer::default(),
             greeting,
@@ -149,6 +156,15 @@ impl Room {
         }
         if self.greeting == Greeting::OnJoin {
             let _ = entering.queue.push(greeting(&entering.name));
+        }
+        if self.audience.has_address(&entering.name) {
+            let _ = entering
+                .queue
+                .push(text_line(&["error: ", &entering.name, ADDRESS_HERE]));
+            // Its writer sends that, then the connection ends; nothing is
+            // announced, and its leave names nobody here.
+            entering.queue.close();
+            return;
         }
         self.history.replay(&entering.queue);
         self.audience

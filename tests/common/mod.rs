@@ -190,6 +190,14 @@ impl Peer {
         peer
     }
 
+    /// A peer on `stream`, connected already; checks the greeting.
+    #[allow(dead_code)]
+    pub fn from_stream_expecting_greeting(stream: TcpStream) -> Self {
+        let mut peer = Self::from_stream(stream);
+        peer.expect(&format!("You are {}", peer.name));
+        peer
+    }
+
     /// A peer on `stream`.
     fn from_stream(stream: TcpStream) -> Self {
         stream.set_read_timeout(Some(PATIENCE)).unwrap();
