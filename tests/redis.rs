@@ -24,6 +24,7 @@ use std::sync::Barrier;
 use std::time::Duration;
 
 use bins::{chat_bin, ChatProcess};
+use chat::room_keys::RoomKeys;
 use common::redis::{free_port, Redis, Relay, ROOM};
 use common::{try_eventually, Peer};
 use rustix::process::Signal;
@@ -37,6 +38,10 @@ const UNSURE: &str = "error: the room is unreachable: your last lines may not ha
 
 /// What every client of a server hears when Redis is back.
 const BACK: &str = "the room is back";
+
+/// What a newcomer hears when it comes while Redis is lost.
+const NEWCOMER_WAITS: &str =
+    "error: the room is unreachable (Redis); you will be greeted when it is back";
 
 /// How long a test waits for a dead server's clients to be announced as
 /// left, and for Redis to forget the server: far past the burial
@@ -860,4 +865,200 @@ fn a_server_back_after_its_burial_lets_its_clients_go() {
     let hello = format!("{}: hello", c.name);
     a.expect(&hello);
     c.expect(&hello);
+}
+
+/// A newcomer while Redis is lost is told at once that it waits, and is
+/// greeted when Redis is back; one that gave up meanwhile is never
+/// announced: the next arrival the others see is the one who waited.
+#[test]
+fn a_newcomer_during_an_outage_is_told_and_one_that_gave_up_is_never_seen() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    redis.kill();
+    a.expect(LOST);
+    b.expect(LOST);
+    let mut quitter = Peer::connect_quiet(servers[0].addr);
+    quitter.expect(NEWCOMER_WAITS);
+    drop(quitter);
+    let mut waiter = Peer::connect_quiet(servers[0].addr);
+    waiter.expect(NEWCOMER_WAITS);
+    redis.restart();
+    a.expect(BACK);
+    waiter.expect(&format!("You are {}", waiter.name));
+    a.expect(&format!("{} has arrived", waiter.name));
+    b.expect(BACK);
+    b.expect(&format!("{} has arrived", waiter.name));
+    waiter.say("hi");
+    let hi = format!("{}: hi", waiter.name);
+    for peer in [&mut a, &mut b, &mut waiter] {
+        peer.expect(&hi);
+    }
+}
+
+/// Names mode: a newcomer that gives its name while Redis is lost is told
+/// it waits, not left with silence, and is let in when Redis is back.
+#[test]
+fn a_named_newcomer_during_an_outage_is_told_then_let_in() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let servers = chats(&redis, 1, true);
+    let mut alice = join(servers[0].addr, "alice", "Nobody else is here", &mut []);
+    redis.kill();
+    alice.expect(LOST);
+    let mut bob = Peer::connect_quiet(servers[0].addr);
+    bob.expect("What is your name?");
+    bob.say("bob");
+    bob.expect(NEWCOMER_WAITS);
+    redis.restart();
+    alice.expect(BACK);
+    bob.expect("You are bob");
+    bob.expect("Also here: alice");
+    alice.expect("bob has arrived");
+}
+
+/// A room of servers of another wire format (or of the servers from
+/// before the format had a version, whose mode key holds the mode alone)
+/// refuses a server at start, in one line, exit status 1.
+#[test]
+fn a_server_of_another_wire_format_is_refused() {
+    let Some(redis) = Redis::start() else { return };
+    let url = redis.url();
+    let mode = RoomKeys::new(ROOM).mode();
+    for (held, theirs) in [("book", "1"), ("book 999", "999")] {
+        redis.query(&["SET", &mode, held]);
+        let (status, stderr) = run_chat(&["--redis", &url]);
+        assert_eq!(status.code(), Some(1), "stderr: {stderr:?}");
+        assert_eq!(
+            stderr,
+            format!(
+                "chat: the room \"chat\" speaks wire format {theirs} on its other servers, \
+                 and this chat speaks 2; run one version of chat on all of a room's servers\n"
+            )
+        );
+    }
+}
+
+/// Two clients of two servers with one address (two machines behind one
+/// address, as each server sees them) would share a name in book mode:
+/// the second is refused, told why, and closed; nobody sees it arrive or
+/// leave.
+#[test]
+fn two_clients_of_two_servers_never_share_an_address() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, false);
+    let local: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut first = Peer::connect_from(servers[0].addr, local);
+    first.expect(&format!("You are {local}"));
+    let mut second = Peer::connect_from(servers[1].addr, local);
+    second.expect(&format!(
+        "error: {local} is already in the room (through another server); connect again"
+    ));
+    second.expect_end();
+    let mut other = arrive(servers[1].addr, &mut [&mut first]);
+    other.say("hi");
+    let hi = format!("{}: hi", other.name);
+    first.expect(&hi);
+    other.expect(&hi);
+}
+
+/// An event of the wire format, forged: its kind, its origin, then its
+/// fields, each with its length (an arrival's are its name, then whether
+/// it was free and its place, unframed).
+fn forged(kind: u8, server: u64, conn: u64, fields: &[&[u8]], tail: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&server.to_le_bytes());
+    body.extend_from_slice(&conn.to_le_bytes());
+    for field in fields {
+        body.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        body.extend_from_slice(field);
+    }
+    body.extend_from_slice(tail);
+    let mut event = vec![kind];
+    event.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    event.extend_from_slice(&body);
+    event
+}
+
+/// Adds `event` to `redis`'s room's stream, as anyone who can reach Redis
+/// can.
+fn forge(redis: &Redis, event: &[u8]) {
+    let events = RoomKeys::new(ROOM).events();
+    let reply = redis.query_bytes(&[b"XADD", events.as_bytes(), b"*", b"e", event]);
+    assert!(reply.starts_with('$'), "XADD: {reply:?}");
+}
+
+/// Whatever is written into the room's stream is checked as a line from
+/// a socket is: a line holding a newline (which would add a line of its
+/// own), a line posing as another client's, an arrival whose name is no
+/// address, an event from a server that is not the room's: each dropped,
+/// and the next line everyone sees is a real one.
+#[test]
+fn forged_events_in_the_stream_are_dropped() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    let (server, conn, _) = redis
+        .members_of(ROOM)
+        .into_iter()
+        .find(|(_, _, name)| *name == b.name)
+        .expect("b listed in Redis");
+    let two_lines = format!("{}: hi\nerror: you are banned\n", b.name);
+    forge(
+        &redis,
+        &forged(b'B', server, conn, &[two_lines.as_bytes()], b""),
+    );
+    let posing = format!("{}: send me your password\n", a.name);
+    forge(
+        &redis,
+        &forged(b'B', server, conn, &[posing.as_bytes()], b""),
+    );
+    let placed = format!("1{:020}", 99);
+    let odd_name: &[u8] = b"error: z";
+    forge(
+        &redis,
+        &forged(b'A', server, 4242, &[odd_name], placed.as_bytes()),
+    );
+    let stranger: &[u8] = b"127.0.0.1:1";
+    forge(&redis, &forged(b'A', 77, 1, &[stranger], placed.as_bytes()));
+    a.say("real");
+    let real = format!("{}: real", a.name);
+    a.expect(&real);
+    b.expect(&real);
+}
+
+/// Names mode: a forged arrival under a name the name rules refuse, and a
+/// forged message whose text holds a newline, are dropped.
+#[test]
+fn forged_names_and_commands_in_the_stream_are_dropped() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, true);
+    let mut alice = join(servers[0].addr, "alice", "Nobody else is here", &mut []);
+    let mut bob = join(
+        servers[1].addr,
+        "bob",
+        "Also here: alice",
+        &mut [&mut alice],
+    );
+    let (server, conn, _) = redis
+        .members_of(ROOM)
+        .into_iter()
+        .find(|(_, _, name)| name == "bob")
+        .expect("bob listed in Redis");
+    let placed = format!("1{:020}", 99);
+    let odd_name: &[u8] = b"error: z";
+    forge(
+        &redis,
+        &forged(b'A', server, 4242, &[odd_name], placed.as_bytes()),
+    );
+    let two_lines: &[u8] = b"hi\nerror: you are banned";
+    forge(&redis, &forged(b'T', server, conn, &[two_lines], b""));
+    alice.say("real");
+    alice.expect("alice: real");
+    bob.expect("alice: real");
 }

@@ -19,6 +19,7 @@ mod audience;
 mod commands;
 pub mod events;
 mod history;
+pub mod keys;
 mod order;
 #[cfg(feature = "redis")]
 mod redis;

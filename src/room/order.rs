@@ -91,6 +91,13 @@ impl Local {
         }
     }
 
+    /// The connections asking to join, for an order that must answer
+    /// newcomers while it cannot order them (the room's Redis is lost).
+    #[cfg(feature = "redis")]
+    pub fn newcomers(&self) -> &Receiver<Entering> {
+        &self.inputs.entering
+    }
+
     /// The next event of this server's connections; `None` once the
     /// server stops, and after that only `None`.
     pub async fn next_local(&mut self) -> Option<Event> {

@@ -37,6 +37,13 @@ fn refusal(shared: &RedisRoom, names: bool, error: JoinError) -> io::Error {
                 "with --names"
             }
         )),
+        JoinError::Version(version) => io::Error::other(format!(
+            "the room {:?} speaks wire format {version} on its other servers, and this chat \
+             speaks {}; \
+             run one version of chat on all of a room's servers",
+            shared.room,
+            super::wire::VERSION
+        )),
     }
 }
 

@@ -11,7 +11,7 @@ use smol::Timer;
 
 use super::store::{self, Follow, Store};
 use super::wire::{self, Origin};
-use super::{Cluster, Pending};
+use super::{check, Cluster, Pending};
 use crate::line::text_line;
 use crate::log;
 use crate::names;
@@ -27,6 +27,10 @@ pub const FIRST_REMOTE_ID: u64 = 1 << 63;
 /// server took this one for dead while it could not answer.
 const BURIED: &str =
     "error: cut off from the room for too long (the others saw you leave); connect again";
+
+/// What a book-mode client is told, after its address, when another
+/// client of the room (on another server) has that address.
+const ADDRESS_TAKEN: &str = "is already in the room (through another server); connect again";
 
 /// How long a stopping server waits for Redis to hear its clients leave:
 /// within the shutdown's grace, with time left to flush.
@@ -56,12 +60,23 @@ impl Cluster {
     fn turn(&mut self, event: wire::Event, here: &Audience) -> Option<Event> {
         let server = self.store.server;
         match event {
-            wire::Event::Arrive { from, .. } if from.server == server => {
+            wire::Event::Arrive { from, free, .. } if from.server == server => {
                 let entering = self.entering.remove(&from.conn)?;
+                // Book mode: another member has this address (a client of
+                // another server); names mode's room refuses a name itself.
+                if !free && !self.names {
+                    let taken = [&*entering.name, " ", ADDRESS_TAKEN];
+                    let _ = entering
+                        .queue
+                        .push(text_line(&["error: ", &taken.concat()]));
+                    self.strangers.insert(from.conn);
+                    return None;
+                }
                 self.own.insert(from.conn, self.arrivals);
                 self.arrivals += 1;
                 Some(Event::Enter(entering))
             }
+            wire::Event::Arrive { free: false, .. } if !self.names => None,
             wire::Event::Arrive { from, name, .. } => self.arrive(from, &name, here),
             wire::Event::Leave { from } if from.server == server => {
                 let farewell = match self.farewells.remove(&from.conn) {
@@ -87,8 +102,16 @@ impl Cluster {
                 } else {
                     *self.remote.get(&from)?
                 };
-                // Both modes' servers never share a room (see `store`).
-                if !self.names && matches!(said, Said::Command(_)) {
+                // A book-mode line is its sender's: `ADDR: TEXT`. (One of
+                // this server's clients cut off meanwhile is no longer
+                // named here; its lines still go out, as they were read.)
+                if let (Said::Line(line), Some(name)) = (&said, here.name_of(id)) {
+                    if !line.starts_with(name.as_bytes()) || !line[name.len()..].starts_with(b": ")
+                    {
+                        check::dropped("a line that is not its sender's");
+                        return None;
+                    }
+                } else if from.server != server && here.name_of(id).is_none() {
                     return None;
                 }
                 let permit = None;
@@ -146,11 +169,13 @@ impl Cluster {
             .collect();
         self.confirm_by = Some(Instant::now() + store::ALIVE);
         for member in members {
+            self.servers.know(member.origin.server);
             if member.origin.server != self.store.server {
                 let arrival = wire::Event::Arrive {
                     from: member.origin,
                     name: member.name,
                     seq: member.seq,
+                    free: true,
                 };
                 self.pending.push_back(Pending::Room(arrival));
             }
@@ -243,7 +268,7 @@ impl Cluster {
             let keys = if self.names {
                 names::keys(&name)
             } else {
-                Box::default()
+                Box::new([Box::from(&*name)])
             };
             commands
                 .add_command(self.store.arrival(id, name.as_bytes(), &keys))

@@ -54,7 +54,7 @@ impl Cluster {
             let Some(Some((number, message))) = future::poll_once(following.next()).await else {
                 break;
             };
-            self.receive(number, &message);
+            self.receive(number, &message).await;
         }
         if let Err(error) = published {
             self.lose(&format!("lost: {error}"));
@@ -64,7 +64,7 @@ impl Cluster {
     /// Publishes this server's events, in order, in one round trip.
     /// Lines go out several to a message; arrivals, renames and leaves
     /// each in their own atomic step (see `store`).
-    async fn publish(&mut self, batch: Vec<Event>) -> redis::RedisResult<()> {
+    pub(super) async fn publish(&mut self, batch: Vec<Event>) -> redis::RedisResult<()> {
         let mut commands = redis::pipe();
         let mut lines = Vec::new();
         let mut permits = Vec::new();
@@ -92,15 +92,21 @@ impl Cluster {
                 }
                 Event::Enter(entering) => {
                     self.flush(&mut lines, &mut commands);
+                    // Book mode's name is the address, unique in the room.
+                    let address = [Box::from(&*entering.name)];
                     let keys = entering
                         .naming
                         .as_ref()
-                        .map_or(&[][..], |naming| &naming.keys);
+                        .map_or(&address[..], |naming| &naming.keys);
                     let arrival = self
                         .store
                         .arrival(entering.id, entering.name.as_bytes(), keys);
                     commands.add_command(arrival).ignore();
                     self.entering.insert(entering.id, entering);
+                }
+                Event::Leave(Leaving { id, farewell }) if self.strangers.remove(&id) => {
+                    let leave = Event::Leave(Leaving { id, farewell });
+                    self.pending.push_back(Pending::Event(leave));
                 }
                 Event::Leave(Leaving { id, farewell }) => {
                     self.flush(&mut lines, &mut commands);

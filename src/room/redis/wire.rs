@@ -7,13 +7,19 @@
 //!
 //! An event is its kind (one byte), the length of the rest (four bytes,
 //! little-endian), then the rest: the server and the connection (eight
-//! bytes each), then the kind's fields. An arrival ends with its place in
-//! the room's order of arrivals, [`SEQ_DIGITS`] decimal digits that Redis
-//! fills in (see `store`), so that it can be sent before its place is known.
+//! bytes each), then the kind's fields. An arrival ends with whether Redis
+//! let it claim its name (`1` or `0`) and its place in the room's order of
+//! arrivals, [`SEQ_DIGITS`] decimal digits: the bytes that Redis fills in (see `store`), so that it can be sent before either is known.
 
 use crate::command::{self, Command};
 use crate::line::Line;
 use crate::room::events::Said;
+
+/// The version of this format, held in the room's mode key (see
+/// `room::keys`): a server that speaks another is refused at start, so
+/// that no server ever reads what it cannot. 1 was the format before the
+/// mode key said; 2 added an arrival's refusal.
+pub const VERSION: u32 = 2;
 
 /// The digits of an arrival's place, at its end.
 pub const SEQ_DIGITS: usize = 20;
@@ -40,6 +46,10 @@ pub enum Event {
         /// Its place among arrivals (a server that starts late lists the
         /// room in this order).
         seq: u64,
+        /// Whether Redis let it claim its name: a name (an address, in book
+        /// mode) that another member holds is refused, by every server
+        /// alike.
+        free: bool,
     },
     /// A client leaves.
     Leave {
@@ -74,8 +84,11 @@ pub fn encode(event: &Event, out: &mut Vec<u8>) {
     out.extend_from_slice(&from.server.to_le_bytes());
     out.extend_from_slice(&from.conn.to_le_bytes());
     match event {
-        Event::Arrive { name, seq, .. } => {
+        Event::Arrive {
+            name, seq, free, ..
+        } => {
             bytes(name, out);
+            out.push(if *free { b'1' } else { b'0' });
             out.extend_from_slice(format!("{seq:0width$}", width = SEQ_DIGITS).as_bytes());
         }
         Event::Leave { .. } => {}
@@ -145,16 +158,26 @@ pub fn decode(mut message: &[u8]) -> Result<Vec<Event>, Garbled> {
         let event = match kind {
             b'A' => {
                 let name = body.field()?;
+                let free = match body.take(1)? {
+                    b"1" => true,
+                    b"0" => false,
+                    _ => return Err(Garbled),
+                };
                 let seq = std::str::from_utf8(body.take(SEQ_DIGITS)?)
                     .ok()
                     .and_then(|digits| digits.parse().ok())
                     .ok_or(Garbled)?;
-                Event::Arrive { from, name, seq }
+                Event::Arrive {
+                    from,
+                    name,
+                    seq,
+                    free,
+                }
             }
             b'L' => Event::Leave { from },
             b'B' => Event::Said {
                 from,
-                said: Said::Line(as_line(body.field()?)),
+                said: Said::Line(Line::new(body.field()?)),
             },
             kind => Event::Said {
                 from,
@@ -222,15 +245,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A formatted line's bytes (with its `\n`, as the room formats lines) as
-/// a [`Line`] for the queues.
-fn as_line(mut bytes: Vec<u8>) -> Line {
-    if bytes.last() != Some(&b'\n') {
-        bytes.push(b'\n');
-    }
-    Line::new(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -268,11 +282,14 @@ mod tests {
     fn event() -> impl Strategy<Value = Event> {
         let from = (any::<u64>(), any::<u64>()).prop_map(|(server, conn)| Origin { server, conn });
         prop_oneof![
-            (from.clone(), bytes(), any::<u64>()).prop_map(|(from, name, seq)| Event::Arrive {
-                from,
-                name,
-                seq
-            }),
+            (from.clone(), bytes(), any::<u64>(), any::<bool>()).prop_map(
+                |(from, name, seq, free)| Event::Arrive {
+                    from,
+                    name,
+                    seq,
+                    free
+                }
+            ),
             from.clone().prop_map(|from| Event::Leave { from }),
             (from, said()).prop_map(|(from, said)| Event::Said { from, said }),
         ]
@@ -311,12 +328,13 @@ mod tests {
                 from,
                 name: b"alice".to_vec(),
                 seq: 0,
+                free: true,
             },
             &mut message,
         );
         let placed = [
-            &message[..message.len() - SEQ_DIGITS],
-            b"00000000000000000042",
+            &message[..message.len() - 1 - SEQ_DIGITS],
+            b"000000000000000000042",
         ]
         .concat();
         assert_eq!(
@@ -324,7 +342,8 @@ mod tests {
             Ok(vec![Event::Arrive {
                 from,
                 name: b"alice".to_vec(),
-                seq: 42
+                seq: 42,
+                free: false,
             }])
         );
     }

@@ -7,20 +7,7 @@
 //! the claims agree, and every server, applying the channel in order,
 //! refuses exactly the names that Redis refused to claim.
 //!
-//! Keys, for a room R (`--room`, default `chat`):
-//!
-//! - `chat:R:events`: the stream every event goes through, in the one
-//!   order; its last [`KEPT`] events are kept, so that a server cut off
-//!   for a while reads what it missed when it is back;
-//! - `chat:R:mode`: the room's mode, `book` or `names`, kept while any
-//!   server is alive;
-//! - `chat:R:servers`: the servers that have joined, each by a random
-//!   number; `chat:R:alive:S`, S's heartbeat, which expires when S stops
-//!   refreshing it; `chat:R:buried:S`, that S was taken for dead;
-//! - `chat:R:members:S`: S's clients, connection id to `SEQ:NAME`, SEQ its
-//!   place among arrivals (`chat:R:arrivals` counts them);
-//! - `chat:R:name:KEY`: who holds a name, `S:ID`; `chat:R:held:S:ID`, the
-//!   keys a client holds, to let go of them when it leaves.
+//! The keys, and what each holds, are named in one place, `room::keys`.
 
 mod scripts;
 mod servers;
@@ -31,7 +18,8 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, RedisResult};
 
-use crate::room::redis::wire::Origin;
+use crate::room::keys::RoomKeys;
+use crate::room::redis::wire::{self, Origin};
 use scripts::MODE;
 pub use stream::Follow;
 
@@ -53,12 +41,13 @@ pub struct Store {
     client: Client,
     /// Commands (shared, pipelined).
     connection: MultiplexedConnection,
-    /// `chat:R`.
-    prefix: String,
+    /// The room's keys.
+    keys: RoomKeys,
     /// This server's number in the room.
     pub server: u64,
-    /// `book` or `names`.
-    mode: &'static str,
+    /// `book` or `names`, and the wire format (`book 2`): what the room's
+    /// mode key must hold for this server to join.
+    mode: String,
     /// The room's last event when this server joined: it follows the room
     /// from there.
     pub joined_at: String,
@@ -82,6 +71,8 @@ pub enum JoinError {
     Redis(redis::RedisError),
     /// The room is in the other mode.
     Mode(String),
+    /// The room's other servers speak another wire format: its version.
+    Version(String),
 }
 
 impl From<redis::RedisError> for JoinError {
@@ -100,14 +91,22 @@ impl Store {
         let mut store = Store {
             client,
             connection,
-            prefix: format!("chat:{room}"),
+            keys: RoomKeys::new(room),
             server: 0,
-            mode: if names { "names" } else { "book" },
+            mode: format!("{} {}", if names { "names" } else { "book" }, wire::VERSION),
             joined_at: String::new(),
         };
-        let mode = store.claim_mode().await?;
-        if mode != store.mode {
-            return Err(JoinError::Mode(mode));
+        let held = store.claim_mode().await?;
+        if held != store.mode {
+            // Before the wire format had a version, the key held the mode
+            // alone: that was version 1.
+            let (mode, version) = held.split_once(' ').unwrap_or((&held, "1"));
+            let ours = store.mode.split(' ').next().unwrap_or_default();
+            return Err(if mode == ours {
+                JoinError::Version(version.to_string())
+            } else {
+                JoinError::Mode(mode.to_string())
+            });
         }
         store.server = server_number();
         // Where to follow the room from, read before this server is seen:
@@ -144,12 +143,12 @@ impl Store {
 
     /// The key listing `from`'s server's members.
     fn members_of(&self, from: Origin) -> String {
-        self.key(&format!("members:{}", from.server))
+        self.keys.members(from.server)
     }
 
     /// The key listing the name keys `from` holds.
     fn held(&self, from: Origin) -> String {
-        self.key(&format!("held:{}:{}", from.server, from.conn))
+        self.keys.held(from.server, from.conn)
     }
 
     /// Holds the room's mode for this server's, or learns the other one.
@@ -157,8 +156,8 @@ impl Store {
         redis::cmd("EVAL")
             .arg(MODE)
             .arg(1)
-            .arg(self.key("mode"))
-            .arg(self.mode)
+            .arg(self.keys.mode())
+            .arg(&self.mode)
             .arg(ALIVE.as_millis() as u64)
             .query_async(&mut self.connection)
             .await
@@ -167,16 +166,11 @@ impl Store {
     /// Lists this server in the room, alive.
     async fn register(&mut self) -> RedisResult<()> {
         redis::cmd("SADD")
-            .arg(self.key("servers"))
+            .arg(self.keys.servers())
             .arg(self.server)
             .query_async::<()>(&mut self.connection)
             .await?;
         self.heartbeat().await
-    }
-
-    /// The key `chat:R:NAME`.
-    fn key(&self, name: &str) -> String {
-        format!("{}:{name}", self.prefix)
     }
 }
 

@@ -2,10 +2,11 @@
 //! what several servers could race for (a name; a leave announced once) in
 //! the same step that adds the event using it to the room's stream.
 
-/// A client's arrival: claims its name if it is free (names mode), lists
-/// it among its server's members, and adds the arrival to the room's
-/// events, its place among arrivals filled in by Redis. Published either way: every server refuses a taken
-/// name for itself, from the same order.
+/// A client's arrival: claims its name if it is free (in book mode its
+/// address), lists it among its server's members, and adds the arrival to
+/// the room's events, whether the name was free and its place among
+/// arrivals filled in by Redis. Published either way: every server refuses
+/// a taken name for itself, from the same order.
 ///
 /// KEYS: members, held, arrivals, events, then the name's keys.
 /// ARGV: connection id, owner (`S:ID`), name, the event.
@@ -23,7 +24,7 @@ if free then
   end
   redis.call('HSET', KEYS[1], ARGV[1], seq .. ':' .. ARGV[3])
 end
-local event = string.sub(ARGV[4], 1, #ARGV[4] - 20) .. string.format('%020d', seq)
+local event = string.sub(ARGV[4], 1, #ARGV[4] - 21) .. (free and '1' or '0') .. string.format('%020d', seq)
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'e', event)
 return free and 1 or 0
 ";

@@ -25,7 +25,7 @@ impl Store {
     /// every other command on a shared one).
     pub async fn follow(&self, after: String) -> RedisResult<Follow> {
         let mut connection = connect(&self.client).await?;
-        let key = self.key("events");
+        let key = self.keys.events();
         let (events, received) = async_channel::bounded(READ_COUNT);
         let reader = smol::spawn(async move {
             let mut after = after;
@@ -65,7 +65,7 @@ impl Store {
     /// The number of the room's last event (`0-0` for none yet).
     pub async fn last_event(&mut self) -> RedisResult<String> {
         let last: StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(self.key("events"))
+            .arg(self.keys.events())
             .arg("+")
             .arg("-")
             .arg("COUNT")
@@ -83,7 +83,7 @@ impl Store {
     pub fn publish_command(&self, message: Vec<u8>) -> redis::Cmd {
         let mut command = redis::cmd("XADD");
         command
-            .arg(self.key("events"))
+            .arg(self.keys.events())
             .arg("MAXLEN")
             .arg("~")
             .arg(KEPT)
@@ -101,8 +101,9 @@ impl Store {
             from,
             name: name.to_vec(),
             seq: 0,
+            free: true,
         };
-        let fixed = [self.members_of(from), self.held(from), self.key("arrivals")];
+        let fixed = [self.members_of(from), self.held(from), self.keys.arrivals()];
         self.claim(ENTER, &fixed, conn, name, keys, &event)
     }
 
@@ -126,7 +127,7 @@ impl Store {
             .arg(3)
             .arg(self.members_of(from))
             .arg(self.held(from))
-            .arg(self.key("events"))
+            .arg(self.keys.events())
             .arg(from.conn)
             .arg(owner(from))
             .arg(event)
@@ -153,9 +154,9 @@ impl Store {
         for key in fixed {
             command.arg(key);
         }
-        command.arg(self.key("events"));
+        command.arg(self.keys.events());
         for key in keys {
-            command.arg(self.key(&format!("name:{key}")));
+            command.arg(self.keys.name(key));
         }
         command
             .arg(conn)
