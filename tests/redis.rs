@@ -17,7 +17,7 @@ mod common;
 #[path = "common/bins.rs"]
 mod bins;
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::net::SocketAddr;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Barrier;
@@ -1061,4 +1061,78 @@ fn forged_names_and_commands_in_the_stream_are_dropped() {
     alice.say("real");
     alice.expect("alice: real");
     bob.expect("alice: real");
+}
+
+/// The host this machine says it is, as a server's address names it.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("the host's name")
+        .trim()
+        .to_string()
+}
+
+/// The number `server` says it joined its room as, with `present`
+/// servers in it, in its log's first lines.
+fn joined_as(server: &ChatProcess, url: &str, present: usize) -> u64 {
+    let head = format!("chat: joined room chat on {url} as server ");
+    let tail = format!(", {present} servers present");
+    server
+        .early_log
+        .iter()
+        .find_map(|line| line.trim_end().strip_prefix(&head)?.strip_suffix(&tail))
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no {head}N{tail} in {:?}", server.early_log))
+}
+
+/// Reads `server`'s log until the line `wanted`, for a bounded time: past
+/// it, the server is killed (which ends its log) and the test fails.
+fn expect_log(server: &mut ChatProcess, wanted: &str) {
+    let (found, seen) = std::sync::mpsc::channel();
+    let ChatProcess { child, stderr, .. } = server;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut line = String::new();
+            while matches!(stderr.read_line(&mut line), Ok(1..)) {
+                if line.trim_end() == wanted {
+                    let _ = found.send(());
+                    return;
+                }
+                line.clear();
+            }
+        });
+        if seen.recv_timeout(BURIAL_PATIENCE).is_err() {
+            let _ = child.kill();
+            panic!("no {wanted:?} in the server's log");
+        }
+    });
+}
+
+/// What an operator sees: each server logs the room it joined, on which
+/// Redis, as which server and with how many; a server that stops
+/// answering is named by its address in the log of the one that buries
+/// it. And the heartbeat is a flag (here quick, so that a stopped server
+/// is buried soon; how soon is not for a test to assert).
+#[test]
+fn operators_see_the_room_joined_and_a_buried_server_by_its_address() {
+    let Some(redis) = Redis::start() else { return };
+    let quick = ["--heartbeat", "200ms", "--heartbeat-lifetime", "1s"];
+    let mut one = chat(&redis, &quick);
+    let two = chat(&redis, &quick);
+    let url = redis.url();
+    joined_as(&one, &url, 1);
+    let second = joined_as(&two, &url, 2);
+    let mut a = Peer::connect(one.addr);
+    let b = arrive(two.addr, &mut [&mut a]);
+    two.send(Signal::STOP);
+    a.set_patience(BURIAL_PATIENCE);
+    a.expect(&format!("{} has left", b.name));
+    let address = format!("listening on {} on {}", two.addr, host());
+    expect_log(
+        &mut one,
+        &format!(
+            "chat: Redis: server {second} ({address}) of the room stopped answering; \
+             its clients leave"
+        ),
+    );
+    two.send(Signal::CONT);
 }

@@ -13,9 +13,9 @@
 //! - `chat:R:mode`: the room's mode and wire format (`book 2`, `names 2`),
 //!   kept while any server is alive;
 //! - `chat:R:servers`: the servers that have joined, each by a random
-//!   number; `chat:R:alive:S`, S's heartbeat (its listening address),
-//!   which expires when S stops refreshing it; `chat:R:buried:S`, that S
-//!   was taken for dead; `chat:R:burying:S`, which server buries it;
+//!   number; `chat:R:alive:S`, S's heartbeat, which expires when S stops
+//!   refreshing it; `chat:R:addresses`, where each listens (for the log);
+//!   `chat:R:buried:S`, that S was taken for dead; `chat:R:burying:S`, which server buries it;
 //! - `chat:R:members:S`: S's clients, connection id to `SEQ:NAME`, SEQ its
 //!   place among arrivals (`chat:R:arrivals` counts them);
 //! - `chat:R:name:KEY`: who holds a name (an address, in book mode),
@@ -73,6 +73,12 @@ impl RoomKeys {
     /// Server `server`'s heartbeat.
     pub fn alive(&self, server: u64) -> String {
         self.key(format_args!("alive:{server}"))
+    }
+
+    /// Where each server listens, and on which host: what the log names a
+    /// server by.
+    pub fn addresses(&self) -> String {
+        self.key(format_args!("addresses"))
     }
 
     /// That server `server` was taken for dead.

@@ -27,6 +27,7 @@ mod roster;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 
 use futures_lite::{future, FutureExt};
@@ -47,9 +48,12 @@ const YIELD_EVERY_BYTES: usize = 32 * 1024;
 const YIELD_EVERY_LINES: usize = 256;
 
 /// The room this server serves, opened: its own, or (`--redis`) its part
-/// of a room several servers share, once joined; an error says in one line
+/// of a room several servers share, once joined (as a server listening on
+/// `listening`, as the others' logs name it); an error says in one line
 /// why it could not join.
-pub async fn open(config: &Config) -> io::Result<Opened> {
+pub async fn open(config: &Config, listening: Option<SocketAddr>) -> io::Result<Opened> {
+    #[cfg(not(feature = "redis"))]
+    let _ = listening;
     let greeting = match config.redis {
         Some(_) if cfg!(feature = "redis") => Greeting::OnJoin,
         _ => Greeting::AtOnce,
@@ -59,7 +63,7 @@ pub async fn open(config: &Config) -> io::Result<Opened> {
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
-            let order = redis::join::join(shared, config.names, inputs).await?;
+            let order = redis::join::join(shared, config.names, inputs, listening).await?;
             run(order, room).boxed_local()
         }
         _ => run(order::Local::new(inputs), room).boxed_local(),

@@ -2,20 +2,53 @@
 //! error ends the server with one line saying what to do.
 
 use std::io;
+use std::net::SocketAddr;
 
 use super::store::{JoinError, Store};
 use super::{cluster, Cluster};
 use crate::config::RedisRoom;
+use crate::log;
 use crate::room::events::Inputs;
 
-/// Joins the room `shared` in names mode or not; `inputs` are this
-/// server's connections, whose events go through the room's order from now
-/// on. The order follows the room from here once it runs.
-pub async fn join(shared: &RedisRoom, names: bool, inputs: Inputs) -> io::Result<Cluster> {
-    let store = Store::join(&shared.url, &shared.room, names)
+/// Joins the room `shared` in names mode or not, as a server listening on
+/// `listening`; `inputs` are this server's connections, whose events go
+/// through the room's order from now on. The order follows the room from
+/// here once it runs. The log says which room was joined, and with whom.
+pub async fn join(
+    shared: &RedisRoom,
+    names: bool,
+    inputs: Inputs,
+    listening: Option<SocketAddr>,
+) -> io::Result<Cluster> {
+    let refused = |error| refusal(shared, names, error);
+    let mut store = Store::join(shared, names, address(listening))
         .await
-        .map_err(|error| refusal(shared, names, error))?;
-    Ok(cluster(inputs, names, store))
+        .map_err(refused)?;
+    let present = store
+        .server_count()
+        .await
+        .map_err(|error| refused(JoinError::Redis(error)))?;
+    log::always(format_args!(
+        "joined room {} on {} as server {}, {present} servers present",
+        shared.room,
+        shown(&shared.url),
+        store.server
+    ));
+    Ok(cluster(inputs, names, store, shared.heartbeat))
+}
+
+/// Where this server listens and on which host, as the other servers' logs
+/// name it: `listening on ADDR on HOST`.
+fn address(listening: Option<SocketAddr>) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = match host.trim() {
+        "" => "an unnamed host",
+        host => host,
+    };
+    match listening {
+        Some(addr) => format!("listening on {addr} on {host}"),
+        None => format!("on {host}"),
+    }
 }
 
 /// Why the room could not be joined, in one line.

@@ -167,7 +167,7 @@ impl Cluster {
             .filter(|origin| !listed.contains(origin))
             .copied()
             .collect();
-        self.confirm_by = Some(Instant::now() + store::ALIVE);
+        self.confirm_by = Some(Instant::now() + self.store.alive);
         for member in members {
             self.servers.know(member.origin.server);
             if member.origin.server != self.store.server {
@@ -220,8 +220,10 @@ impl Cluster {
         self.settle();
         self.store.heartbeat().await?;
         for dead in self.store.dead_servers().await? {
+            let address = self.store.address_of(dead).await?;
+            let address = address.as_deref().unwrap_or("at an address it did not say");
             log::always(format_args!(
-                "Redis: server {dead} of the room stopped answering; its clients leave"
+                "Redis: server {dead} ({address}) of the room stopped answering; its clients leave"
             ));
             self.store.bury(dead).await?;
         }

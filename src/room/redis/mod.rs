@@ -49,9 +49,6 @@ use crate::transport::Socket;
 use store::{Follow, Store};
 use wire::Origin;
 
-/// How often a server says it is alive, and looks for servers that are not.
-const HEARTBEAT: Duration = Duration::from_secs(2);
-
 /// What every client of this server is told when Redis is lost.
 const LOST: &str = "error: the room is unreachable (Redis); your lines wait until it is back";
 
@@ -295,8 +292,9 @@ fn gone(socket: &Socket) -> bool {
 }
 
 /// This server's part of a room, with `store` joined: the order its
-/// `inputs` go through, once published and read back.
-fn cluster(inputs: Inputs, names: bool, store: Store) -> Cluster {
+/// `inputs` go through, once published and read back; it says it is alive
+/// every `heartbeat`.
+fn cluster(inputs: Inputs, names: bool, store: Store, heartbeat: Duration) -> Cluster {
     let mut servers = check::Servers::default();
     servers.know(store.server);
     Cluster {
@@ -306,7 +304,7 @@ fn cluster(inputs: Inputs, names: bool, store: Store) -> Cluster {
         last: store.joined_at.clone(),
         store,
         events: None,
-        heartbeat: Timer::interval(HEARTBEAT),
+        heartbeat: Timer::interval(heartbeat),
         names,
         pending: VecDeque::new(),
         entering: HashMap::new(),

@@ -18,14 +18,11 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, RedisResult};
 
+use crate::config::RedisRoom;
 use crate::room::keys::RoomKeys;
 use crate::room::redis::wire::{self, Origin};
 use scripts::MODE;
 pub use stream::Follow;
-
-/// How long a server's heartbeat lasts: a server silent this long is taken
-/// for dead, and another announces its clients' leaves.
-pub const ALIVE: Duration = Duration::from_secs(10);
 
 /// How long a Redis command may take before the room is taken for
 /// unreachable.
@@ -48,6 +45,11 @@ pub struct Store {
     /// `book` or `names`, and the wire format (`book 2`): what the room's
     /// mode key must hold for this server to join.
     mode: String,
+    /// How long this server's heartbeat lasts: silent this long, it is
+    /// taken for dead, and another server announces its clients' leaves.
+    pub alive: Duration,
+    /// Where this server listens and on which host, for the others' logs.
+    address: String,
     /// The room's last event when this server joined: it follows the room
     /// from there.
     pub joined_at: String,
@@ -82,16 +84,23 @@ impl From<redis::RedisError> for JoinError {
 }
 
 impl Store {
-    /// Connects to Redis at `url`, joins room `room` in names mode or not,
-    /// and takes a number for this server. Fails if Redis is unreachable
-    /// or the room is in the other mode.
-    pub async fn join(url: &str, room: &str, names: bool) -> Result<Store, JoinError> {
-        let client = Client::open(url)?;
+    /// Connects to Redis, joins the room `shared` in names mode or not,
+    /// and takes a number for this server, which listens at `address` (as
+    /// the log says). Fails if Redis is unreachable or the room is in the
+    /// other mode or speaks another wire format.
+    pub async fn join(
+        shared: &RedisRoom,
+        names: bool,
+        address: String,
+    ) -> Result<Store, JoinError> {
+        let client = Client::open(shared.url.as_str())?;
         let connection = connect(&client).await?;
         let mut store = Store {
             client,
             connection,
-            keys: RoomKeys::new(room),
+            keys: RoomKeys::new(&shared.room),
+            alive: shared.lifetime,
+            address,
             server: 0,
             mode: format!("{} {}", if names { "names" } else { "book" }, wire::VERSION),
             joined_at: String::new(),
@@ -158,16 +167,23 @@ impl Store {
             .arg(1)
             .arg(self.keys.mode())
             .arg(&self.mode)
-            .arg(ALIVE.as_millis() as u64)
+            .arg(self.alive.as_millis() as u64)
             .query_async(&mut self.connection)
             .await
     }
 
-    /// Lists this server in the room, alive.
+    /// Lists this server in the room, alive, with its address.
     async fn register(&mut self) -> RedisResult<()> {
-        redis::cmd("SADD")
+        redis::pipe()
+            .cmd("SADD")
             .arg(self.keys.servers())
             .arg(self.server)
+            .ignore()
+            .cmd("HSET")
+            .arg(self.keys.addresses())
+            .arg(self.server)
+            .arg(&self.address)
+            .ignore()
             .query_async::<()>(&mut self.connection)
             .await?;
         self.heartbeat().await

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::RedisResult;
 
 use super::scripts::LAST_OUT;
-use super::{Member, Store, ALIVE};
+use super::{Member, Store};
 use crate::room::redis::wire::Origin;
 
 /// How long a buried server's grave is kept: a server that comes back
@@ -48,6 +48,23 @@ impl Store {
         Ok(members)
     }
 
+    /// How many servers Redis lists in the room.
+    pub async fn server_count(&mut self) -> RedisResult<usize> {
+        redis::cmd("SCARD")
+            .arg(self.keys.servers())
+            .query_async(&mut self.connection)
+            .await
+    }
+
+    /// Where `server` said it listens, for the log.
+    pub async fn address_of(&mut self, server: u64) -> RedisResult<Option<String>> {
+        redis::cmd("HGET")
+            .arg(self.keys.addresses())
+            .arg(server)
+            .query_async(&mut self.connection)
+            .await
+    }
+
     /// Whether Redis lists `server` among the room's.
     pub async fn is_listed(&mut self, server: u64) -> RedisResult<bool> {
         redis::cmd("SISMEMBER")
@@ -70,7 +87,7 @@ impl Store {
             .arg(self.keys.alive(self.server))
             .arg(1)
             .arg("PX")
-            .arg(ALIVE.as_millis() as u64)
+            .arg(self.alive.as_millis() as u64)
             .ignore()
             .query_async::<()>(&mut self.connection)
             .await
@@ -107,7 +124,7 @@ impl Store {
                 .arg(self.server)
                 .arg("NX")
                 .arg("PX")
-                .arg(ALIVE.as_millis() as u64 * 3)
+                .arg(self.alive.as_millis() as u64 * 3)
                 .query_async(&mut self.connection)
                 .await?;
             if won.is_some() {
@@ -136,6 +153,10 @@ impl Store {
             .ignore()
             .cmd("DEL")
             .arg(self.keys.members(server))
+            .ignore()
+            .cmd("HDEL")
+            .arg(self.keys.addresses())
+            .arg(server)
             .ignore()
             .cmd("SET")
             .arg(self.keys.buried(server))
@@ -167,6 +188,10 @@ impl Store {
             .ignore()
             .cmd("DEL")
             .arg(self.keys.members(self.server))
+            .ignore()
+            .cmd("HDEL")
+            .arg(self.keys.addresses())
+            .arg(self.server)
             .ignore()
             .query_async::<()>(&mut self.connection)
             .await
