@@ -890,8 +890,13 @@ fn a_newcomer_during_an_outage_is_told_and_one_that_gave_up_is_never_seen() {
     a.expect(BACK);
     waiter.expect(&format!("You are {}", waiter.name));
     a.expect(&format!("{} has arrived", waiter.name));
-    b.expect(BACK);
-    b.expect(&format!("{} has arrived", waiter.name));
+    // The other server may come back after the arrival: then it learns
+    // of it from Redis's lists, before it says it is back.
+    let mut told = texts(&mut b, 2);
+    told.sort();
+    let mut want = vec![BACK.to_string(), format!("{} has arrived", waiter.name)];
+    want.sort();
+    assert_eq!(told, want);
     waiter.say("hi");
     let hi = format!("{}: hi", waiter.name);
     for peer in [&mut a, &mut b, &mut waiter] {
@@ -1135,4 +1140,86 @@ fn operators_see_the_room_joined_and_a_buried_server_by_its_address() {
         ),
     );
     two.send(Signal::CONT);
+}
+
+/// A server away longer than the room's stream keeps (stopped, here, as a
+/// machine that hangs; its heartbeat lasting long enough not to be
+/// buried meanwhile) misses the oldest of what was said: its clients are
+/// told how many lines, then get the rest, and the two add up to every
+/// line said meanwhile. Renames, one event each, drive more events
+/// through the room than it keeps.
+#[test]
+fn a_server_away_longer_than_the_stream_keeps_tells_how_many_lines_were_missed() {
+    const RENAMES: usize = 10_500;
+    let Some(redis) = Redis::start() else { return };
+    let one = chat(&redis, &["--names", "--rate", "off"]);
+    let patient = ["--names", "--rate", "off", "--heartbeat-lifetime", "10m"];
+    let two = chat(&redis, &patient);
+    let mut alice = join(one.addr, "alice", "Nobody else is here", &mut []);
+    let mut bob = join(two.addr, "bob", "Also here: alice", &mut [&mut alice]);
+    two.send(Signal::STOP);
+    let names: Vec<String> = (0..=RENAMES)
+        .map(|k| match k {
+            0 => "alice".to_string(),
+            // Each name new, so that each rename is one line on every
+            // server, even one that missed the renames before.
+            k => format!("x{k}"),
+        })
+        .collect();
+    // The first event after the stop may still reach the stopped server
+    // (its read of the stream was waiting for one); the next are among
+    // what it misses, a newcomer's arrival with them.
+    alice.say(&format!("/nick {}", names[1]));
+    alice.expect(&format!("{} is now {}", names[0], names[1]));
+    let also = format!("Also here: {}, bob", names[1]);
+    let mut carol = join(one.addr, "carol", &also, &mut [&mut alice]);
+    let mut burst = String::new();
+    for name in &names[2..] {
+        burst.push_str(&format!("/nick {name}\n"));
+    }
+    alice.send(burst.as_bytes());
+    for pair in names[1..].windows(2) {
+        let renamed = format!("{} is now {}", pair[0], pair[1]);
+        alice.expect(&renamed);
+        carol.expect(&renamed);
+    }
+    alice.say("done");
+    let done = format!("{}: done", names[RENAMES]);
+    alice.expect(&done);
+    two.send(Signal::CONT);
+    let mut missed = None;
+    let mut renames = 0;
+    let mut carol_seen = false;
+    loop {
+        let line = bob.text();
+        if line == done {
+            break;
+        }
+        if let Some(count) = line.strip_prefix("error: you missed ").and_then(|rest| {
+            rest.strip_suffix(" lines while this server was cut off from the room")
+        }) {
+            // Told where the gap is: after what the server had read before
+            // it stopped, if anything, and before the rest.
+            assert_eq!(missed, None, "told twice");
+            missed = Some(count.parse::<usize>().expect("a count"));
+        } else if line.contains(" is now ") {
+            renames += 1;
+        } else if line == "carol has arrived" {
+            // Learnt from Redis's lists, once the gap was seen.
+            assert!(!carol_seen, "carol's arrival twice");
+            carol_seen = true;
+        } else {
+            // It may have taken Redis for lost while it could not answer.
+            assert!(line == LOST || line == BACK, "unexpected line {line:?}");
+        }
+    }
+    let missed = missed.expect("bob was told of the lines missed");
+    assert!(missed > 0);
+    // Every event after the stop was missed or received: the renames, and
+    // carol's arrival (among the oldest, so missed).
+    assert_eq!(missed + renames, RENAMES + 1, "missed and received");
+    // The newcomer whose arrival bob's server missed is in its room.
+    assert!(carol_seen, "carol's arrival was never learnt");
+    carol.say("hi");
+    bob.expect("carol: hi");
 }

@@ -52,6 +52,12 @@ impl Cluster {
             }
             Pending::Room(event) => self.turn(event, here),
             Pending::TellOwn(text) => self.tell_own(text, here),
+            Pending::Missed(count) => {
+                let missed = format!(
+                    "error: you missed {count} lines while this server was cut off from the room"
+                );
+                self.tell_own(&missed, here)
+            }
         }
     }
 
@@ -159,7 +165,7 @@ impl Cluster {
     /// gone at once: after a restart, Redis lists only the servers that
     /// came back before this one. Each gets a heartbeat's lifetime to be
     /// announced again by its server (see [`Cluster::settle`]).
-    fn learn(&mut self, members: Vec<store::Member>) {
+    pub(super) fn learn(&mut self, members: Vec<store::Member>) {
         let listed: HashSet<Origin> = members.iter().map(|member| member.origin).collect();
         self.unconfirmed = self
             .remote

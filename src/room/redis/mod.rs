@@ -46,7 +46,7 @@ use crate::room::audience::Audience;
 use crate::room::events::{Entering, Inputs};
 use crate::room::order::{Event, Local, Order};
 use crate::transport::Socket;
-use store::{Follow, Store};
+use store::{Follow, Store, KEPT};
 use wire::Origin;
 
 /// What every client of this server is told when Redis is lost.
@@ -105,6 +105,12 @@ pub struct Cluster {
     /// The number of the room's last event taken: after Redis was lost,
     /// the server reads on from there, and misses nothing Redis kept.
     last: String,
+    /// The count of the room's events up to the last this server read,
+    /// to see when the next it reads is not the next there was.
+    counted: u64,
+    /// Redis was lost since: the count may have started again, as a Redis
+    /// restarted empty does.
+    recounted: bool,
     /// The server is stopping: once what is pending is handed over, this
     /// server's clients leave the room, and the order ends.
     stopping: bool,
@@ -124,15 +130,17 @@ enum Pending {
     Room(wire::Event),
     /// A line for every client of this server in the room at that point.
     TellOwn(&'static str),
+    /// Every client of this server is told how many of the room's events
+    /// this server missed.
+    Missed(u64),
 }
 
 /// What the order woke up for.
 enum Next {
     /// This server's next event; `None` when it stops.
     Local(Option<Event>),
-    /// The room's next event's number and message; `None` when Redis is
-    /// lost.
-    Room(Option<(String, Vec<u8>)>),
+    /// The room's next message; `None` when Redis is lost.
+    Room(Option<store::Entry>),
     /// Time to say this server is alive.
     Heartbeat,
 }
@@ -182,7 +190,7 @@ impl Cluster {
         match next {
             Next::Local(None) => self.stopping = true,
             Next::Local(Some(first)) => self.publish_from(first).await,
-            Next::Room(Some((number, message))) => self.receive(number, &message).await,
+            Next::Room(Some(entry)) => self.receive(entry).await,
             Next::Room(None) => self.lose("lost the room's events"),
             Next::Heartbeat => {
                 if let Err(error) = self.heartbeat(here).await {
@@ -194,11 +202,20 @@ impl Cluster {
 
     /// Makes the events of one message of the room's stream pending, those
     /// that pass the checks a line from a socket would (see `check`).
-    async fn receive(&mut self, number: String, message: &[u8]) {
+    async fn receive(&mut self, (number, count, message): store::Entry) {
         self.last = number;
-        let Ok(events) = wire::decode(message) else {
+        let Ok(events) = wire::decode(&message) else {
             return log::always(format_args!("Redis: a message not from chat ignored"));
         };
+        if let Some(count) = count {
+            // Who came or left in what was missed: the room learns it from
+            // Redis's lists, as after Redis was lost.
+            if self.count(count, events.len()) {
+                if let Ok(members) = self.store.members().await {
+                    self.learn(members);
+                }
+            }
+        }
         for event in events {
             let from = match &event {
                 wire::Event::Arrive { from, .. }
@@ -256,6 +273,7 @@ impl Cluster {
             return;
         };
         self.events = Some(following);
+        self.recounted = true;
         self.pending.push_back(Pending::TellOwn(BACK));
         let mut arrivals = Vec::new();
         for entering in waiting {
@@ -270,6 +288,33 @@ impl Cluster {
                 self.lose(&format!("lost: {error}"));
             }
         }
+    }
+
+    /// Notes the count of the room's events, `count`, up to the end of a
+    /// message of `events` events: if the message does not start right
+    /// after the last one read, what came between is lost to this server
+    /// (the stream kept only its last events while this server was away),
+    /// and its clients are told, before what comes next. Whether it was.
+    fn count(&mut self, count: u64, events: usize) -> bool {
+        let first = count.saturating_sub(events as u64) + 1;
+        let missed = if first > self.counted + 1 {
+            first - self.counted - 1
+        } else if first <= self.counted && self.recounted {
+            // A Redis restarted empty counts from nothing again.
+            first - 1
+        } else {
+            0
+        };
+        self.counted = count;
+        self.recounted = false;
+        if missed > 0 {
+            log::always(format_args!(
+                "Redis: this server missed {missed} of the room's events while it was cut off \
+                 (the room's stream keeps about {KEPT})"
+            ));
+            self.pending.push_back(Pending::Missed(missed));
+        }
+        missed > 0
     }
 
     /// A line for every client of this server the room has: `text`.
@@ -302,6 +347,8 @@ fn cluster(inputs: Inputs, names: bool, store: Store, heartbeat: Duration) -> Cl
         stop: inputs.stop.clone(),
         local: Local::new(inputs),
         last: store.joined_at.clone(),
+        counted: store.joined_count,
+        recounted: false,
         store,
         events: None,
         heartbeat: Timer::interval(heartbeat),

@@ -51,10 +51,10 @@ impl Cluster {
             let Some(following) = &self.events else {
                 break;
             };
-            let Some(Some((number, message))) = future::poll_once(following.next()).await else {
+            let Some(Some(entry)) = future::poll_once(following.next()).await else {
                 break;
             };
-            self.receive(number, &message).await;
+            self.receive(entry).await;
         }
         if let Err(error) = published {
             self.lose(&format!("lost: {error}"));
@@ -66,7 +66,7 @@ impl Cluster {
     /// each in their own atomic step (see `store`).
     pub(super) async fn publish(&mut self, batch: Vec<Event>) -> redis::RedisResult<()> {
         let mut commands = redis::pipe();
-        let mut lines = Vec::new();
+        let mut lines = Gathered::default();
         let mut permits = Vec::new();
         let mut senders = Vec::new();
         for event in batch {
@@ -88,7 +88,8 @@ impl Cluster {
                         }
                     }
                     let from = self.own(from);
-                    wire::encode(&wire::Event::Said { from, said }, &mut lines);
+                    wire::encode(&wire::Event::Said { from, said }, &mut lines.bytes);
+                    lines.events += 1;
                 }
                 Event::Enter(entering) => {
                     self.flush(&mut lines, &mut commands);
@@ -135,11 +136,12 @@ impl Cluster {
         sent
     }
 
-    /// Moves the lines gathered so far into one `XADD`.
-    fn flush(&self, lines: &mut Vec<u8>, commands: &mut redis::Pipeline) {
-        if !lines.is_empty() {
+    /// Moves the lines gathered so far into one message of the stream.
+    fn flush(&self, lines: &mut Gathered, commands: &mut redis::Pipeline) {
+        if lines.events > 0 {
+            let Gathered { bytes, events } = std::mem::take(lines);
             commands
-                .add_command(self.store.publish_command(std::mem::take(lines)))
+                .add_command(self.store.publish_command(bytes, events))
                 .ignore();
         }
     }
@@ -151,6 +153,15 @@ impl Cluster {
             conn,
         }
     }
+}
+
+/// Lines gathered for one message of the stream.
+#[derive(Default)]
+struct Gathered {
+    /// Their events, encoded.
+    bytes: Vec<u8>,
+    /// How many.
+    events: usize,
 }
 
 /// About how many bytes `event` puts in a batch.

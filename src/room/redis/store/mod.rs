@@ -22,7 +22,7 @@ use crate::config::RedisRoom;
 use crate::room::keys::RoomKeys;
 use crate::room::redis::wire::{self, Origin};
 use scripts::MODE;
-pub use stream::Follow;
+pub use stream::{Entry, Follow};
 
 /// How long a Redis command may take before the room is taken for
 /// unreachable.
@@ -51,8 +51,10 @@ pub struct Store {
     /// Where this server listens and on which host, for the others' logs.
     address: String,
     /// The room's last event when this server joined: it follows the room
-    /// from there.
+    /// from there...
     pub joined_at: String,
+    /// ...and the count of the room's events by then.
+    pub joined_count: u64,
 }
 
 /// Someone in the room, from Redis's lists: a server that joins late
@@ -104,6 +106,7 @@ impl Store {
             server: 0,
             mode: format!("{} {}", if names { "names" } else { "book" }, wire::VERSION),
             joined_at: String::new(),
+            joined_count: 0,
         };
         let held = store.claim_mode().await?;
         if held != store.mode {
@@ -120,7 +123,7 @@ impl Store {
         store.server = server_number();
         // Where to follow the room from, read before this server is seen:
         // everything the others do from then on comes after it.
-        store.joined_at = store.last_event().await?;
+        (store.joined_at, store.joined_count) = store.last_event().await?;
         store.register().await?;
         Ok(store)
     }

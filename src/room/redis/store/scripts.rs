@@ -8,35 +8,36 @@
 /// arrivals filled in by Redis. Published either way: every server refuses
 /// a taken name for itself, from the same order.
 ///
-/// KEYS: members, held, arrivals, events, then the name's keys.
+/// KEYS: members, held, arrivals, events, count, then the name's keys.
 /// ARGV: connection id, owner (`S:ID`), name, the event.
 pub const ENTER: &str = r"
 local free = true
-for i = 5, #KEYS do
+for i = 6, #KEYS do
   local holder = redis.call('GET', KEYS[i])
   if holder and holder ~= ARGV[2] then free = false end
 end
 local seq = redis.call('INCR', KEYS[3])
 if free then
-  for i = 5, #KEYS do
+  for i = 6, #KEYS do
     redis.call('SET', KEYS[i], ARGV[2])
     redis.call('SADD', KEYS[2], KEYS[i])
   end
   redis.call('HSET', KEYS[1], ARGV[1], seq .. ':' .. ARGV[3])
 end
 local event = string.sub(ARGV[4], 1, #ARGV[4] - 21) .. (free and '1' or '0') .. string.format('%020d', seq)
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'e', event)
+local n = redis.call('INCR', KEYS[5])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'n', n, 'e', event)
 return free and 1 or 0
 ";
 
 /// A rename: claims the new name's keys if no one else holds them, lets
 /// go of the old ones, and publishes the rename either way.
 ///
-/// KEYS: members, held, events, then the new name's keys.
+/// KEYS: members, held, events, count, then the new name's keys.
 /// ARGV: connection id, owner, new name, the event.
 pub const NICK: &str = r"
 local free = true
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   local holder = redis.call('GET', KEYS[i])
   if holder and holder ~= ARGV[2] then free = false end
 end
@@ -45,7 +46,7 @@ if free then
     if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
   end
   redis.call('DEL', KEYS[2])
-  for i = 4, #KEYS do
+  for i = 5, #KEYS do
     redis.call('SET', KEYS[i], ARGV[2])
     redis.call('SADD', KEYS[2], KEYS[i])
   end
@@ -55,7 +56,8 @@ if free then
     redis.call('HSET', KEYS[1], ARGV[1], seq .. ':' .. ARGV[3])
   end
 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'e', ARGV[4])
+local n = redis.call('INCR', KEYS[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'n', n, 'e', ARGV[4])
 return free and 1 or 0
 ";
 
@@ -64,8 +66,8 @@ return free and 1 or 0
 /// clients), only if it was still a member: the leave is announced once,
 /// however many servers try.
 ///
-/// KEYS: members, held, events. ARGV: connection id, owner, the event,
-/// `once`.
+/// KEYS: members, held, events, count. ARGV: connection id, owner, the
+/// event, `once`.
 pub const LEAVE: &str = r"
 local was = redis.call('HDEL', KEYS[1], ARGV[1])
 if ARGV[4] == 'once' and was == 0 then return 0 end
@@ -73,8 +75,32 @@ for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
 end
 redis.call('DEL', KEYS[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'e', ARGV[3])
+local n = redis.call('INCR', KEYS[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'n', n, 'e', ARGV[3])
 return 1
+";
+
+/// Lines (one or more events) added to the room's stream, numbered: each
+/// message holds `n`, the number of its last event among all the stream
+/// has had, so that a reader knows how many it missed.
+///
+/// KEYS: events, count. ARGV: how many events, the message.
+pub const PUBLISH: &str = r"
+local n = redis.call('INCRBY', KEYS[2], ARGV[1])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', '10000', '*', 'n', n, 'e', ARGV[2])
+return n
+";
+
+/// Where a server joining starts to follow the room: the stream's last
+/// event, and the count of events so far, read in one step.
+///
+/// KEYS: events, count. Returns the last event's number (`0-0` for none)
+/// and the count.
+pub const JOINED: &str = r"
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if last[1] then id = last[1][1] end
+return {id, redis.call('GET', KEYS[2]) or '0'}
 ";
 
 /// The room's mode, set if no server holds it, refreshed if it is ours;

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use redis::streams::{StreamRangeReply, StreamReadReply};
+use redis::streams::StreamReadReply;
 use redis::RedisResult;
 
-use super::scripts::{ENTER, LEAVE, NICK};
-use super::{connect, owner, Store, KEPT};
+use super::scripts::{ENTER, JOINED, LEAVE, NICK, PUBLISH};
+use super::{connect, owner, Store};
 use crate::command::Command;
 use crate::room::events::Said;
 use crate::room::redis::wire::{self, Event, Origin};
@@ -49,8 +49,9 @@ impl Store {
                     .flat_map(|key| key.ids)
                 {
                     let message: Vec<u8> = entry.get("e").unwrap_or_default();
+                    let count = entry.get("n");
                     after = entry.id.clone();
-                    if events.send((entry.id, message)).await.is_err() {
+                    if events.send((entry.id, count, message)).await.is_err() {
                         return;
                     }
                 }
@@ -62,33 +63,28 @@ impl Store {
         })
     }
 
-    /// The number of the room's last event (`0-0` for none yet).
-    pub async fn last_event(&mut self) -> RedisResult<String> {
-        let last: StreamRangeReply = redis::cmd("XREVRANGE")
+    /// The number of the room's last event (`0-0` for none yet), and the
+    /// count of events the room has had.
+    pub async fn last_event(&mut self) -> RedisResult<(String, u64)> {
+        redis::cmd("EVAL")
+            .arg(JOINED)
+            .arg(2)
             .arg(self.keys.events())
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
+            .arg(self.keys.count())
             .query_async(&mut self.connection)
-            .await?;
-        Ok(last
-            .ids
-            .into_iter()
-            .next()
-            .map_or_else(|| "0-0".to_string(), |entry| entry.id))
+            .await
     }
 
-    /// The command adding `message` (one or more events) to the room's.
-    pub fn publish_command(&self, message: Vec<u8>) -> redis::Cmd {
-        let mut command = redis::cmd("XADD");
+    /// The command adding `message` (`events` events) to the room's (see
+    /// [`PUBLISH`]).
+    pub fn publish_command(&self, message: Vec<u8>, events: usize) -> redis::Cmd {
+        let mut command = redis::cmd("EVAL");
         command
+            .arg(PUBLISH)
+            .arg(2)
             .arg(self.keys.events())
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(KEPT)
-            .arg("*")
-            .arg("e")
+            .arg(self.keys.count())
+            .arg(events)
             .arg(message);
         command
     }
@@ -124,10 +120,11 @@ impl Store {
         let mut command = redis::cmd("EVAL");
         command
             .arg(LEAVE)
-            .arg(3)
+            .arg(4)
             .arg(self.members_of(from))
             .arg(self.held(from))
             .arg(self.keys.events())
+            .arg(self.keys.count())
             .arg(from.conn)
             .arg(owner(from))
             .arg(event)
@@ -136,7 +133,7 @@ impl Store {
     }
 
     /// A script that claims a name as it adds `event`: KEYS are `fixed`,
-    /// the events, then the name's `keys`; ARGV the connection, its owner,
+    /// the events, their count, then the name's `keys`; ARGV the connection, its owner,
     /// the name and the event.
     fn claim(
         &self,
@@ -150,11 +147,11 @@ impl Store {
         let mut encoded = Vec::new();
         wire::encode(event, &mut encoded);
         let mut command = redis::cmd("EVAL");
-        command.arg(script).arg(fixed.len() + 1 + keys.len());
+        command.arg(script).arg(fixed.len() + 2 + keys.len());
         for key in fixed {
             command.arg(key);
         }
-        command.arg(self.keys.events());
+        command.arg(self.keys.events()).arg(self.keys.count());
         for key in keys {
             command.arg(self.keys.name(key));
         }
@@ -167,19 +164,23 @@ impl Store {
     }
 }
 
+/// One message of the room's stream: its number in the stream, the count
+/// of the room's events up to its last (if it says), and its events.
+pub type Entry = (String, Option<u64>, Vec<u8>);
+
 /// The room's events as a server reads them, in order, each with its
 /// number; closed when Redis is lost.
 pub struct Follow {
     /// The events read.
-    received: async_channel::Receiver<(String, Vec<u8>)>,
+    received: async_channel::Receiver<Entry>,
     /// Reads them (on smol's own executor, as the `redis` crate's
     /// connections run); stopped when this is dropped.
     _reader: smol::Task<()>,
 }
 
 impl Follow {
-    /// The next event's number and message; `None` once Redis is lost.
-    pub async fn next(&self) -> Option<(String, Vec<u8>)> {
+    /// The next message of the stream; `None` once Redis is lost.
+    pub async fn next(&self) -> Option<Entry> {
         self.received.recv().await.ok()
     }
 }
