@@ -1223,3 +1223,28 @@ fn a_server_away_longer_than_the_stream_keeps_tells_how_many_lines_were_missed()
     carol.say("hi");
     bob.expect("carol: hi");
 }
+
+/// `--history` across servers (book mode): a newcomer on a server started
+/// after the lines were said gets the same recent lines as one on the
+/// server that was there, read back from the room's stream.
+#[test]
+fn the_history_comes_from_the_room_on_a_server_started_later() {
+    let Some(redis) = Redis::start() else { return };
+    let one = chat(&redis, &["--history", "2"]);
+    let mut a = Peer::connect(one.addr);
+    for line in ["one", "two", "three"] {
+        a.say(line);
+        a.expect(&format!("{}: {line}", a.name));
+    }
+    let two = chat(&redis, &["--history", "2"]);
+    wait_for_servers(&redis, 2);
+    let mut newcomers = Vec::new();
+    for server in [&one, &two] {
+        let mut newcomer = Peer::connect(server.addr);
+        newcomer.expect("Recent messages (2):");
+        newcomer.expect(&format!("{}: two", a.name));
+        newcomer.expect(&format!("{}: three", a.name));
+        a.expect(&format!("{} has arrived", newcomer.name));
+        newcomers.push(newcomer);
+    }
+}

@@ -63,7 +63,7 @@ pub async fn open(config: &Config, listening: Option<SocketAddr>) -> io::Result<
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
-            let order = redis::join::join(shared, config.names, inputs, listening).await?;
+            let order = redis::join::join(shared, config, inputs, listening).await?;
             run(order, room).boxed_local()
         }
         _ => run(order::Local::new(inputs), room).boxed_local(),
@@ -135,6 +135,8 @@ impl Room {
             Event::Leave(leaving) => self.leave(leaving),
             #[cfg(feature = "redis")]
             Event::Arrive { id, name } => commands::arrive(id, name, &mut self.audience),
+            #[cfg(feature = "redis")]
+            Event::Recall(line) => self.history.record(&line),
             #[cfg(feature = "redis")]
             Event::Tell { to, line } => {
                 for id in to {

@@ -42,6 +42,10 @@ pub enum Event {
         /// Its name (its address, in book mode).
         name: std::sync::Arc<str>,
     },
+    /// A message said before this server joined the room, for its
+    /// history alone: newcomers get it among the recent messages.
+    #[cfg(feature = "redis")]
+    Recall(crate::line::Line),
     /// A line for some clients of this server alone, in its place in the
     /// order: news of the room itself (lost, and back).
     #[cfg(feature = "redis")]

@@ -9,17 +9,20 @@ use super::{cluster, Cluster};
 use crate::config::RedisRoom;
 use crate::log;
 use crate::room::events::Inputs;
+use crate::Config;
 
-/// Joins the room `shared` in names mode or not, as a server listening on
+/// Joins the room `shared` as `config` says (names mode or not, and how
+/// much history newcomers get), as a server listening on
 /// `listening`; `inputs` are this server's connections, whose events go
 /// through the room's order from now on. The order follows the room from
 /// here once it runs. The log says which room was joined, and with whom.
 pub async fn join(
     shared: &RedisRoom,
-    names: bool,
+    config: &Config,
     inputs: Inputs,
     listening: Option<SocketAddr>,
 ) -> io::Result<Cluster> {
+    let names = config.names;
     let refused = |error| refusal(shared, names, error);
     let mut store = Store::join(shared, names, address(listening))
         .await
@@ -34,7 +37,7 @@ pub async fn join(
         shown(&shared.url),
         store.server
     ));
-    Ok(cluster(inputs, names, store, shared.heartbeat))
+    Ok(cluster(inputs, config, store, shared.heartbeat))
 }
 
 /// Where this server listens and on which host, as the other servers' logs

@@ -201,10 +201,12 @@ impl Cluster {
         }
     }
 
-    /// Starts following the room from where this server joined it, and
-    /// lists who was there; a Redis already lost is lost.
+    /// Starts following the room from where this server joined it, with
+    /// what was said before recalled for the history, and lists who was
+    /// there; a Redis already lost is lost.
     pub(super) async fn start(&mut self) {
         let started = async {
+            self.recall().await?;
             let events = self.store.follow(self.last.clone()).await?;
             let members = self.store.members().await?;
             redis::RedisResult::Ok((events, members))

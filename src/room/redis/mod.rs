@@ -29,6 +29,7 @@ mod check;
 pub mod join;
 mod membership;
 mod publish;
+mod recall;
 mod store;
 mod wire;
 
@@ -46,6 +47,7 @@ use crate::room::audience::Audience;
 use crate::room::events::{Entering, Inputs};
 use crate::room::order::{Event, Local, Order};
 use crate::transport::Socket;
+use crate::Config;
 use store::{Follow, Store, KEPT};
 use wire::Origin;
 
@@ -73,6 +75,9 @@ pub struct Cluster {
     stop: Receiver<()>,
     /// Names mode.
     names: bool,
+    /// How many recent messages newcomers get (`--history`): a server
+    /// that joins late recalls them from the room's stream.
+    history: usize,
     /// Events taken but not yet handed to the room, oldest first.
     pending: VecDeque<Pending>,
     /// This server's clients whose arrival is on its way through Redis.
@@ -339,7 +344,7 @@ fn gone(socket: &Socket) -> bool {
 /// This server's part of a room, with `store` joined: the order its
 /// `inputs` go through, once published and read back; it says it is alive
 /// every `heartbeat`.
-fn cluster(inputs: Inputs, names: bool, store: Store, heartbeat: Duration) -> Cluster {
+fn cluster(inputs: Inputs, config: &Config, store: Store, heartbeat: Duration) -> Cluster {
     let mut servers = check::Servers::default();
     servers.know(store.server);
     Cluster {
@@ -352,7 +357,8 @@ fn cluster(inputs: Inputs, names: bool, store: Store, heartbeat: Duration) -> Cl
         store,
         events: None,
         heartbeat: Timer::interval(heartbeat),
-        names,
+        names: config.names,
+        history: config.history,
         pending: VecDeque::new(),
         entering: HashMap::new(),
         farewells: HashMap::new(),

@@ -115,7 +115,7 @@ impl Cluster {
                     commands.add_command(departure).ignore();
                     self.farewells.insert(id, farewell);
                 }
-                Event::Arrive { .. } | Event::Tell { .. } => {
+                Event::Arrive { .. } | Event::Tell { .. } | Event::Recall(_) => {
                     log::always(format_args!("Redis: a room's event among this server's"));
                 }
             }

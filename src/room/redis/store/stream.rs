@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use redis::streams::StreamReadReply;
+use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::RedisResult;
 
 use super::scripts::{ENTER, JOINED, LEAVE, NICK, PUBLISH};
@@ -73,6 +73,32 @@ impl Store {
             .arg(self.keys.count())
             .query_async(&mut self.connection)
             .await
+    }
+
+    /// Up to `count` of the room's messages, newest first, from the one
+    /// numbered `from` back (`(NUMBER` for those before it), each with
+    /// its number.
+    pub async fn recent(
+        &mut self,
+        from: &str,
+        count: usize,
+    ) -> RedisResult<Vec<(String, Vec<u8>)>> {
+        let range: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(self.keys.events())
+            .arg(from)
+            .arg("-")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.connection)
+            .await?;
+        Ok(range
+            .ids
+            .into_iter()
+            .map(|entry| {
+                let message: Vec<u8> = entry.get("e").unwrap_or_default();
+                (entry.id, message)
+            })
+            .collect())
     }
 
     /// The command adding `message` (`events` events) to the room's (see
