@@ -1277,3 +1277,72 @@ fn the_history_comes_from_the_room_on_a_server_started_later() {
         newcomers.push(newcomer);
     }
 }
+
+/// `--history` across servers in names mode: a server started later
+/// replays what was said before it with each sender's name as it was
+/// then (renames included, and one who left since), so its newcomer gets
+/// the same recent lines as a newcomer on the server that was there.
+#[test]
+fn the_history_comes_from_the_room_in_names_mode_too() {
+    let Some(redis) = Redis::start() else { return };
+    let flags = ["--names", "--rate", "off", "--history", "4"];
+    let one = chat(&redis, &flags);
+    let mut alice = join(one.addr, "alice", "Nobody else is here", &mut []);
+    alice.say("one");
+    alice.expect("alice: one");
+    let mut bob = join(one.addr, "bob", "Also here: alice", &mut [&mut alice]);
+    bob.expect("Recent messages (1):");
+    bob.expect("alice: one");
+    bob.say("/me waves");
+    for peer in [&mut alice, &mut bob] {
+        peer.expect("* bob waves");
+    }
+    alice.say("/nick alicia");
+    alice.say("two");
+    for peer in [&mut alice, &mut bob] {
+        peer.expect("alice is now alicia");
+        peer.expect("alicia: two");
+    }
+    let mut carol = join(
+        one.addr,
+        "carol",
+        "Also here: alicia, bob",
+        &mut [&mut alice, &mut bob],
+    );
+    for line in [
+        "Recent messages (3):",
+        "alice: one",
+        "* bob waves",
+        "alicia: two",
+    ] {
+        carol.expect(line);
+    }
+    carol.say("bye");
+    carol.say("/quit");
+    for peer in [&mut alice, &mut bob] {
+        peer.expect("carol: bye");
+        peer.expect("carol has left");
+    }
+    let two = chat(&redis, &flags);
+    wait_for_servers(&redis, 2);
+    let recent = [
+        "Recent messages (4):",
+        "alice: one",
+        "* bob waves",
+        "alicia: two",
+        "carol: bye",
+    ];
+    let mut newcomers = Vec::new();
+    for (server, name) in [(&two, "dave"), (&one, "erin")] {
+        let mut newcomer = Peer::connect_quiet(server.addr);
+        newcomer.expect("What is your name?");
+        newcomer.say(name);
+        newcomer.expect(&format!("You are {name}"));
+        newcomer.text();
+        for line in recent {
+            newcomer.expect(line);
+        }
+        alice.expect(&format!("{name} has arrived"));
+        newcomers.push(newcomer);
+    }
+}

@@ -96,6 +96,12 @@ impl RoomKeys {
         self.key(format_args!("members:{server}"))
     }
 
+    /// What every server's members' key starts with, for a script that
+    /// lists them all.
+    pub fn members_prefix(&self) -> String {
+        self.key(format_args!("members:"))
+    }
+
     /// The name keys client `conn` of server `server` holds.
     pub fn held(&self, server: u64, conn: u64) -> String {
         self.key(format_args!("held:{server}:{conn}"))

@@ -37,6 +37,10 @@ pub fn refusal(event: &Event, names: bool) -> Option<&'static str> {
             (!fits).then_some("an address that is not one")
         }
         Event::Leave { .. } => None,
+        Event::Rename { .. } if !names => Some("a command in book mode"),
+        Event::Rename { name, .. } => name
+            .contains(&b'\n')
+            .then_some("a newline in a line's text"),
         Event::Said {
             said: Said::Line(line),
             ..

@@ -12,6 +12,7 @@ use smol::Timer;
 use super::store::{self, Follow, Store};
 use super::wire::{self, Origin};
 use super::{check, Cluster, Pending};
+use crate::command::Command;
 use crate::line::text_line;
 use crate::log;
 use crate::names;
@@ -65,6 +66,14 @@ impl Cluster {
     /// concerns the room here.
     fn turn(&mut self, event: wire::Event, here: &Audience) -> Option<Event> {
         let server = self.store.server;
+        // The room judges a rename itself (and as Redis did).
+        let event = match event {
+            wire::Event::Rename { from, name, .. } => wire::Event::Said {
+                from,
+                said: Said::Command(Box::new(Command::Nick(name))),
+            },
+            event => event,
+        };
         match event {
             wire::Event::Arrive { from, free, .. } if from.server == server => {
                 let entering = self.entering.remove(&from.conn)?;
@@ -102,6 +111,8 @@ impl Cluster {
                 let id = self.remote.remove(&from)?;
                 Some(Event::Leave(Leaving { id, farewell: None }))
             }
+            // Made a line above.
+            wire::Event::Rename { .. } => None,
             wire::Event::Said { from, said } => {
                 let id = if from.server == server {
                     from.conn

@@ -225,6 +225,7 @@ impl Cluster {
             let from = match &event {
                 wire::Event::Arrive { from, .. }
                 | wire::Event::Leave { from }
+                | wire::Event::Rename { from, .. }
                 | wire::Event::Said { from, .. } => *from,
             };
             if let Some(why) = check::refusal(&event, self.names) {

@@ -7,7 +7,7 @@
 //!
 //! An event is its kind (one byte), the length of the rest (four bytes,
 //! little-endian), then the rest: the server and the connection (eight
-//! bytes each), then the kind's fields. An arrival ends with whether Redis
+//! bytes each), then the kind's fields. An arrival (and a rename) ends with whether Redis
 //! let it claim its name (`1` or `0`) and its place in the room's order of
 //! arrivals, [`SEQ_DIGITS`] decimal digits: the bytes that Redis fills in (see `store`), so that it can be sent before either is known.
 
@@ -18,7 +18,7 @@ use crate::room::events::Said;
 /// The version of this format, held in the room's mode key (see
 /// `room::keys`): a server that speaks another is refused at start, so
 /// that no server ever reads what it cannot. 1 was the format before the
-/// mode key said; 2 added an arrival's refusal.
+/// mode key said; 2 added an arrival's and a rename's refusal.
 pub const VERSION: u32 = 2;
 
 /// The digits of an arrival's place, at its end.
@@ -56,6 +56,18 @@ pub enum Event {
         /// Who.
         from: Origin,
     },
+    /// A client's rename (`/nick NAME`), and whether Redis let it claim
+    /// the name: so that a server replaying the room's past knows whose
+    /// name a later line had. The room judges the rename itself, in its
+    /// turn, and comes to the same answer.
+    Rename {
+        /// Who.
+        from: Origin,
+        /// The name it asked for.
+        name: Vec<u8>,
+        /// Whether Redis let it claim the name.
+        free: bool,
+    },
     /// A client's line.
     Said {
         /// Who.
@@ -78,6 +90,7 @@ pub fn encode(event: &Event, out: &mut Vec<u8>) {
     let (kind, from) = match event {
         Event::Arrive { from, .. } => (b'A', from),
         Event::Leave { from } => (b'L', from),
+        Event::Rename { from, .. } => (b'N', from),
         Event::Said { from, said } => (said_kind(said), from),
     };
     out[start] = kind;
@@ -92,6 +105,10 @@ pub fn encode(event: &Event, out: &mut Vec<u8>) {
             out.extend_from_slice(format!("{seq:0width$}", width = SEQ_DIGITS).as_bytes());
         }
         Event::Leave { .. } => {}
+        Event::Rename { name, free, .. } => {
+            bytes(name, out);
+            out.push(if *free { b'1' } else { b'0' });
+        }
         Event::Said { said, .. } => said_fields(said, out),
     }
     let length = u32::try_from(out.len() - start - 5).unwrap_or(u32::MAX);
@@ -123,8 +140,11 @@ fn said_fields(said: &Said, out: &mut Vec<u8>) {
         return bytes(line, out);
     };
     match &**command {
-        Command::Say(text) | Command::Me(text) | Command::Nick(text) | Command::Unknown(text) => {
-            bytes(text, out)
+        Command::Say(text) | Command::Me(text) | Command::Unknown(text) => bytes(text, out),
+        // As a rename that Redis did not see (see [`Event::Rename`]).
+        Command::Nick(text) => {
+            bytes(text, out);
+            out.push(b'0');
         }
         Command::Usage(usage) => bytes(usage.as_bytes(), out),
         Command::Msg { to, text } => {
@@ -158,11 +178,7 @@ pub fn decode(mut message: &[u8]) -> Result<Vec<Event>, Garbled> {
         let event = match kind {
             b'A' => {
                 let name = body.field()?;
-                let free = match body.take(1)? {
-                    b"1" => true,
-                    b"0" => false,
-                    _ => return Err(Garbled),
-                };
+                let free = flag(body.take(1)?)?;
                 let seq = std::str::from_utf8(body.take(SEQ_DIGITS)?)
                     .ok()
                     .and_then(|digits| digits.parse().ok())
@@ -175,6 +191,11 @@ pub fn decode(mut message: &[u8]) -> Result<Vec<Event>, Garbled> {
                 }
             }
             b'L' => Event::Leave { from },
+            b'N' => Event::Rename {
+                from,
+                name: body.field()?,
+                free: flag(body.take(1)?)?,
+            },
             b'B' => Event::Said {
                 from,
                 said: Said::Line(Line::new(body.field()?)),
@@ -198,7 +219,6 @@ fn read_command(kind: u8, body: &mut Reader<'_>) -> Result<Command, Garbled> {
         b'T' => Command::Say(body.field()?),
         b'M' => Command::Me(body.field()?),
         b'W' => Command::Who,
-        b'N' => Command::Nick(body.field()?),
         b'P' => Command::Msg {
             to: body.field()?,
             text: body.field()?,
@@ -209,6 +229,15 @@ fn read_command(kind: u8, body: &mut Reader<'_>) -> Result<Command, Garbled> {
         b'K' => Command::Unknown(body.field()?),
         _ => return Err(Garbled),
     })
+}
+
+/// A flag that Redis fills in: `1` or `0`.
+fn flag(byte: &[u8]) -> Result<bool, Garbled> {
+    match byte {
+        b"1" => Ok(true),
+        b"0" => Ok(false),
+        _ => Err(Garbled),
+    }
 }
 
 /// The rest of a message, read from the front.
@@ -260,7 +289,6 @@ mod tests {
             bytes().prop_map(Command::Say),
             bytes().prop_map(Command::Me),
             Just(Command::Who),
-            bytes().prop_map(Command::Nick),
             (bytes(), bytes()).prop_map(|(to, text)| Command::Msg { to, text }),
             Just(Command::Help),
             Just(Command::Quit),
@@ -291,6 +319,11 @@ mod tests {
                 }
             ),
             from.clone().prop_map(|from| Event::Leave { from }),
+            (from.clone(), bytes(), any::<bool>()).prop_map(|(from, name, free)| Event::Rename {
+                from,
+                name,
+                free
+            }),
             (from, said()).prop_map(|(from, said)| Event::Said { from, said }),
         ]
     }

@@ -53,8 +53,10 @@ pub struct Store {
     /// The room's last event when this server joined: it follows the room
     /// from there...
     pub joined_at: String,
-    /// ...and the count of the room's events by then.
+    /// ...and the count of the room's events by then...
     pub joined_count: u64,
+    /// ...and who was in the room then.
+    pub joined_members: Vec<Member>,
 }
 
 /// Someone in the room, from Redis's lists: a server that joins late
@@ -66,6 +68,19 @@ pub struct Member {
     pub name: Vec<u8>,
     /// Its place among arrivals.
     pub seq: u64,
+}
+
+impl Member {
+    /// `origin`, as its server's members' key lists it: `SEQ:NAME`.
+    fn listed(origin: Origin, entry: &[u8]) -> Option<Member> {
+        let colon = entry.iter().position(|&byte| byte == b':')?;
+        let seq = std::str::from_utf8(&entry[..colon]).ok()?.parse().ok()?;
+        Some(Member {
+            origin,
+            name: entry[colon + 1..].to_vec(),
+            seq,
+        })
+    }
 }
 
 /// What can go wrong when joining the room.
@@ -107,6 +122,7 @@ impl Store {
             mode: format!("{} {}", if names { "names" } else { "book" }, wire::VERSION),
             joined_at: String::new(),
             joined_count: 0,
+            joined_members: Vec::new(),
         };
         let held = store.claim_mode().await?;
         if held != store.mode {
@@ -123,7 +139,7 @@ impl Store {
         store.server = server_number();
         // Where to follow the room from, read before this server is seen:
         // everything the others do from then on comes after it.
-        (store.joined_at, store.joined_count) = store.last_event().await?;
+        (store.joined_at, store.joined_count, store.joined_members) = store.last_event().await?;
         store.register().await?;
         Ok(store)
     }

@@ -31,7 +31,8 @@ return free and 1 or 0
 ";
 
 /// A rename: claims the new name's keys if no one else holds them, lets
-/// go of the old ones, and publishes the rename either way.
+/// go of the old ones, and publishes the rename either way, with whether
+/// it was free in its last byte.
 ///
 /// KEYS: members, held, events, count, then the new name's keys.
 /// ARGV: connection id, owner, new name, the event.
@@ -56,8 +57,9 @@ if free then
     redis.call('HSET', KEYS[1], ARGV[1], seq .. ':' .. ARGV[3])
   end
 end
+local event = string.sub(ARGV[4], 1, #ARGV[4] - 1) .. (free and '1' or '0')
 local n = redis.call('INCR', KEYS[4])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'n', n, 'e', ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'n', n, 'e', event)
 return free and 1 or 0
 ";
 
@@ -92,15 +94,27 @@ return n
 ";
 
 /// Where a server joining starts to follow the room: the stream's last
-/// event, and the count of events so far, read in one step.
+/// event, the count of events so far, and who was in then (so that what
+/// was said before can be replayed with its senders' names), read in one
+/// step.
 ///
-/// KEYS: events, count. Returns the last event's number (`0-0` for none)
-/// and the count.
+/// KEYS: events, count, servers. ARGV: what every members' key starts
+/// with. Returns the last event's number (`0-0` for none), the count, and
+/// the members: server, connection id, `SEQ:NAME`, and again.
 pub const JOINED: &str = r"
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local id = '0-0'
 if last[1] then id = last[1][1] end
-return {id, redis.call('GET', KEYS[2]) or '0'}
+local members = {}
+for _, server in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local listed = redis.call('HGETALL', ARGV[1] .. server)
+  for i = 1, #listed, 2 do
+    members[#members + 1] = server
+    members[#members + 1] = listed[i]
+    members[#members + 1] = listed[i + 1]
+  end
+end
+return {id, redis.call('GET', KEYS[2]) or '0', members}
 ";
 
 /// The room's mode, set if no server holds it, refreshed if it is ours;

@@ -28,20 +28,7 @@ impl Store {
                 .query_async(&mut self.connection)
                 .await?;
             for (conn, entry) in listed {
-                let Some(colon) = entry.iter().position(|&byte| byte == b':') else {
-                    continue;
-                };
-                let Some(seq) = std::str::from_utf8(&entry[..colon])
-                    .ok()
-                    .and_then(|seq| seq.parse().ok())
-                else {
-                    continue;
-                };
-                members.push(Member {
-                    origin: Origin { server, conn },
-                    name: entry[colon + 1..].to_vec(),
-                    seq,
-                });
+                members.extend(Member::listed(Origin { server, conn }, &entry));
             }
         }
         members.sort_by_key(|member| member.seq);

@@ -8,9 +8,7 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::RedisResult;
 
 use super::scripts::{ENTER, JOINED, LEAVE, NICK, PUBLISH};
-use super::{connect, owner, Store};
-use crate::command::Command;
-use crate::room::events::Said;
+use super::{connect, owner, Member, Store};
 use crate::room::redis::wire::{self, Event, Origin};
 
 /// How long one read of the room's events waits for the next.
@@ -63,16 +61,30 @@ impl Store {
         })
     }
 
-    /// The number of the room's last event (`0-0` for none yet), and the
-    /// count of events the room has had.
-    pub async fn last_event(&mut self) -> RedisResult<(String, u64)> {
-        redis::cmd("EVAL")
+    /// The number of the room's last event (`0-0` for none yet), the
+    /// count of events the room has had, and who was in then.
+    pub async fn last_event(&mut self) -> RedisResult<(String, u64, Vec<Member>)> {
+        let (last, count, listed): (String, u64, Vec<Vec<u8>>) = redis::cmd("EVAL")
             .arg(JOINED)
-            .arg(2)
+            .arg(3)
             .arg(self.keys.events())
             .arg(self.keys.count())
+            .arg(self.keys.servers())
+            .arg(self.keys.members_prefix())
             .query_async(&mut self.connection)
-            .await
+            .await?;
+        let number = |bytes: &[u8]| std::str::from_utf8(bytes).ok()?.parse().ok();
+        let members = listed
+            .chunks_exact(3)
+            .filter_map(|member| {
+                let origin = Origin {
+                    server: number(&member[0])?,
+                    conn: number(&member[1])?,
+                };
+                Member::listed(origin, &member[2])
+            })
+            .collect();
+        Ok((last, count, members))
     }
 
     /// Up to `count` of the room's messages, newest first, from the one
@@ -133,9 +145,13 @@ impl Store {
     /// (see [`NICK`]).
     pub fn rename(&self, conn: u64, name: &[u8], keys: &[Box<str>]) -> redis::Cmd {
         let from = self.own(conn);
-        let said = Said::Command(Box::new(Command::Nick(name.to_vec())));
+        let rename = Event::Rename {
+            from,
+            name: name.to_vec(),
+            free: false,
+        };
         let fixed = [self.members_of(from), self.held(from)];
-        self.claim(NICK, &fixed, conn, name, keys, &Event::Said { from, said })
+        self.claim(NICK, &fixed, conn, name, keys, &rename)
     }
 
     /// The command for the leave of `from` (see [`LEAVE`]); `once` for a
