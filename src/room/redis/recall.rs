@@ -11,8 +11,6 @@
 //! when this server joined, if no rename of its sender came between. A
 //! line whose sender's name neither says is left out.
 
-use std::collections::HashMap;
-
 use redis::RedisResult;
 
 use super::store::{Member, KEPT};
@@ -30,7 +28,7 @@ const PAGE: usize = 16;
 
 /// The most events read back: far more than a history's lines need, even
 /// among many arrivals and renames.
-const MOST_EVENTS: usize = 100_000;
+const MOST_EVENTS: usize = 20_000;
 
 /// What is known of a client's name at some point of the room's past.
 #[derive(Clone)]
@@ -100,36 +98,37 @@ fn replay_lines(window: &[Event]) -> Vec<Line> {
 /// newest.
 fn replay_names(window: &[Event], members: &[Member]) -> Vec<Line> {
     // Going back from the newest, each sender's name as it stood then, if
-    // the members' names and no rename since tell it.
-    let mut later: HashMap<Origin, Option<Known>> = members
+    // the members' names and no rename since tell it. (Lists, not maps:
+    // a window holds few senders, and a map's code is not worth it.)
+    let mut later: Vec<(Origin, Option<Known>)> = members
         .iter()
         .map(|member| (member.origin, Some(Known::Named(member.name.clone()))))
         .collect();
     let mut from_later = Vec::with_capacity(window.len());
     for event in window {
-        let name = |from: &Origin| later.get(from).cloned().unwrap_or(Some(Known::Absent));
-        from_later.push(match event {
-            Event::Said { from, .. } => name(from),
-            _ => None,
-        });
-        match event {
+        let (from, after) = match event {
+            Event::Said { from, .. } => {
+                from_later.push(find(&later, from).unwrap_or(Some(Known::Absent)));
+                continue;
+            }
             Event::Rename {
                 from, free: true, ..
             }
-            | Event::Leave { from } => {
-                later.insert(*from, None);
-            }
+            | Event::Leave { from } => (from, None),
             Event::Arrive {
                 from, free: true, ..
-            } => {
-                later.insert(*from, Some(Known::Absent));
+            } => (from, Some(Known::Absent)),
+            _ => {
+                from_later.push(None);
+                continue;
             }
-            _ => {}
-        }
+        };
+        from_later.push(None);
+        set(&mut later, from, after);
     }
     // Then forward from the oldest: each sender's name as its arrival or
     // last rename in the window said, or else as found going back.
-    let mut earlier: HashMap<Origin, Known> = HashMap::new();
+    let mut earlier: Vec<(Origin, Option<Known>)> = Vec::new();
     let mut lines = Vec::new();
     for (event, from_later) in window.iter().zip(from_later).rev() {
         match event {
@@ -143,17 +142,13 @@ fn replay_names(window: &[Event], members: &[Member]) -> Vec<Line> {
                 from,
                 name,
                 free: true,
-            } => {
-                earlier.insert(*from, Known::Named(name.clone()));
-            }
-            Event::Leave { from } => {
-                earlier.insert(*from, Known::Absent);
-            }
+            } => set(&mut earlier, from, Some(Known::Named(name.clone()))),
+            Event::Leave { from } => set(&mut earlier, from, Some(Known::Absent)),
             Event::Said {
                 from,
                 said: Said::Command(command),
             } => {
-                let known = earlier.get(from).cloned().or(from_later);
+                let known = find(&earlier, from).flatten().or(from_later);
                 if let (Some(Known::Named(name)), Some(format)) = (known, message(command)) {
                     lines.push(format(&name));
                 }
@@ -162,6 +157,20 @@ fn replay_names(window: &[Event], members: &[Member]) -> Vec<Line> {
         }
     }
     lines
+}
+
+/// What `list` says of `from`, if it says.
+fn find(list: &[(Origin, Option<Known>)], from: &Origin) -> Option<Option<Known>> {
+    let found = list.iter().find(|(origin, _)| origin == from);
+    found.map(|(_, known)| known.clone())
+}
+
+/// Notes `known` of `from` in `list`.
+fn set(list: &mut Vec<(Origin, Option<Known>)>, from: &Origin, known: Option<Known>) {
+    match list.iter_mut().find(|(origin, _)| origin == from) {
+        Some(entry) => entry.1 = known,
+        None => list.push((*from, known)),
+    }
 }
 
 /// How the room formats `command` from a sender named NAME, if it is a
