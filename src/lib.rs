@@ -81,6 +81,7 @@ mod transport;
 mod web;
 
 pub use config::Config;
+pub use room::keys as room_keys;
 #[cfg(feature = "web")]
 pub use server::serve_with_page;
 pub use server::{listen, serve};

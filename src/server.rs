@@ -113,7 +113,8 @@ async fn run(
     let executor = LocalExecutor::new();
     executor
         .run(async {
-            let room::Opened { hub, stop, run } = room::open(&config, http.is_some()).await?;
+            let room::Opened { hub, stop, run } =
+                room::open(&config, listener.local_addr().ok(), http.is_some()).await?;
             let broadcaster = executor.spawn(run);
             if config.announce {
                 if let Ok(local) = listener.local_addr() {

@@ -17,13 +17,14 @@ mod common;
 #[path = "common/bins.rs"]
 mod bins;
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::net::SocketAddr;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Barrier;
 use std::time::Duration;
 
 use bins::{chat_bin, ChatProcess};
+use chat::room_keys::RoomKeys;
 use common::redis::{free_port, Redis, Relay, ROOM};
 use common::{try_eventually, Peer};
 use rustix::process::Signal;
@@ -37,6 +38,10 @@ const UNSURE: &str = "error: the room is unreachable: your last lines may not ha
 
 /// What every client of a server hears when Redis is back.
 const BACK: &str = "the room is back";
+
+/// What a newcomer hears when it comes while Redis is lost.
+const NEWCOMER_WAITS: &str =
+    "error: the room is unreachable (Redis); you will be greeted when it is back";
 
 /// How long a test waits for a dead server's clients to be announced as
 /// left, and for Redis to forget the server: far past the burial
@@ -794,7 +799,15 @@ fn an_empty_server_comes_back_after_a_redis_restart() {
     redis.restart();
     a.expect(BACK);
     wait_for_servers(&redis, 2);
-    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    // Listed again, the other server may not be following the room yet:
+    // then its newcomer hears it waits, and is greeted when it is.
+    let mut b = Peer::connect_quiet(servers[1].addr);
+    let mut first = b.text();
+    if first == NEWCOMER_WAITS {
+        first = b.text();
+    }
+    assert_eq!(first, format!("You are {}", b.name));
+    a.expect(&format!("{} has arrived", b.name));
     b.say("here");
     let here = format!("{}: here", b.name);
     a.expect(&here);
@@ -891,4 +904,476 @@ fn a_skip_is_told_at_the_end_of_the_run() {
     assert!(stderr.ends_with(summary), "{stderr}");
     let required = run(Some("1"));
     assert!(!required.status.success(), "{required:?}");
+}
+
+/// A newcomer while Redis is lost is told at once that it waits, and is
+/// greeted when Redis is back; one that gave up meanwhile is never
+/// announced: the next arrival the others see is the one who waited.
+#[test]
+fn a_newcomer_during_an_outage_is_told_and_one_that_gave_up_is_never_seen() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    redis.kill();
+    a.expect(LOST);
+    b.expect(LOST);
+    let mut quitter = Peer::connect_quiet(servers[0].addr);
+    quitter.expect(NEWCOMER_WAITS);
+    drop(quitter);
+    let mut waiter = Peer::connect_quiet(servers[0].addr);
+    waiter.expect(NEWCOMER_WAITS);
+    redis.restart();
+    a.expect(BACK);
+    waiter.expect(&format!("You are {}", waiter.name));
+    a.expect(&format!("{} has arrived", waiter.name));
+    // The other server may come back after the arrival: then it learns
+    // of it from Redis's lists, before it says it is back.
+    let mut told = texts(&mut b, 2);
+    told.sort();
+    let mut want = vec![BACK.to_string(), format!("{} has arrived", waiter.name)];
+    want.sort();
+    assert_eq!(told, want);
+    waiter.say("hi");
+    let hi = format!("{}: hi", waiter.name);
+    for peer in [&mut a, &mut b, &mut waiter] {
+        peer.expect(&hi);
+    }
+}
+
+/// Names mode: a newcomer that gives its name while Redis is lost is told
+/// it waits, not left with silence, and is let in when Redis is back.
+#[test]
+fn a_named_newcomer_during_an_outage_is_told_then_let_in() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let servers = chats(&redis, 1, true);
+    let mut alice = join(servers[0].addr, "alice", "Nobody else is here", &mut []);
+    redis.kill();
+    alice.expect(LOST);
+    let mut bob = Peer::connect_quiet(servers[0].addr);
+    bob.expect("What is your name?");
+    bob.say("bob");
+    bob.expect(NEWCOMER_WAITS);
+    redis.restart();
+    alice.expect(BACK);
+    bob.expect("You are bob");
+    bob.expect("Also here: alice");
+    alice.expect("bob has arrived");
+}
+
+/// A room of servers of another wire format (or of the servers from
+/// before the format had a version, whose mode key holds the mode alone)
+/// refuses a server at start, in one line, exit status 1.
+#[test]
+fn a_server_of_another_wire_format_is_refused() {
+    let Some(redis) = Redis::start() else { return };
+    let url = redis.url();
+    let mode = RoomKeys::new(ROOM).mode();
+    for (held, theirs) in [("book", "1"), ("book 999", "999")] {
+        redis.query(&["SET", &mode, held]);
+        let (status, stderr) = run_chat(&["--redis", &url]);
+        assert_eq!(status.code(), Some(1), "stderr: {stderr:?}");
+        assert_eq!(
+            stderr,
+            format!(
+                "chat: the room \"chat\" speaks wire format {theirs} on its other servers, \
+                 and this chat speaks 2; run one version of chat on all of a room's servers\n"
+            )
+        );
+    }
+}
+
+/// Two clients of two servers with one address (two machines behind one
+/// address, as each server sees them) would share a name in book mode:
+/// the second is refused, told why, and closed; nobody sees it arrive or
+/// leave.
+#[test]
+fn two_clients_of_two_servers_never_share_an_address() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, false);
+    let local: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut first = Peer::connect_from(servers[0].addr, local);
+    first.expect(&format!("You are {local}"));
+    let mut second = Peer::connect_from(servers[1].addr, local);
+    second.expect(&format!(
+        "error: {local} is already in the room (through another server); connect again"
+    ));
+    second.expect_end();
+    let mut other = arrive(servers[1].addr, &mut [&mut first]);
+    other.say("hi");
+    let hi = format!("{}: hi", other.name);
+    first.expect(&hi);
+    other.expect(&hi);
+}
+
+/// An event of the wire format, forged: its kind, its origin, then its
+/// fields, each with its length (an arrival's are its name, then whether
+/// it was free and its place, unframed).
+fn forged(kind: u8, server: u64, conn: u64, fields: &[&[u8]], tail: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&server.to_le_bytes());
+    body.extend_from_slice(&conn.to_le_bytes());
+    for field in fields {
+        body.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        body.extend_from_slice(field);
+    }
+    body.extend_from_slice(tail);
+    let mut event = vec![kind];
+    event.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    event.extend_from_slice(&body);
+    event
+}
+
+/// Adds `event` to `redis`'s room's stream, as anyone who can reach Redis
+/// can.
+fn forge(redis: &Redis, event: &[u8]) {
+    let events = RoomKeys::new(ROOM).events();
+    let reply = redis.query_bytes(&[b"XADD", events.as_bytes(), b"*", b"e", event]);
+    assert!(reply.starts_with('$'), "XADD: {reply:?}");
+}
+
+/// Whatever is written into the room's stream is checked as a line from
+/// a socket is: a line holding a newline (which would add a line of its
+/// own), a line posing as another client's, an arrival whose name is no
+/// address, an event from a server that is not the room's: each dropped,
+/// and the next line everyone sees is a real one.
+#[test]
+fn forged_events_in_the_stream_are_dropped() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, false);
+    let mut a = Peer::connect(servers[0].addr);
+    let mut b = arrive(servers[1].addr, &mut [&mut a]);
+    let (server, conn, _) = redis
+        .members_of(ROOM)
+        .into_iter()
+        .find(|(_, _, name)| *name == b.name)
+        .expect("b listed in Redis");
+    let two_lines = format!("{}: hi\nerror: you are banned\n", b.name);
+    forge(
+        &redis,
+        &forged(b'B', server, conn, &[two_lines.as_bytes()], b""),
+    );
+    let posing = format!("{}: send me your password\n", a.name);
+    forge(
+        &redis,
+        &forged(b'B', server, conn, &[posing.as_bytes()], b""),
+    );
+    let placed = format!("1{:020}", 99);
+    let odd_name: &[u8] = b"error: z";
+    forge(
+        &redis,
+        &forged(b'A', server, 4242, &[odd_name], placed.as_bytes()),
+    );
+    let stranger: &[u8] = b"127.0.0.1:1";
+    forge(&redis, &forged(b'A', 77, 1, &[stranger], placed.as_bytes()));
+    a.say("real");
+    let real = format!("{}: real", a.name);
+    a.expect(&real);
+    b.expect(&real);
+}
+
+/// Names mode: a forged arrival under a name the name rules refuse, and a
+/// forged message whose text holds a newline, are dropped.
+#[test]
+fn forged_names_and_commands_in_the_stream_are_dropped() {
+    let Some(redis) = Redis::start() else { return };
+    let servers = chats(&redis, 2, true);
+    let mut alice = join(servers[0].addr, "alice", "Nobody else is here", &mut []);
+    let mut bob = join(
+        servers[1].addr,
+        "bob",
+        "Also here: alice",
+        &mut [&mut alice],
+    );
+    let (server, conn, _) = redis
+        .members_of(ROOM)
+        .into_iter()
+        .find(|(_, _, name)| name == "bob")
+        .expect("bob listed in Redis");
+    let placed = format!("1{:020}", 99);
+    let odd_name: &[u8] = b"error: z";
+    forge(
+        &redis,
+        &forged(b'A', server, 4242, &[odd_name], placed.as_bytes()),
+    );
+    let two_lines: &[u8] = b"hi\nerror: you are banned";
+    forge(&redis, &forged(b'T', server, conn, &[two_lines], b""));
+    alice.say("real");
+    alice.expect("alice: real");
+    bob.expect("alice: real");
+}
+
+/// The host this machine says it is, as a server's address names it.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("the host's name")
+        .trim()
+        .to_string()
+}
+
+/// The number `server` says it joined its room as, with `present`
+/// servers in it, in its log's first lines.
+fn joined_as(server: &ChatProcess, url: &str, present: usize) -> u64 {
+    let head = format!("chat: joined room chat on {url} as server ");
+    let tail = format!(", {present} servers present");
+    server
+        .early_log
+        .iter()
+        .find_map(|line| line.trim_end().strip_prefix(&head)?.strip_suffix(&tail))
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no {head}N{tail} in {:?}", server.early_log))
+}
+
+/// Reads `server`'s log until the line `wanted`, for a bounded time: past
+/// it, the server is killed (which ends its log) and the test fails.
+fn expect_log(server: &mut ChatProcess, wanted: &str) {
+    let (found, seen) = std::sync::mpsc::channel();
+    let ChatProcess { child, stderr, .. } = server;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut line = String::new();
+            while matches!(stderr.read_line(&mut line), Ok(1..)) {
+                if line.trim_end() == wanted {
+                    let _ = found.send(());
+                    return;
+                }
+                line.clear();
+            }
+        });
+        if seen.recv_timeout(BURIAL_PATIENCE).is_err() {
+            let _ = child.kill();
+            panic!("no {wanted:?} in the server's log");
+        }
+    });
+}
+
+/// What an operator sees: each server logs the room it joined, on which
+/// Redis, as which server and with how many; a server that stops
+/// answering is named by its address in the log of the one that buries
+/// it. And the heartbeat is a flag (here quick, so that a stopped server
+/// is buried soon; how soon is not for a test to assert).
+#[test]
+fn operators_see_the_room_joined_and_a_buried_server_by_its_address() {
+    let Some(redis) = Redis::start() else { return };
+    let quick = ["--heartbeat", "200ms", "--heartbeat-lifetime", "1s"];
+    let mut one = chat(&redis, &quick);
+    let two = chat(&redis, &quick);
+    let url = redis.url();
+    joined_as(&one, &url, 1);
+    let second = joined_as(&two, &url, 2);
+    let mut a = Peer::connect(one.addr);
+    let b = arrive(two.addr, &mut [&mut a]);
+    two.send(Signal::STOP);
+    a.set_patience(BURIAL_PATIENCE);
+    a.expect(&format!("{} has left", b.name));
+    let address = format!("listening on {} on {}", two.addr, host());
+    expect_log(
+        &mut one,
+        &format!(
+            "chat: Redis: server {second} ({address}) of the room stopped answering; \
+             its clients leave"
+        ),
+    );
+    two.send(Signal::CONT);
+}
+
+/// Waits, for a bounded time, until `server` is stopped (SIGSTOP): every
+/// one of its threads' states in /proc is `T`.
+fn stopped(server: &ChatProcess) {
+    let tasks = format!("/proc/{}/task", server.child.id());
+    let state = |task: std::fs::DirEntry| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+        // The state follows the command's name in parentheses.
+        stat.rsplit_once(") ")?.1.chars().next()
+    };
+    try_eventually("chat to be stopped", Duration::from_secs(20), || {
+        let mut tasks = std::fs::read_dir(&tasks).ok()?;
+        tasks
+            .all(|task| task.ok().and_then(state) == Some('T'))
+            .then_some(())
+    })
+    .unwrap_or_else(|why| panic!("{why}"));
+}
+
+/// A server away longer than the room's stream keeps (stopped, here, as a
+/// machine that hangs; its heartbeat lasting long enough not to be
+/// buried meanwhile) misses the oldest of what was said: its clients are
+/// told how many lines, then get the rest, and the two add up to every
+/// line said meanwhile. Renames, one event each, drive more events
+/// through the room than it keeps.
+#[test]
+fn a_server_away_longer_than_the_stream_keeps_tells_how_many_lines_were_missed() {
+    const RENAMES: usize = 10_500;
+    let Some(redis) = Redis::start() else { return };
+    let one = chat(&redis, &["--names", "--rate", "off"]);
+    let patient = ["--names", "--rate", "off", "--heartbeat-lifetime", "10m"];
+    let two = chat(&redis, &patient);
+    let mut alice = join(one.addr, "alice", "Nobody else is here", &mut []);
+    let mut bob = join(two.addr, "bob", "Also here: alice", &mut [&mut alice]);
+    two.send(Signal::STOP);
+    // A signal takes effect when its process next runs: until then it
+    // could still read what comes.
+    stopped(&two);
+    let names: Vec<String> = (0..=RENAMES)
+        .map(|k| match k {
+            0 => "alice".to_string(),
+            // Each name new, so that each rename is one line on every
+            // server, even one that missed the renames before.
+            k => format!("x{k}"),
+        })
+        .collect();
+    // The first event after the stop may still reach the stopped server
+    // (its read of the stream was waiting for one); the next are among
+    // what it misses, a newcomer's arrival with them.
+    alice.say(&format!("/nick {}", names[1]));
+    alice.expect(&format!("{} is now {}", names[0], names[1]));
+    let also = format!("Also here: {}, bob", names[1]);
+    let mut carol = join(one.addr, "carol", &also, &mut [&mut alice]);
+    let mut burst = String::new();
+    for name in &names[2..] {
+        burst.push_str(&format!("/nick {name}\n"));
+    }
+    alice.send(burst.as_bytes());
+    for pair in names[1..].windows(2) {
+        let renamed = format!("{} is now {}", pair[0], pair[1]);
+        alice.expect(&renamed);
+        carol.expect(&renamed);
+    }
+    alice.say("done");
+    let done = format!("{}: done", names[RENAMES]);
+    alice.expect(&done);
+    two.send(Signal::CONT);
+    let mut missed = None;
+    let mut renames = 0;
+    let mut carol_seen = false;
+    loop {
+        let line = bob.text();
+        if line == done {
+            break;
+        }
+        if let Some(count) = line.strip_prefix("error: you missed ").and_then(|rest| {
+            rest.strip_suffix(" lines while this server was cut off from the room")
+        }) {
+            // Told where the gap is: after what the server had read before
+            // it stopped, if anything, and before the rest.
+            assert_eq!(missed, None, "told twice");
+            missed = Some(count.parse::<usize>().expect("a count"));
+        } else if line.contains(" is now ") {
+            renames += 1;
+        } else if line == "carol has arrived" {
+            // Learnt from Redis's lists, once the gap was seen.
+            assert!(!carol_seen, "carol's arrival twice");
+            carol_seen = true;
+        } else {
+            // It may have taken Redis for lost while it could not answer.
+            assert!(line == LOST || line == BACK, "unexpected line {line:?}");
+        }
+    }
+    let missed = missed.expect("bob was told of the lines missed");
+    assert!(missed > 0);
+    // Every event after the stop was missed or received: the renames, and
+    // carol's arrival (among the oldest, so missed).
+    assert_eq!(missed + renames, RENAMES + 1, "missed and received");
+    // The newcomer whose arrival bob's server missed is in its room.
+    assert!(carol_seen, "carol's arrival was never learnt");
+    carol.say("hi");
+    bob.expect("carol: hi");
+}
+
+/// `--history` across servers (book mode): a newcomer on a server started
+/// after the lines were said gets the same recent lines as one on the
+/// server that was there, read back from the room's stream.
+#[test]
+fn the_history_comes_from_the_room_on_a_server_started_later() {
+    let Some(redis) = Redis::start() else { return };
+    let one = chat(&redis, &["--history", "2"]);
+    let mut a = Peer::connect(one.addr);
+    for line in ["one", "two", "three"] {
+        a.say(line);
+        a.expect(&format!("{}: {line}", a.name));
+    }
+    let two = chat(&redis, &["--history", "2"]);
+    wait_for_servers(&redis, 2);
+    let mut newcomers = Vec::new();
+    for server in [&one, &two] {
+        let mut newcomer = Peer::connect(server.addr);
+        newcomer.expect("Recent messages (2):");
+        newcomer.expect(&format!("{}: two", a.name));
+        newcomer.expect(&format!("{}: three", a.name));
+        a.expect(&format!("{} has arrived", newcomer.name));
+        newcomers.push(newcomer);
+    }
+}
+
+/// `--history` across servers in names mode: a server started later
+/// replays what was said before it with each sender's name as it was
+/// then (renames included, and one who left since), so its newcomer gets
+/// the same recent lines as a newcomer on the server that was there.
+#[test]
+fn the_history_comes_from_the_room_in_names_mode_too() {
+    let Some(redis) = Redis::start() else { return };
+    let flags = ["--names", "--rate", "off", "--history", "4"];
+    let one = chat(&redis, &flags);
+    let mut alice = join(one.addr, "alice", "Nobody else is here", &mut []);
+    alice.say("one");
+    alice.expect("alice: one");
+    let mut bob = join(one.addr, "bob", "Also here: alice", &mut [&mut alice]);
+    bob.expect("Recent messages (1):");
+    bob.expect("alice: one");
+    bob.say("/me waves");
+    for peer in [&mut alice, &mut bob] {
+        peer.expect("* bob waves");
+    }
+    alice.say("/nick alicia");
+    alice.say("two");
+    for peer in [&mut alice, &mut bob] {
+        peer.expect("alice is now alicia");
+        peer.expect("alicia: two");
+    }
+    let mut carol = join(
+        one.addr,
+        "carol",
+        "Also here: alicia, bob",
+        &mut [&mut alice, &mut bob],
+    );
+    for line in [
+        "Recent messages (3):",
+        "alice: one",
+        "* bob waves",
+        "alicia: two",
+    ] {
+        carol.expect(line);
+    }
+    carol.say("bye");
+    carol.say("/quit");
+    for peer in [&mut alice, &mut bob] {
+        peer.expect("carol: bye");
+        peer.expect("carol has left");
+    }
+    let two = chat(&redis, &flags);
+    wait_for_servers(&redis, 2);
+    let recent = [
+        "Recent messages (4):",
+        "alice: one",
+        "* bob waves",
+        "alicia: two",
+        "carol: bye",
+    ];
+    let mut newcomers = Vec::new();
+    for (server, name) in [(&two, "dave"), (&one, "erin")] {
+        let mut newcomer = Peer::connect_quiet(server.addr);
+        newcomer.expect("What is your name?");
+        newcomer.say(name);
+        newcomer.expect(&format!("You are {name}"));
+        newcomer.text();
+        for line in recent {
+            newcomer.expect(line);
+        }
+        alice.expect(&format!("{name} has arrived"));
+        newcomers.push(newcomer);
+    }
 }

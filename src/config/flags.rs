@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use super::units::{format_bytes, format_duration, parse_bytes, parse_duration, parse_rate};
 use super::{
-    default_max_connections, Config, Rate, RedisRoom, DURATION_CEILING, HISTORY_CEILING,
+    default_max_connections, Config, Rate, RedisRoom, DURATION_CEILING, HEARTBEATS_AT_LEAST,
+    HEARTBEATS_PER_LIFETIME, HEARTBEAT_CEILING, HEARTBEAT_FLOOR, HISTORY_CEILING, LIFETIME_CEILING,
     MAX_LINE_CEILING, NAMES_DEFAULT_RATE, SEND_QUEUE_CEILING,
 };
 use crate::log;
@@ -46,6 +47,10 @@ pub struct Flags {
     redis_url: Option<String>,
     /// `--room`, if given.
     room: Option<String>,
+    /// `--heartbeat`, if given.
+    heartbeat: Option<Duration>,
+    /// `--heartbeat-lifetime`, if given.
+    lifetime: Option<Duration>,
 }
 
 /// What the command line asked for, checked as a whole.
@@ -76,6 +81,8 @@ impl Default for Flags {
             burst: None,
             redis_url: None,
             room: None,
+            heartbeat: None,
+            lifetime: None,
         }
     }
 }
@@ -99,6 +106,8 @@ impl Flags {
                 | "history"
                 | "line-timeout"
                 | "shutdown-grace"
+                | "heartbeat"
+                | "heartbeat-lifetime"
         )
     }
 
@@ -158,6 +167,14 @@ impl Flags {
             "history" => config.history = history(&text)?,
             "line-timeout" => config.line_timeout = optional("--line-timeout", &text)?,
             "shutdown-grace" => config.shutdown_grace = duration("--shutdown-grace", &text)?,
+            "heartbeat" => {
+                let text = built_with("--heartbeat", cfg!(feature = "redis"), text)?;
+                self.heartbeat = Some(heartbeat("--heartbeat", &text, HEARTBEAT_CEILING)?);
+            }
+            "heartbeat-lifetime" => {
+                let text = built_with("--heartbeat-lifetime", cfg!(feature = "redis"), text)?;
+                self.lifetime = Some(heartbeat("--heartbeat-lifetime", &text, LIFETIME_CEILING)?);
+            }
             _ => return Err(format!("invalid option '--{flag}'; try --help")),
         }
         Ok(())
@@ -186,11 +203,19 @@ impl Flags {
             (None, None) => None,
         };
         config.redis = match (self.redis_url, self.room) {
-            (Some(url), room) => Some(RedisRoom {
+            (Some(url), room) => Some(shared_room(
                 url,
-                room: room.unwrap_or_else(|| DEFAULT_ROOM.to_string()),
-            }),
+                room.unwrap_or_else(|| DEFAULT_ROOM.to_string()),
+                self.heartbeat,
+                self.lifetime,
+            )?),
             (None, Some(_)) => return Err("--room needs --redis URL".to_string()),
+            (None, None) if self.heartbeat.is_some() => {
+                return Err("--heartbeat needs --redis URL".to_string())
+            }
+            (None, None) if self.lifetime.is_some() => {
+                return Err("--heartbeat-lifetime needs --redis URL".to_string())
+            }
             (None, None) => None,
         };
         if !self.send_queue_asked {
@@ -240,6 +265,50 @@ fn missing_feature(flag: &str, web: bool, redis: bool) -> String {
         "{flag}: this chat was built without {what}; build it with \
          `cargo build --release --features {features}`"
     )
+}
+
+/// The shared room `room` on `url`, with the heartbeat asked for: a
+/// lifetime of [`HEARTBEATS_PER_LIFETIME`] heartbeats unless given, and
+/// never fewer than [`HEARTBEATS_AT_LEAST`].
+fn shared_room(
+    url: String,
+    room: String,
+    heartbeat: Option<Duration>,
+    lifetime: Option<Duration>,
+) -> Result<RedisRoom, String> {
+    let mut shared = RedisRoom::new(url, room);
+    if let Some(heartbeat) = heartbeat {
+        shared.heartbeat = heartbeat;
+        shared.lifetime = (heartbeat * HEARTBEATS_PER_LIFETIME).min(LIFETIME_CEILING);
+    }
+    if let Some(lifetime) = lifetime {
+        shared.lifetime = lifetime;
+    }
+    let least = shared.heartbeat * HEARTBEATS_AT_LEAST;
+    if shared.lifetime < least {
+        return Err(format!(
+            "--heartbeat-lifetime must be at least {HEARTBEATS_AT_LEAST} heartbeats \
+             (--heartbeat {}): {}",
+            format_duration(shared.heartbeat),
+            format_duration(least)
+        ));
+    }
+    Ok(shared)
+}
+
+/// A heartbeat's interval or lifetime, `text` given to `flag`: at least
+/// [`HEARTBEAT_FLOOR`], at most `ceiling`.
+fn heartbeat(flag: &str, text: &str, ceiling: Duration) -> Result<Duration, String> {
+    let duration = parse_duration(text).map_err(|why| format!("{flag}: {why}"))?;
+    if duration < HEARTBEAT_FLOOR {
+        let floor = format_duration(HEARTBEAT_FLOOR);
+        return Err(format!("{flag} must be at least {floor}"));
+    }
+    if duration > ceiling {
+        let ceiling = format_duration(ceiling);
+        return Err(format!("{flag} must be at most {ceiling}"));
+    }
+    Ok(duration)
 }
 
 /// A room's name (`--room`), if it is one: letters, digits, `.`, `_` and
@@ -460,6 +529,43 @@ mod tests {
         assert_eq!(
             build("--redis", true, false),
             "cargo build --release --features web,redis"
+        );
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn the_heartbeat_and_its_bounds() {
+        let redis = ("redis", "redis://127.0.0.1:6379");
+        let room = |flags: &[(&str, &str)]| {
+            let shared = settings(false, flags)?.config.redis.unwrap();
+            Ok::<_, String>((shared.heartbeat, shared.lifetime))
+        };
+        let secs = Duration::from_secs;
+        assert_eq!(room(&[redis]), Ok((secs(2), secs(10))));
+        assert_eq!(room(&[redis, ("heartbeat", "1s")]), Ok((secs(1), secs(5))));
+        assert_eq!(
+            room(&[redis, ("heartbeat", "200ms"), ("heartbeat-lifetime", "1s")]),
+            Ok((Duration::from_millis(200), secs(1)))
+        );
+        assert_eq!(
+            room(&[redis, ("heartbeat-lifetime", "5s")]),
+            Err("--heartbeat-lifetime must be at least 3 heartbeats (--heartbeat 2s): 6s".into())
+        );
+        assert_eq!(
+            room(&[redis, ("heartbeat", "50ms")]),
+            Err("--heartbeat must be at least 100ms".into())
+        );
+        assert_eq!(
+            room(&[redis, ("heartbeat", "2m")]),
+            Err("--heartbeat must be at most 1m".into())
+        );
+        assert_eq!(
+            room(&[redis, ("heartbeat-lifetime", "11m")]),
+            Err("--heartbeat-lifetime must be at most 10m".into())
+        );
+        assert_eq!(
+            settings(false, &[("heartbeat", "1s")]).err().unwrap(),
+            "--heartbeat needs --redis URL"
         );
     }
 

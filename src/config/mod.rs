@@ -78,7 +78,46 @@ pub struct RedisRoom {
     pub url: String,
     /// The room's name: servers with the same Redis and room serve one chat.
     pub room: String,
+    /// How often this server says it is alive, and looks for servers that
+    /// are not (`--heartbeat`).
+    pub heartbeat: Duration,
+    /// How long each heartbeat lasts: a server silent this long is taken
+    /// for dead, and its clients' leaves announced (`--heartbeat-lifetime`).
+    pub lifetime: Duration,
 }
+
+impl RedisRoom {
+    /// The room `room` on the Redis at `url`, with the default heartbeat.
+    pub fn new(url: String, room: String) -> Self {
+        RedisRoom {
+            url,
+            room,
+            heartbeat: DEFAULT_HEARTBEAT,
+            lifetime: DEFAULT_HEARTBEAT * HEARTBEATS_PER_LIFETIME,
+        }
+    }
+}
+
+/// How often a server of a shared room says it is alive, by default.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// A heartbeat's lifetime, by default, in heartbeats: a server is taken
+/// for dead after this many missed.
+pub const HEARTBEATS_PER_LIFETIME: u32 = 5;
+
+/// The fewest heartbeats a lifetime may hold: one late heartbeat on a
+/// busy machine must not get a live server buried.
+pub const HEARTBEATS_AT_LEAST: u32 = 3;
+
+/// The most often a heartbeat may be: each is a few round trips to Redis.
+pub const HEARTBEAT_FLOOR: Duration = Duration::from_millis(100);
+
+/// The longest a heartbeat's interval may be.
+pub const HEARTBEAT_CEILING: Duration = Duration::from_secs(60);
+
+/// The longest a heartbeat may last: a dead server's clients are announced
+/// as gone within this.
+pub const LIFETIME_CEILING: Duration = Duration::from_secs(600);
 
 /// The book's line limit: 64 KiB less the `\n`.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 65_535;

@@ -19,6 +19,7 @@ mod audience;
 mod commands;
 pub mod events;
 mod history;
+pub mod keys;
 mod order;
 #[cfg(feature = "redis")]
 mod redis;
@@ -26,6 +27,7 @@ mod roster;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 
 use futures_lite::{future, FutureExt};
@@ -51,11 +53,18 @@ const YIELD_EVERY_BYTES: usize = 32 * 1024;
 const YIELD_EVERY_LINES: usize = 256;
 
 /// The room this server serves, opened: its own, or (`--redis`) its part
-/// of a room several servers share, once joined; an error says in one line
+/// of a room several servers share, once joined (as a server listening on
+/// `listening`, as the others' logs name it); an error says in one line
 /// why it could not join. `two_doors`: clients come in through the page's
 /// door too, and then two of them can have one address (see
 /// `Audience::new`).
-pub async fn open(config: &Config, two_doors: bool) -> io::Result<Opened> {
+pub async fn open(
+    config: &Config,
+    listening: Option<SocketAddr>,
+    two_doors: bool,
+) -> io::Result<Opened> {
+    #[cfg(not(feature = "redis"))]
+    let _ = listening;
     let greeting = match config.redis {
         Some(_) if cfg!(feature = "redis") => Greeting::OnJoin,
         _ => Greeting::AtOnce,
@@ -65,7 +74,7 @@ pub async fn open(config: &Config, two_doors: bool) -> io::Result<Opened> {
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
-            let order = redis::join::join(shared, config.names, inputs).await?;
+            let order = redis::join::join(shared, config, inputs, listening).await?;
             run(order, room).boxed_local()
         }
         _ => run(order::Local::new(inputs), room).boxed_local(),
@@ -137,6 +146,8 @@ impl Room {
             Event::Leave(leaving) => self.leave(leaving),
             #[cfg(feature = "redis")]
             Event::Arrive { id, name } => commands::arrive(id, name, &mut self.audience),
+            #[cfg(feature = "redis")]
+            Event::Recall(line) => self.history.record(&line),
             #[cfg(feature = "redis")]
             Event::Tell { to, line } => {
                 for id in to {

@@ -42,6 +42,10 @@ pub enum Event {
         /// Its name (its address, in book mode).
         name: std::sync::Arc<str>,
     },
+    /// A message said before this server joined the room, for its
+    /// history alone: newcomers get it among the recent messages.
+    #[cfg(feature = "redis")]
+    Recall(crate::line::Line),
     /// A line for some clients of this server alone, in its place in the
     /// order: news of the room itself (lost, and back).
     #[cfg(feature = "redis")]
@@ -89,6 +93,13 @@ impl Local {
             held: None,
             draining: 0,
         }
+    }
+
+    /// The connections asking to join, for an order that must answer
+    /// newcomers while it cannot order them (the room's Redis is lost).
+    #[cfg(feature = "redis")]
+    pub fn newcomers(&self) -> &Receiver<Entering> {
+        &self.inputs.entering
     }
 
     /// The next event of this server's connections; `None` once the

@@ -198,6 +198,24 @@ impl Peer {
         peer
     }
 
+    /// Connects from the local address `local`, which another socket of
+    /// this process may be bound to as well (both with `SO_REUSEADDR` and
+    /// `SO_REUSEPORT`): two connections to two servers from one address,
+    /// as two machines behind one address give. Reads nothing.
+    pub fn connect_from(addr: SocketAddr, local: SocketAddr) -> Self {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )
+        .expect("a socket");
+        socket.set_reuse_address(true).expect("SO_REUSEADDR");
+        socket.set_reuse_port(true).expect("SO_REUSEPORT");
+        socket.bind(&local.into()).expect("bind the local address");
+        socket.connect(&addr.into()).expect("connect to the server");
+        Self::from_stream(socket.into())
+    }
+
     /// A peer on `stream`.
     fn from_stream(stream: TcpStream) -> Self {
         stream.set_read_timeout(Some(PATIENCE)).unwrap();

@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chat::room_keys::RoomKeys;
+
 use super::try_eventually;
 
 /// How long Redis may take to answer its first PING.
@@ -166,7 +168,7 @@ impl Redis {
     }
 
     /// Sends one command and returns Redis's reply as it came, for a test
-    /// that watches the room's keys (`SCARD chat:chat:servers` is
+    /// that watches the room's keys (`SCARD` of the room's servers is
     /// `:2\r\n`). Only for short replies.
     pub fn query(&self, args: &[&str]) -> String {
         let mut stream =
@@ -180,10 +182,63 @@ impl Redis {
         String::from_utf8_lossy(&reply[..read]).into_owned()
     }
 
-    /// How many servers Redis lists in `room` (`chat:ROOM:servers`, as
-    /// the server's `room::redis::store` names it), if it says.
+    /// Sends one command of binary arguments (an event forged into the
+    /// room's stream, say) and returns Redis's reply as it came.
+    pub fn query_bytes(&self, args: &[&[u8]]) -> String {
+        let mut stream =
+            TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("connect to Redis");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+        stream.write_all(&out).expect("send to Redis");
+        let mut reply = [0; 4096];
+        let read = stream.read(&mut reply).expect("Redis's reply");
+        String::from_utf8_lossy(&reply[..read]).into_owned()
+    }
+
+    /// The strings of a short reply that is an array of them (`SMEMBERS`,
+    /// `HGETALL`), in order.
+    pub fn strings(&self, args: &[&str]) -> Vec<String> {
+        let reply = self.query(args);
+        let mut lines = reply.split("\r\n");
+        let count: usize = lines
+            .next()
+            .and_then(|head| head.strip_prefix('*'))
+            .and_then(|count| count.parse().ok())
+            .unwrap_or_else(|| panic!("{args:?}: not an array: {reply:?}"));
+        (0..count)
+            .map(|_| {
+                lines.next();
+                lines.next().unwrap_or_default().to_string()
+            })
+            .collect()
+    }
+
+    /// Every client the room `room` lists, as (server, connection, name).
+    pub fn members_of(&self, room: &str) -> Vec<(u64, u64, String)> {
+        let keys = RoomKeys::new(room);
+        let mut members = Vec::new();
+        for server in self.strings(&["SMEMBERS", &keys.servers()]) {
+            let server: u64 = server.parse().expect("a server's number");
+            let listed = self.strings(&["HGETALL", &keys.members(server)]);
+            for pair in listed.chunks(2) {
+                let name = pair[1].split_once(':').map_or("", |(_, name)| name);
+                members.push((server, pair[0].parse().expect("an id"), name.to_string()));
+            }
+        }
+        members
+    }
+
+    /// How many servers Redis lists in `room` (its key named as the
+    /// server names it, `chat::room_keys`), if it says.
     pub fn servers_in(&self, room: &str) -> Option<usize> {
-        let reply = self.query(&["SCARD", &format!("chat:{room}:servers")]);
+        let reply = self.query(&["SCARD", &RoomKeys::new(room).servers()]);
         reply.strip_prefix(':')?.trim_end().parse().ok()
     }
 

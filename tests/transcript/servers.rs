@@ -83,10 +83,9 @@ impl Servers {
                 Server::Binary { process, page }
             } else {
                 let mut config = super::config(settings)?;
-                config.redis = url.clone().map(|url| chat::config::RedisRoom {
-                    url,
-                    room: ROOM.into(),
-                });
+                config.redis = url
+                    .clone()
+                    .map(|url| chat::config::RedisRoom::new(url, ROOM.into()));
                 Server::InProcess(in_process(config, web))
             };
             servers.each.push(server);

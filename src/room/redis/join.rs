@@ -2,20 +2,56 @@
 //! error ends the server with one line saying what to do.
 
 use std::io;
+use std::net::SocketAddr;
 
 use super::store::{JoinError, Store};
 use super::{cluster, Cluster};
 use crate::config::RedisRoom;
+use crate::log;
 use crate::room::events::Inputs;
+use crate::Config;
 
-/// Joins the room `shared` in names mode or not; `inputs` are this
-/// server's connections, whose events go through the room's order from now
-/// on. The order follows the room from here once it runs.
-pub async fn join(shared: &RedisRoom, names: bool, inputs: Inputs) -> io::Result<Cluster> {
-    let store = Store::join(&shared.url, &shared.room, names)
+/// Joins the room `shared` as `config` says (names mode or not, and how
+/// much history newcomers get), as a server listening on
+/// `listening`; `inputs` are this server's connections, whose events go
+/// through the room's order from now on. The order follows the room from
+/// here once it runs. The log says which room was joined, and with whom.
+pub async fn join(
+    shared: &RedisRoom,
+    config: &Config,
+    inputs: Inputs,
+    listening: Option<SocketAddr>,
+) -> io::Result<Cluster> {
+    let names = config.names;
+    let refused = |error| refusal(shared, names, error);
+    let mut store = Store::join(shared, names, address(listening))
         .await
-        .map_err(|error| refusal(shared, names, error))?;
-    Ok(cluster(inputs, names, store))
+        .map_err(refused)?;
+    let present = store
+        .server_count()
+        .await
+        .map_err(|error| refused(JoinError::Redis(error)))?;
+    log::always(format_args!(
+        "joined room {} on {} as server {}, {present} servers present",
+        shared.room,
+        shown(&shared.url),
+        store.server
+    ));
+    Ok(cluster(inputs, config, store, shared.heartbeat))
+}
+
+/// Where this server listens and on which host, as the other servers' logs
+/// name it: `listening on ADDR on HOST`.
+fn address(listening: Option<SocketAddr>) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = match host.trim() {
+        "" => "an unnamed host",
+        host => host,
+    };
+    match listening {
+        Some(addr) => format!("listening on {addr} on {host}"),
+        None => format!("on {host}"),
+    }
 }
 
 /// Why the room could not be joined, in one line.
@@ -36,6 +72,13 @@ fn refusal(shared: &RedisRoom, names: bool, error: JoinError) -> io::Error {
             } else {
                 "with --names"
             }
+        )),
+        JoinError::Version(version) => io::Error::other(format!(
+            "the room {:?} speaks wire format {version} on its other servers, and this chat \
+             speaks {}; \
+             run one version of chat on all of a room's servers",
+            shared.room,
+            super::wire::VERSION
         )),
     }
 }

@@ -11,7 +11,8 @@ use smol::Timer;
 
 use super::store::{self, Follow, Store};
 use super::wire::{self, Origin};
-use super::{Cluster, Pending};
+use super::{check, Cluster, Pending};
+use crate::command::Command;
 use crate::line::text_line;
 use crate::log;
 use crate::names;
@@ -27,6 +28,10 @@ pub const FIRST_REMOTE_ID: u64 = 1 << 63;
 /// server took this one for dead while it could not answer.
 const BURIED: &str =
     "error: cut off from the room for too long (the others saw you leave); connect again";
+
+/// What a book-mode client is told, after its address, when another
+/// client of the room (on another server) has that address.
+const ADDRESS_TAKEN: &str = "is already in the room (through another server); connect again";
 
 /// How long a stopping server waits for Redis to hear its clients leave:
 /// within the shutdown's grace, with time left to flush.
@@ -48,6 +53,12 @@ impl Cluster {
             }
             Pending::Room(event) => self.turn(event, here),
             Pending::TellOwn(text) => self.tell_own(text, here),
+            Pending::Missed(count) => {
+                let missed = format!(
+                    "error: you missed {count} lines while this server was cut off from the room"
+                );
+                self.tell_own(&missed, here)
+            }
         }
     }
 
@@ -55,13 +66,32 @@ impl Cluster {
     /// concerns the room here.
     fn turn(&mut self, event: wire::Event, here: &Audience) -> Option<Event> {
         let server = self.store.server;
+        // The room judges a rename itself (and as Redis did).
+        let event = match event {
+            wire::Event::Rename { from, name, .. } => wire::Event::Said {
+                from,
+                said: Said::Command(Box::new(Command::Nick(name))),
+            },
+            event => event,
+        };
         match event {
-            wire::Event::Arrive { from, .. } if from.server == server => {
+            wire::Event::Arrive { from, free, .. } if from.server == server => {
                 let entering = self.entering.remove(&from.conn)?;
+                // Book mode: another member has this address (a client of
+                // another server); names mode's room refuses a name itself.
+                if !free && !self.names {
+                    let taken = [&*entering.name, " ", ADDRESS_TAKEN];
+                    let _ = entering
+                        .queue
+                        .push(text_line(&["error: ", &taken.concat()]));
+                    self.strangers.insert(from.conn);
+                    return None;
+                }
                 self.own.insert(from.conn, self.arrivals);
                 self.arrivals += 1;
                 Some(Event::Enter(entering))
             }
+            wire::Event::Arrive { free: false, .. } if !self.names => None,
             wire::Event::Arrive { from, name, .. } => self.arrive(from, &name, here),
             wire::Event::Leave { from } if from.server == server => {
                 let farewell = match self.farewells.remove(&from.conn) {
@@ -81,14 +111,24 @@ impl Cluster {
                 let id = self.remote.remove(&from)?;
                 Some(Event::Leave(Leaving { id, farewell: None }))
             }
+            // Made a line above.
+            wire::Event::Rename { .. } => None,
             wire::Event::Said { from, said } => {
                 let id = if from.server == server {
                     from.conn
                 } else {
                     *self.remote.get(&from)?
                 };
-                // Both modes' servers never share a room (see `store`).
-                if !self.names && matches!(said, Said::Command(_)) {
+                // A book-mode line is its sender's: `ADDR: TEXT`. (One of
+                // this server's clients cut off meanwhile is no longer
+                // named here; its lines still go out, as they were read.)
+                if let (Said::Line(line), Some(name)) = (&said, here.name_of(id)) {
+                    if !line.starts_with(name.as_bytes()) || !line[name.len()..].starts_with(b": ")
+                    {
+                        check::dropped("a line that is not its sender's");
+                        return None;
+                    }
+                } else if from.server != server && here.name_of(id).is_none() {
                     return None;
                 }
                 let permit = None;
@@ -136,7 +176,7 @@ impl Cluster {
     /// gone at once: after a restart, Redis lists only the servers that
     /// came back before this one. Each gets a heartbeat's lifetime to be
     /// announced again by its server (see [`Cluster::settle`]).
-    fn learn(&mut self, members: Vec<store::Member>) {
+    pub(super) fn learn(&mut self, members: Vec<store::Member>) {
         let listed: HashSet<Origin> = members.iter().map(|member| member.origin).collect();
         self.unconfirmed = self
             .remote
@@ -144,13 +184,15 @@ impl Cluster {
             .filter(|origin| !listed.contains(origin))
             .copied()
             .collect();
-        self.confirm_by = Some(Instant::now() + store::ALIVE);
+        self.confirm_by = Some(Instant::now() + self.store.alive);
         for member in members {
+            self.servers.know(member.origin.server);
             if member.origin.server != self.store.server {
                 let arrival = wire::Event::Arrive {
                     from: member.origin,
                     name: member.name,
                     seq: member.seq,
+                    free: true,
                 };
                 self.pending.push_back(Pending::Room(arrival));
             }
@@ -170,10 +212,12 @@ impl Cluster {
         }
     }
 
-    /// Starts following the room from where this server joined it, and
-    /// lists who was there; a Redis already lost is lost.
+    /// Starts following the room from where this server joined it, with
+    /// what was said before recalled for the history, and lists who was
+    /// there; a Redis already lost is lost.
     pub(super) async fn start(&mut self) {
         let started = async {
+            self.recall().await?;
             let events = self.store.follow(self.last.clone()).await?;
             let members = self.store.members().await?;
             redis::RedisResult::Ok((events, members))
@@ -195,8 +239,10 @@ impl Cluster {
         self.settle();
         self.store.heartbeat().await?;
         for dead in self.store.dead_servers().await? {
+            let address = self.store.address_of(dead).await?;
+            let address = address.as_deref().unwrap_or("at an address it did not say");
             log::always(format_args!(
-                "Redis: server {dead} of the room stopped answering; its clients leave"
+                "Redis: server {dead} ({address}) of the room stopped answering; its clients leave"
             ));
             self.store.bury(dead).await?;
         }
@@ -243,7 +289,7 @@ impl Cluster {
             let keys = if self.names {
                 names::keys(&name)
             } else {
-                Box::default()
+                Box::new([Box::from(&*name)])
             };
             commands
                 .add_command(self.store.arrival(id, name.as_bytes(), &keys))

@@ -25,12 +25,15 @@
 //! others' clients, what is on its way through Redis), and looks at the
 //! room only to learn who is in.
 
+mod check;
 pub mod join;
 mod membership;
 mod publish;
+mod recall;
 mod store;
 mod wire;
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -43,14 +46,17 @@ use crate::log;
 use crate::room::audience::Audience;
 use crate::room::events::{Entering, Inputs};
 use crate::room::order::{Event, Local, Order};
-use store::{Follow, Store};
+use crate::transport::Socket;
+use crate::Config;
+use store::{Follow, Store, KEPT};
 use wire::Origin;
-
-/// How often a server says it is alive, and looks for servers that are not.
-const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// What every client of this server is told when Redis is lost.
 const LOST: &str = "error: the room is unreachable (Redis); your lines wait until it is back";
+
+/// What a newcomer is told when Redis is lost while it waits to join.
+const NEWCOMER_WAITS: &str =
+    "error: the room is unreachable (Redis); you will be greeted when it is back";
 
 /// What every client of this server is told when Redis is back.
 const BACK: &str = "the room is back";
@@ -69,10 +75,17 @@ pub struct Cluster {
     stop: Receiver<()>,
     /// Names mode.
     names: bool,
+    /// How many recent messages newcomers get (`--history`): a server
+    /// that joins late recalls them from the room's stream.
+    history: usize,
     /// Events taken but not yet handed to the room, oldest first.
     pending: VecDeque<Pending>,
     /// This server's clients whose arrival is on its way through Redis.
     entering: HashMap<u64, Entering>,
+    /// This server's connections that never were in the room (refused,
+    /// or gone before Redis was back): their leave goes to this server's
+    /// room alone, and no other server hears of them.
+    strangers: HashSet<u64>,
     /// This server's clients whose leave is on its way, with their last
     /// line.
     farewells: HashMap<u64, Option<Line>>,
@@ -91,9 +104,18 @@ pub struct Cluster {
     unconfirmed: HashSet<Origin>,
     /// ...and when those still unconfirmed are taken for gone.
     confirm_by: Option<Instant>,
+    /// The servers known to be the room's: events from others are
+    /// dropped.
+    servers: check::Servers,
     /// The number of the room's last event taken: after Redis was lost,
     /// the server reads on from there, and misses nothing Redis kept.
     last: String,
+    /// The count of the room's events up to the last this server read,
+    /// to see when the next it reads is not the next there was.
+    counted: u64,
+    /// Redis was lost since: the count may have started again, as a Redis
+    /// restarted empty does.
+    recounted: bool,
     /// The server is stopping: once what is pending is handed over, this
     /// server's clients leave the room, and the order ends.
     stopping: bool,
@@ -113,15 +135,17 @@ enum Pending {
     Room(wire::Event),
     /// A line for every client of this server in the room at that point.
     TellOwn(&'static str),
+    /// Every client of this server is told how many of the room's events
+    /// this server missed.
+    Missed(u64),
 }
 
 /// What the order woke up for.
 enum Next {
     /// This server's next event; `None` when it stops.
     Local(Option<Event>),
-    /// The room's next event's number and message; `None` when Redis is
-    /// lost.
-    Room(Option<(String, Vec<u8>)>),
+    /// The room's next message; `None` when Redis is lost.
+    Room(Option<store::Entry>),
     /// Time to say this server is alive.
     Heartbeat,
 }
@@ -171,7 +195,7 @@ impl Cluster {
         match next {
             Next::Local(None) => self.stopping = true,
             Next::Local(Some(first)) => self.publish_from(first).await,
-            Next::Room(Some((number, message))) => self.receive(number, &message),
+            Next::Room(Some(entry)) => self.receive(entry).await,
             Next::Room(None) => self.lose("lost the room's events"),
             Next::Heartbeat => {
                 if let Err(error) = self.heartbeat(here).await {
@@ -181,13 +205,37 @@ impl Cluster {
         }
     }
 
-    /// Makes the events of one message of the room's stream pending.
-    fn receive(&mut self, number: String, message: &[u8]) {
-        match wire::decode(message) {
-            Ok(events) => self.pending.extend(events.into_iter().map(Pending::Room)),
-            Err(_) => log::always(format_args!("Redis: a message not from chat ignored")),
-        }
+    /// Makes the events of one message of the room's stream pending, those
+    /// that pass the checks a line from a socket would (see `check`).
+    async fn receive(&mut self, (number, count, message): store::Entry) {
         self.last = number;
+        let Ok(events) = wire::decode(&message) else {
+            return log::always(format_args!("Redis: a message not from chat ignored"));
+        };
+        if let Some(count) = count {
+            // Who came or left in what was missed: the room learns it from
+            // Redis's lists, as after Redis was lost.
+            if self.count(count, events.len()) {
+                if let Ok(members) = self.store.members().await {
+                    self.learn(members);
+                }
+            }
+        }
+        for event in events {
+            let from = match &event {
+                wire::Event::Arrive { from, .. }
+                | wire::Event::Leave { from }
+                | wire::Event::Rename { from, .. }
+                | wire::Event::Said { from, .. } => *from,
+            };
+            if let Some(why) = check::refusal(&event, self.names) {
+                check::dropped(why);
+            } else if !self.known(from.server).await {
+                check::dropped(&format!("from server {}, not the room's", from.server));
+            } else {
+                self.pending.push_back(Pending::Room(event));
+            }
+        }
     }
 
     /// Redis is lost (`why`, for the log): this server's clients are told,
@@ -199,24 +247,80 @@ impl Cluster {
         // A stopping server tries to part, and closes: it waits for nothing.
         if !self.stopping {
             self.pending.push_back(Pending::TellOwn(LOST));
+            for entering in self.entering.values() {
+                let _ = entering.queue.push(text_line(&[NEWCOMER_WAITS]));
+            }
         }
     }
 
     /// Until Redis answers again, or the server stops (then its clients'
-    /// leaves cannot be announced: the others bury it).
+    /// leaves cannot be announced: the others bury it). Newcomers meanwhile
+    /// are told at once that they wait, and join once it is back, unless
+    /// they gave up: then nobody hears of them.
     async fn recover(&mut self, here: &Audience) {
         let stop = self.stop.clone();
+        let newcomers = self.local.newcomers().clone();
+        let waiting = RefCell::new(Vec::new());
         let back = future::or(async { Some(self.reconnect(here).await) }, async {
             let _ = stop.recv().await;
             None
         });
-        match back.await {
-            Some(following) => {
-                self.events = Some(following);
-                self.pending.push_back(Pending::TellOwn(BACK));
+        let answer = async {
+            while let Ok(entering) = newcomers.recv().await {
+                let _ = entering.queue.push(text_line(&[NEWCOMER_WAITS]));
+                waiting.borrow_mut().push(entering);
             }
-            None => self.stopped = true,
+            future::pending().await
+        };
+        let back = future::or(back, answer).await;
+        let waiting = waiting.into_inner();
+        let Some(following) = back else {
+            self.stopped = true;
+            return;
+        };
+        self.events = Some(following);
+        self.recounted = true;
+        self.pending.push_back(Pending::TellOwn(BACK));
+        let mut arrivals = Vec::new();
+        for entering in waiting {
+            if gone(&entering.socket) {
+                self.strangers.insert(entering.id);
+            } else {
+                arrivals.push(Event::Enter(entering));
+            }
         }
+        if !arrivals.is_empty() {
+            if let Err(error) = self.publish(arrivals).await {
+                self.lose(&format!("lost: {error}"));
+            }
+        }
+    }
+
+    /// Notes the count of the room's events, `count`, up to the end of a
+    /// message of `events` events: if the message does not start right
+    /// after the last one read, what came between is lost to this server
+    /// (the stream kept only its last events while this server was away),
+    /// and its clients are told, before what comes next. Whether it was.
+    fn count(&mut self, count: u64, events: usize) -> bool {
+        let first = count.saturating_sub(events as u64) + 1;
+        let missed = if first > self.counted + 1 {
+            first - self.counted - 1
+        } else if first <= self.counted && self.recounted {
+            // A Redis restarted empty counts from nothing again.
+            first - 1
+        } else {
+            0
+        };
+        self.counted = count;
+        self.recounted = false;
+        if missed > 0 {
+            log::always(format_args!(
+                "Redis: this server missed {missed} of the room's events while it was cut off \
+                 (the room's stream keeps about {KEPT})"
+            ));
+            self.pending.push_back(Pending::Missed(missed));
+        }
+        missed > 0
     }
 
     /// A line for every client of this server the room has: `text`.
@@ -229,20 +333,37 @@ impl Cluster {
     }
 }
 
+/// Whether the peer of `socket` has closed it or reset it (what it sent
+/// and no one read yet is not an end): a newcomer that gave up waiting.
+fn gone(socket: &Socket) -> bool {
+    match socket.get_ref().peek(&mut [0]) {
+        Ok(read) => read == 0,
+        Err(error) => error.kind() != std::io::ErrorKind::WouldBlock,
+    }
+}
+
 /// This server's part of a room, with `store` joined: the order its
-/// `inputs` go through, once published and read back.
-fn cluster(inputs: Inputs, names: bool, store: Store) -> Cluster {
+/// `inputs` go through, once published and read back; it says it is alive
+/// every `heartbeat`.
+fn cluster(inputs: Inputs, config: &Config, store: Store, heartbeat: Duration) -> Cluster {
+    let mut servers = check::Servers::default();
+    servers.know(store.server);
     Cluster {
+        servers,
         stop: inputs.stop.clone(),
         local: Local::new(inputs),
         last: store.joined_at.clone(),
+        counted: store.joined_count,
+        recounted: false,
         store,
         events: None,
-        heartbeat: Timer::interval(HEARTBEAT),
-        names,
+        heartbeat: Timer::interval(heartbeat),
+        names: config.names,
+        history: config.history,
         pending: VecDeque::new(),
         entering: HashMap::new(),
         farewells: HashMap::new(),
+        strangers: HashSet::new(),
         own: HashMap::new(),
         arrivals: 0,
         remote: HashMap::new(),

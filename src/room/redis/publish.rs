@@ -51,10 +51,10 @@ impl Cluster {
             let Some(following) = &self.events else {
                 break;
             };
-            let Some(Some((number, message))) = future::poll_once(following.next()).await else {
+            let Some(Some(entry)) = future::poll_once(following.next()).await else {
                 break;
             };
-            self.receive(number, &message);
+            self.receive(entry).await;
         }
         if let Err(error) = published {
             self.lose(&format!("lost: {error}"));
@@ -64,9 +64,9 @@ impl Cluster {
     /// Publishes this server's events, in order, in one round trip.
     /// Lines go out several to a message; arrivals, renames and leaves
     /// each in their own atomic step (see `store`).
-    async fn publish(&mut self, batch: Vec<Event>) -> redis::RedisResult<()> {
+    pub(super) async fn publish(&mut self, batch: Vec<Event>) -> redis::RedisResult<()> {
         let mut commands = redis::pipe();
-        let mut lines = Vec::new();
+        let mut lines = Gathered::default();
         let mut permits = Vec::new();
         let mut senders = Vec::new();
         for event in batch {
@@ -88,19 +88,26 @@ impl Cluster {
                         }
                     }
                     let from = self.own(from);
-                    wire::encode(&wire::Event::Said { from, said }, &mut lines);
+                    wire::encode(&wire::Event::Said { from, said }, &mut lines.bytes);
+                    lines.events += 1;
                 }
                 Event::Enter(entering) => {
                     self.flush(&mut lines, &mut commands);
+                    // Book mode's name is the address, unique in the room.
+                    let address = [Box::from(&*entering.name)];
                     let keys = entering
                         .naming
                         .as_ref()
-                        .map_or(&[][..], |naming| &naming.keys);
+                        .map_or(&address[..], |naming| &naming.keys);
                     let arrival = self
                         .store
                         .arrival(entering.id, entering.name.as_bytes(), keys);
                     commands.add_command(arrival).ignore();
                     self.entering.insert(entering.id, entering);
+                }
+                Event::Leave(Leaving { id, farewell }) if self.strangers.remove(&id) => {
+                    let leave = Event::Leave(Leaving { id, farewell });
+                    self.pending.push_back(Pending::Event(leave));
                 }
                 Event::Leave(Leaving { id, farewell }) => {
                     self.flush(&mut lines, &mut commands);
@@ -108,7 +115,7 @@ impl Cluster {
                     commands.add_command(departure).ignore();
                     self.farewells.insert(id, farewell);
                 }
-                Event::Arrive { .. } | Event::Tell { .. } => {
+                Event::Arrive { .. } | Event::Tell { .. } | Event::Recall(_) => {
                     log::always(format_args!("Redis: a room's event among this server's"));
                 }
             }
@@ -129,11 +136,12 @@ impl Cluster {
         sent
     }
 
-    /// Moves the lines gathered so far into one `XADD`.
-    fn flush(&self, lines: &mut Vec<u8>, commands: &mut redis::Pipeline) {
-        if !lines.is_empty() {
+    /// Moves the lines gathered so far into one message of the stream.
+    fn flush(&self, lines: &mut Gathered, commands: &mut redis::Pipeline) {
+        if lines.events > 0 {
+            let Gathered { bytes, events } = std::mem::take(lines);
             commands
-                .add_command(self.store.publish_command(std::mem::take(lines)))
+                .add_command(self.store.publish_command(bytes, events))
                 .ignore();
         }
     }
@@ -145,6 +153,15 @@ impl Cluster {
             conn,
         }
     }
+}
+
+/// Lines gathered for one message of the stream.
+#[derive(Default)]
+struct Gathered {
+    /// Their events, encoded.
+    bytes: Vec<u8>,
+    /// How many.
+    events: usize,
 }
 
 /// About how many bytes `event` puts in a batch.

@@ -7,13 +7,19 @@
 //!
 //! An event is its kind (one byte), the length of the rest (four bytes,
 //! little-endian), then the rest: the server and the connection (eight
-//! bytes each), then the kind's fields. An arrival ends with its place in
-//! the room's order of arrivals, [`SEQ_DIGITS`] decimal digits that Redis
-//! fills in (see `store`), so that it can be sent before its place is known.
+//! bytes each), then the kind's fields. An arrival (and a rename) ends with whether Redis
+//! let it claim its name (`1` or `0`) and its place in the room's order of
+//! arrivals, [`SEQ_DIGITS`] decimal digits: the bytes that Redis fills in (see `store`), so that it can be sent before either is known.
 
 use crate::command::{self, Command};
 use crate::line::Line;
 use crate::room::events::Said;
+
+/// The version of this format, held in the room's mode key (see
+/// `room::keys`): a server that speaks another is refused at start, so
+/// that no server ever reads what it cannot. 1 was the format before the
+/// mode key said; 2 added an arrival's and a rename's refusal.
+pub const VERSION: u32 = 2;
 
 /// The digits of an arrival's place, at its end.
 pub const SEQ_DIGITS: usize = 20;
@@ -40,11 +46,27 @@ pub enum Event {
         /// Its place among arrivals (a server that starts late lists the
         /// room in this order).
         seq: u64,
+        /// Whether Redis let it claim its name: a name (an address, in book
+        /// mode) that another member holds is refused, by every server
+        /// alike.
+        free: bool,
     },
     /// A client leaves.
     Leave {
         /// Who.
         from: Origin,
+    },
+    /// A client's rename (`/nick NAME`), and whether Redis let it claim
+    /// the name: so that a server replaying the room's past knows whose
+    /// name a later line had. The room judges the rename itself, in its
+    /// turn, and comes to the same answer.
+    Rename {
+        /// Who.
+        from: Origin,
+        /// The name it asked for.
+        name: Vec<u8>,
+        /// Whether Redis let it claim the name.
+        free: bool,
     },
     /// A client's line.
     Said {
@@ -68,17 +90,25 @@ pub fn encode(event: &Event, out: &mut Vec<u8>) {
     let (kind, from) = match event {
         Event::Arrive { from, .. } => (b'A', from),
         Event::Leave { from } => (b'L', from),
+        Event::Rename { from, .. } => (b'N', from),
         Event::Said { from, said } => (said_kind(said), from),
     };
     out[start] = kind;
     out.extend_from_slice(&from.server.to_le_bytes());
     out.extend_from_slice(&from.conn.to_le_bytes());
     match event {
-        Event::Arrive { name, seq, .. } => {
+        Event::Arrive {
+            name, seq, free, ..
+        } => {
             bytes(name, out);
+            out.push(if *free { b'1' } else { b'0' });
             out.extend_from_slice(format!("{seq:0width$}", width = SEQ_DIGITS).as_bytes());
         }
         Event::Leave { .. } => {}
+        Event::Rename { name, free, .. } => {
+            bytes(name, out);
+            out.push(if *free { b'1' } else { b'0' });
+        }
         Event::Said { said, .. } => said_fields(said, out),
     }
     let length = u32::try_from(out.len() - start - 5).unwrap_or(u32::MAX);
@@ -110,8 +140,11 @@ fn said_fields(said: &Said, out: &mut Vec<u8>) {
         return bytes(line, out);
     };
     match &**command {
-        Command::Say(text) | Command::Me(text) | Command::Nick(text) | Command::Unknown(text) => {
-            bytes(text, out)
+        Command::Say(text) | Command::Me(text) | Command::Unknown(text) => bytes(text, out),
+        // As a rename that Redis did not see (see [`Event::Rename`]).
+        Command::Nick(text) => {
+            bytes(text, out);
+            out.push(b'0');
         }
         Command::Usage(usage) => bytes(usage.as_bytes(), out),
         Command::Msg { to, text } => {
@@ -145,16 +178,27 @@ pub fn decode(mut message: &[u8]) -> Result<Vec<Event>, Garbled> {
         let event = match kind {
             b'A' => {
                 let name = body.field()?;
+                let free = flag(body.take(1)?)?;
                 let seq = std::str::from_utf8(body.take(SEQ_DIGITS)?)
                     .ok()
                     .and_then(|digits| digits.parse().ok())
                     .ok_or(Garbled)?;
-                Event::Arrive { from, name, seq }
+                Event::Arrive {
+                    from,
+                    name,
+                    seq,
+                    free,
+                }
             }
             b'L' => Event::Leave { from },
+            b'N' => Event::Rename {
+                from,
+                name: body.field()?,
+                free: flag(body.take(1)?)?,
+            },
             b'B' => Event::Said {
                 from,
-                said: Said::Line(as_line(body.field()?)),
+                said: Said::Line(Line::new(body.field()?)),
             },
             kind => Event::Said {
                 from,
@@ -175,7 +219,6 @@ fn read_command(kind: u8, body: &mut Reader<'_>) -> Result<Command, Garbled> {
         b'T' => Command::Say(body.field()?),
         b'M' => Command::Me(body.field()?),
         b'W' => Command::Who,
-        b'N' => Command::Nick(body.field()?),
         b'P' => Command::Msg {
             to: body.field()?,
             text: body.field()?,
@@ -186,6 +229,15 @@ fn read_command(kind: u8, body: &mut Reader<'_>) -> Result<Command, Garbled> {
         b'K' => Command::Unknown(body.field()?),
         _ => return Err(Garbled),
     })
+}
+
+/// A flag that Redis fills in: `1` or `0`.
+fn flag(byte: &[u8]) -> Result<bool, Garbled> {
+    match byte {
+        b"1" => Ok(true),
+        b"0" => Ok(false),
+        _ => Err(Garbled),
+    }
 }
 
 /// The rest of a message, read from the front.
@@ -222,15 +274,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A formatted line's bytes (with its `\n`, as the room formats lines) as
-/// a [`Line`] for the queues.
-fn as_line(mut bytes: Vec<u8>) -> Line {
-    if bytes.last() != Some(&b'\n') {
-        bytes.push(b'\n');
-    }
-    Line::new(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -246,7 +289,6 @@ mod tests {
             bytes().prop_map(Command::Say),
             bytes().prop_map(Command::Me),
             Just(Command::Who),
-            bytes().prop_map(Command::Nick),
             (bytes(), bytes()).prop_map(|(to, text)| Command::Msg { to, text }),
             Just(Command::Help),
             Just(Command::Quit),
@@ -268,12 +310,20 @@ mod tests {
     fn event() -> impl Strategy<Value = Event> {
         let from = (any::<u64>(), any::<u64>()).prop_map(|(server, conn)| Origin { server, conn });
         prop_oneof![
-            (from.clone(), bytes(), any::<u64>()).prop_map(|(from, name, seq)| Event::Arrive {
+            (from.clone(), bytes(), any::<u64>(), any::<bool>()).prop_map(
+                |(from, name, seq, free)| Event::Arrive {
+                    from,
+                    name,
+                    seq,
+                    free
+                }
+            ),
+            from.clone().prop_map(|from| Event::Leave { from }),
+            (from.clone(), bytes(), any::<bool>()).prop_map(|(from, name, free)| Event::Rename {
                 from,
                 name,
-                seq
+                free
             }),
-            from.clone().prop_map(|from| Event::Leave { from }),
             (from, said()).prop_map(|(from, said)| Event::Said { from, said }),
         ]
     }
@@ -311,12 +361,13 @@ mod tests {
                 from,
                 name: b"alice".to_vec(),
                 seq: 0,
+                free: true,
             },
             &mut message,
         );
         let placed = [
-            &message[..message.len() - SEQ_DIGITS],
-            b"00000000000000000042",
+            &message[..message.len() - 1 - SEQ_DIGITS],
+            b"000000000000000000042",
         ]
         .concat();
         assert_eq!(
@@ -324,7 +375,8 @@ mod tests {
             Ok(vec![Event::Arrive {
                 from,
                 name: b"alice".to_vec(),
-                seq: 42
+                seq: 42,
+                free: false,
             }])
         );
     }

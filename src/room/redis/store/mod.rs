@@ -7,20 +7,7 @@
 //! the claims agree, and every server, applying the channel in order,
 //! refuses exactly the names that Redis refused to claim.
 //!
-//! Keys, for a room R (`--room`, default `chat`):
-//!
-//! - `chat:R:events`: the stream every event goes through, in the one
-//!   order; its last [`KEPT`] events are kept, so that a server cut off
-//!   for a while reads what it missed when it is back;
-//! - `chat:R:mode`: the room's mode, `book` or `names`, kept while any
-//!   server is alive;
-//! - `chat:R:servers`: the servers that have joined, each by a random
-//!   number; `chat:R:alive:S`, S's heartbeat, which expires when S stops
-//!   refreshing it; `chat:R:buried:S`, that S was taken for dead;
-//! - `chat:R:members:S`: S's clients, connection id to `SEQ:NAME`, SEQ its
-//!   place among arrivals (`chat:R:arrivals` counts them);
-//! - `chat:R:name:KEY`: who holds a name, `S:ID`; `chat:R:held:S:ID`, the
-//!   keys a client holds, to let go of them when it leaves.
+//! The keys, and what each holds, are named in one place, `room::keys`.
 
 mod scripts;
 mod servers;
@@ -31,13 +18,11 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, RedisResult};
 
-use crate::room::redis::wire::Origin;
+use crate::config::RedisRoom;
+use crate::room::keys::RoomKeys;
+use crate::room::redis::wire::{self, Origin};
 use scripts::MODE;
-pub use stream::Follow;
-
-/// How long a server's heartbeat lasts: a server silent this long is taken
-/// for dead, and another announces its clients' leaves.
-pub const ALIVE: Duration = Duration::from_secs(10);
+pub use stream::{Entry, Follow};
 
 /// How long a Redis command may take before the room is taken for
 /// unreachable.
@@ -53,15 +38,25 @@ pub struct Store {
     client: Client,
     /// Commands (shared, pipelined).
     connection: MultiplexedConnection,
-    /// `chat:R`.
-    prefix: String,
+    /// The room's keys.
+    keys: RoomKeys,
     /// This server's number in the room.
     pub server: u64,
-    /// `book` or `names`.
-    mode: &'static str,
+    /// `book` or `names`, and the wire format (`book 2`): what the room's
+    /// mode key must hold for this server to join.
+    mode: String,
+    /// How long this server's heartbeat lasts: silent this long, it is
+    /// taken for dead, and another server announces its clients' leaves.
+    pub alive: Duration,
+    /// Where this server listens and on which host, for the others' logs.
+    address: String,
     /// The room's last event when this server joined: it follows the room
-    /// from there.
+    /// from there...
     pub joined_at: String,
+    /// ...and the count of the room's events by then...
+    pub joined_count: u64,
+    /// ...and who was in the room then.
+    pub joined_members: Vec<Member>,
 }
 
 /// Someone in the room, from Redis's lists: a server that joins late
@@ -75,6 +70,19 @@ pub struct Member {
     pub seq: u64,
 }
 
+impl Member {
+    /// `origin`, as its server's members' key lists it: `SEQ:NAME`.
+    fn listed(origin: Origin, entry: &[u8]) -> Option<Member> {
+        let colon = entry.iter().position(|&byte| byte == b':')?;
+        let seq = std::str::from_utf8(&entry[..colon]).ok()?.parse().ok()?;
+        Some(Member {
+            origin,
+            name: entry[colon + 1..].to_vec(),
+            seq,
+        })
+    }
+}
+
 /// What can go wrong when joining the room.
 #[derive(Debug)]
 pub enum JoinError {
@@ -82,6 +90,8 @@ pub enum JoinError {
     Redis(redis::RedisError),
     /// The room is in the other mode.
     Mode(String),
+    /// The room's other servers speak another wire format: its version.
+    Version(String),
 }
 
 impl From<redis::RedisError> for JoinError {
@@ -91,28 +101,45 @@ impl From<redis::RedisError> for JoinError {
 }
 
 impl Store {
-    /// Connects to Redis at `url`, joins room `room` in names mode or not,
-    /// and takes a number for this server. Fails if Redis is unreachable
-    /// or the room is in the other mode.
-    pub async fn join(url: &str, room: &str, names: bool) -> Result<Store, JoinError> {
-        let client = Client::open(url)?;
+    /// Connects to Redis, joins the room `shared` in names mode or not,
+    /// and takes a number for this server, which listens at `address` (as
+    /// the log says). Fails if Redis is unreachable or the room is in the
+    /// other mode or speaks another wire format.
+    pub async fn join(
+        shared: &RedisRoom,
+        names: bool,
+        address: String,
+    ) -> Result<Store, JoinError> {
+        let client = Client::open(shared.url.as_str())?;
         let connection = connect(&client).await?;
         let mut store = Store {
             client,
             connection,
-            prefix: format!("chat:{room}"),
+            keys: RoomKeys::new(&shared.room),
+            alive: shared.lifetime,
+            address,
             server: 0,
-            mode: if names { "names" } else { "book" },
+            mode: format!("{} {}", if names { "names" } else { "book" }, wire::VERSION),
             joined_at: String::new(),
+            joined_count: 0,
+            joined_members: Vec::new(),
         };
-        let mode = store.claim_mode().await?;
-        if mode != store.mode {
-            return Err(JoinError::Mode(mode));
+        let held = store.claim_mode().await?;
+        if held != store.mode {
+            // Before the wire format had a version, the key held the mode
+            // alone: that was version 1.
+            let (mode, version) = held.split_once(' ').unwrap_or((&held, "1"));
+            let ours = store.mode.split(' ').next().unwrap_or_default();
+            return Err(if mode == ours {
+                JoinError::Version(version.to_string())
+            } else {
+                JoinError::Mode(mode.to_string())
+            });
         }
         store.server = server_number();
         // Where to follow the room from, read before this server is seen:
         // everything the others do from then on comes after it.
-        store.joined_at = store.last_event().await?;
+        (store.joined_at, store.joined_count, store.joined_members) = store.last_event().await?;
         store.register().await?;
         Ok(store)
     }
@@ -144,12 +171,12 @@ impl Store {
 
     /// The key listing `from`'s server's members.
     fn members_of(&self, from: Origin) -> String {
-        self.key(&format!("members:{}", from.server))
+        self.keys.members(from.server)
     }
 
     /// The key listing the name keys `from` holds.
     fn held(&self, from: Origin) -> String {
-        self.key(&format!("held:{}:{}", from.server, from.conn))
+        self.keys.held(from.server, from.conn)
     }
 
     /// Holds the room's mode for this server's, or learns the other one.
@@ -157,26 +184,28 @@ impl Store {
         redis::cmd("EVAL")
             .arg(MODE)
             .arg(1)
-            .arg(self.key("mode"))
-            .arg(self.mode)
-            .arg(ALIVE.as_millis() as u64)
+            .arg(self.keys.mode())
+            .arg(&self.mode)
+            .arg(self.alive.as_millis() as u64)
             .query_async(&mut self.connection)
             .await
     }
 
-    /// Lists this server in the room, alive.
+    /// Lists this server in the room, alive, with its address.
     async fn register(&mut self) -> RedisResult<()> {
-        redis::cmd("SADD")
-            .arg(self.key("servers"))
+        redis::pipe()
+            .cmd("SADD")
+            .arg(self.keys.servers())
             .arg(self.server)
+            .ignore()
+            .cmd("HSET")
+            .arg(self.keys.addresses())
+            .arg(self.server)
+            .arg(&self.address)
+            .ignore()
             .query_async::<()>(&mut self.connection)
             .await?;
         self.heartbeat().await
-    }
-
-    /// The key `chat:R:NAME`.
-    fn key(&self, name: &str) -> String {
-        format!("{}:{name}", self.prefix)
     }
 }
 

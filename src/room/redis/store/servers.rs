@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::RedisResult;
 
 use super::scripts::LAST_OUT;
-use super::{Member, Store, ALIVE};
+use super::{Member, Store};
 use crate::room::redis::wire::Origin;
 
 /// How long a buried server's grave is kept: a server that comes back
@@ -18,34 +18,47 @@ impl Store {
     /// Everyone in the room now, in order of arrival.
     pub async fn members(&mut self) -> RedisResult<Vec<Member>> {
         let servers: Vec<u64> = redis::cmd("SMEMBERS")
-            .arg(self.key("servers"))
+            .arg(self.keys.servers())
             .query_async(&mut self.connection)
             .await?;
         let mut members = Vec::new();
         for server in servers {
             let listed: Vec<(u64, Vec<u8>)> = redis::cmd("HGETALL")
-                .arg(self.key(&format!("members:{server}")))
+                .arg(self.keys.members(server))
                 .query_async(&mut self.connection)
                 .await?;
             for (conn, entry) in listed {
-                let Some(colon) = entry.iter().position(|&byte| byte == b':') else {
-                    continue;
-                };
-                let Some(seq) = std::str::from_utf8(&entry[..colon])
-                    .ok()
-                    .and_then(|seq| seq.parse().ok())
-                else {
-                    continue;
-                };
-                members.push(Member {
-                    origin: Origin { server, conn },
-                    name: entry[colon + 1..].to_vec(),
-                    seq,
-                });
+                members.extend(Member::listed(Origin { server, conn }, &entry));
             }
         }
         members.sort_by_key(|member| member.seq);
         Ok(members)
+    }
+
+    /// How many servers Redis lists in the room.
+    pub async fn server_count(&mut self) -> RedisResult<usize> {
+        redis::cmd("SCARD")
+            .arg(self.keys.servers())
+            .query_async(&mut self.connection)
+            .await
+    }
+
+    /// Where `server` said it listens, for the log.
+    pub async fn address_of(&mut self, server: u64) -> RedisResult<Option<String>> {
+        redis::cmd("HGET")
+            .arg(self.keys.addresses())
+            .arg(server)
+            .query_async(&mut self.connection)
+            .await
+    }
+
+    /// Whether Redis lists `server` among the room's.
+    pub async fn is_listed(&mut self, server: u64) -> RedisResult<bool> {
+        redis::cmd("SISMEMBER")
+            .arg(self.keys.servers())
+            .arg(server)
+            .query_async(&mut self.connection)
+            .await
     }
 
     /// Keeps this server alive and listed in the room (listed again if it
@@ -54,14 +67,14 @@ impl Store {
         self.claim_mode().await?;
         redis::pipe()
             .cmd("SADD")
-            .arg(self.key("servers"))
+            .arg(self.keys.servers())
             .arg(self.server)
             .ignore()
             .cmd("SET")
-            .arg(self.key(&format!("alive:{}", self.server)))
+            .arg(self.keys.alive(self.server))
             .arg(1)
             .arg("PX")
-            .arg(ALIVE.as_millis() as u64)
+            .arg(self.alive.as_millis() as u64)
             .ignore()
             .query_async::<()>(&mut self.connection)
             .await
@@ -71,7 +84,7 @@ impl Store {
     /// (its clients were announced as gone); asking forgets it.
     pub async fn was_buried(&mut self) -> RedisResult<bool> {
         redis::cmd("GETDEL")
-            .arg(self.key(&format!("buried:{}", self.server)))
+            .arg(self.keys.buried(self.server))
             .query_async::<Option<String>>(&mut self.connection)
             .await
             .map(|buried| buried.is_some())
@@ -81,24 +94,24 @@ impl Store {
     /// won the right to bury (one server does it, whichever asks first).
     pub async fn dead_servers(&mut self) -> RedisResult<Vec<u64>> {
         let servers: Vec<u64> = redis::cmd("SMEMBERS")
-            .arg(self.key("servers"))
+            .arg(self.keys.servers())
             .query_async(&mut self.connection)
             .await?;
         let mut dead = Vec::new();
         for server in servers.into_iter().filter(|&server| server != self.server) {
             let alive: bool = redis::cmd("EXISTS")
-                .arg(self.key(&format!("alive:{server}")))
+                .arg(self.keys.alive(server))
                 .query_async(&mut self.connection)
                 .await?;
             if alive {
                 continue;
             }
             let won: Option<String> = redis::cmd("SET")
-                .arg(self.key(&format!("burying:{server}")))
+                .arg(self.keys.burying(server))
                 .arg(self.server)
                 .arg("NX")
                 .arg("PX")
-                .arg(ALIVE.as_millis() as u64 * 3)
+                .arg(self.alive.as_millis() as u64 * 3)
                 .query_async(&mut self.connection)
                 .await?;
             if won.is_some() {
@@ -112,7 +125,7 @@ impl Store {
     /// and forgets the server.
     pub async fn bury(&mut self, server: u64) -> RedisResult<()> {
         let members: Vec<u64> = redis::cmd("HKEYS")
-            .arg(self.key(&format!("members:{server}")))
+            .arg(self.keys.members(server))
             .query_async(&mut self.connection)
             .await?;
         for conn in members {
@@ -122,14 +135,18 @@ impl Store {
         }
         redis::pipe()
             .cmd("SREM")
-            .arg(self.key("servers"))
+            .arg(self.keys.servers())
             .arg(server)
             .ignore()
             .cmd("DEL")
-            .arg(self.key(&format!("members:{server}")))
+            .arg(self.keys.members(server))
+            .ignore()
+            .cmd("HDEL")
+            .arg(self.keys.addresses())
+            .arg(server)
             .ignore()
             .cmd("SET")
-            .arg(self.key(&format!("buried:{server}")))
+            .arg(self.keys.buried(server))
             .arg(1)
             .arg("PX")
             .arg(BURIED.as_millis() as u64)
@@ -144,20 +161,24 @@ impl Store {
     pub async fn part(&mut self) -> RedisResult<()> {
         redis::pipe()
             .cmd("SREM")
-            .arg(self.key("servers"))
+            .arg(self.keys.servers())
             .arg(self.server)
             .ignore()
             .cmd("EVAL")
             .arg(LAST_OUT)
             .arg(2)
-            .arg(self.key("servers"))
-            .arg(self.key("mode"))
+            .arg(self.keys.servers())
+            .arg(self.keys.mode())
             .ignore()
             .cmd("DEL")
-            .arg(self.key(&format!("alive:{}", self.server)))
+            .arg(self.keys.alive(self.server))
             .ignore()
             .cmd("DEL")
-            .arg(self.key(&format!("members:{}", self.server)))
+            .arg(self.keys.members(self.server))
+            .ignore()
+            .cmd("HDEL")
+            .arg(self.keys.addresses())
+            .arg(self.server)
             .ignore()
             .query_async::<()>(&mut self.connection)
             .await

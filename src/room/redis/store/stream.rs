@@ -7,10 +7,8 @@ use std::time::Duration;
 use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::RedisResult;
 
-use super::scripts::{ENTER, LEAVE, NICK};
-use super::{connect, owner, Store, KEPT};
-use crate::command::Command;
-use crate::room::events::Said;
+use super::scripts::{ENTER, JOINED, LEAVE, NICK, PUBLISH};
+use super::{connect, owner, Member, Store};
 use crate::room::redis::wire::{self, Event, Origin};
 
 /// How long one read of the room's events waits for the next.
@@ -25,7 +23,7 @@ impl Store {
     /// every other command on a shared one).
     pub async fn follow(&self, after: String) -> RedisResult<Follow> {
         let mut connection = connect(&self.client).await?;
-        let key = self.key("events");
+        let key = self.keys.events();
         let (events, received) = async_channel::bounded(READ_COUNT);
         let reader = smol::spawn(async move {
             let mut after = after;
@@ -49,8 +47,9 @@ impl Store {
                     .flat_map(|key| key.ids)
                 {
                     let message: Vec<u8> = entry.get("e").unwrap_or_default();
+                    let count = entry.get("n");
                     after = entry.id.clone();
-                    if events.send((entry.id, message)).await.is_err() {
+                    if events.send((entry.id, count, message)).await.is_err() {
                         return;
                     }
                 }
@@ -62,33 +61,68 @@ impl Store {
         })
     }
 
-    /// The number of the room's last event (`0-0` for none yet).
-    pub async fn last_event(&mut self) -> RedisResult<String> {
-        let last: StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(self.key("events"))
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
+    /// The number of the room's last event (`0-0` for none yet), the
+    /// count of events the room has had, and who was in then.
+    pub async fn last_event(&mut self) -> RedisResult<(String, u64, Vec<Member>)> {
+        let (last, count, listed): (String, u64, Vec<Vec<u8>>) = redis::cmd("EVAL")
+            .arg(JOINED)
+            .arg(3)
+            .arg(self.keys.events())
+            .arg(self.keys.count())
+            .arg(self.keys.servers())
+            .arg(self.keys.members_prefix())
             .query_async(&mut self.connection)
             .await?;
-        Ok(last
-            .ids
-            .into_iter()
-            .next()
-            .map_or_else(|| "0-0".to_string(), |entry| entry.id))
+        let number = |bytes: &[u8]| std::str::from_utf8(bytes).ok()?.parse().ok();
+        let members = listed
+            .chunks_exact(3)
+            .filter_map(|member| {
+                let origin = Origin {
+                    server: number(&member[0])?,
+                    conn: number(&member[1])?,
+                };
+                Member::listed(origin, &member[2])
+            })
+            .collect();
+        Ok((last, count, members))
     }
 
-    /// The command adding `message` (one or more events) to the room's.
-    pub fn publish_command(&self, message: Vec<u8>) -> redis::Cmd {
-        let mut command = redis::cmd("XADD");
+    /// Up to `count` of the room's messages, newest first, from the one
+    /// numbered `from` back (`(NUMBER` for those before it), each with
+    /// its number.
+    pub async fn recent(
+        &mut self,
+        from: &str,
+        count: usize,
+    ) -> RedisResult<Vec<(String, Vec<u8>)>> {
+        let range: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(self.keys.events())
+            .arg(from)
+            .arg("-")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.connection)
+            .await?;
+        Ok(range
+            .ids
+            .into_iter()
+            .map(|entry| {
+                let message: Vec<u8> = entry.get("e").unwrap_or_default();
+                (entry.id, message)
+            })
+            .collect())
+    }
+
+    /// The command adding `message` (`events` events) to the room's (see
+    /// [`PUBLISH`]).
+    pub fn publish_command(&self, message: Vec<u8>, events: usize) -> redis::Cmd {
+        let mut command = redis::cmd("EVAL");
         command
-            .arg(self.key("events"))
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(KEPT)
-            .arg("*")
-            .arg("e")
+            .arg(PUBLISH)
+            .arg(2)
+            .arg(self.keys.events())
+            .arg(self.keys.count())
+            .arg(events)
             .arg(message);
         command
     }
@@ -101,8 +135,9 @@ impl Store {
             from,
             name: name.to_vec(),
             seq: 0,
+            free: true,
         };
-        let fixed = [self.members_of(from), self.held(from), self.key("arrivals")];
+        let fixed = [self.members_of(from), self.held(from), self.keys.arrivals()];
         self.claim(ENTER, &fixed, conn, name, keys, &event)
     }
 
@@ -110,9 +145,13 @@ impl Store {
     /// (see [`NICK`]).
     pub fn rename(&self, conn: u64, name: &[u8], keys: &[Box<str>]) -> redis::Cmd {
         let from = self.own(conn);
-        let said = Said::Command(Box::new(Command::Nick(name.to_vec())));
+        let rename = Event::Rename {
+            from,
+            name: name.to_vec(),
+            free: false,
+        };
         let fixed = [self.members_of(from), self.held(from)];
-        self.claim(NICK, &fixed, conn, name, keys, &Event::Said { from, said })
+        self.claim(NICK, &fixed, conn, name, keys, &rename)
     }
 
     /// The command for the leave of `from` (see [`LEAVE`]); `once` for a
@@ -123,10 +162,11 @@ impl Store {
         let mut command = redis::cmd("EVAL");
         command
             .arg(LEAVE)
-            .arg(3)
+            .arg(4)
             .arg(self.members_of(from))
             .arg(self.held(from))
-            .arg(self.key("events"))
+            .arg(self.keys.events())
+            .arg(self.keys.count())
             .arg(from.conn)
             .arg(owner(from))
             .arg(event)
@@ -135,7 +175,7 @@ impl Store {
     }
 
     /// A script that claims a name as it adds `event`: KEYS are `fixed`,
-    /// the events, then the name's `keys`; ARGV the connection, its owner,
+    /// the events, their count, then the name's `keys`; ARGV the connection, its owner,
     /// the name and the event.
     fn claim(
         &self,
@@ -149,13 +189,13 @@ impl Store {
         let mut encoded = Vec::new();
         wire::encode(event, &mut encoded);
         let mut command = redis::cmd("EVAL");
-        command.arg(script).arg(fixed.len() + 1 + keys.len());
+        command.arg(script).arg(fixed.len() + 2 + keys.len());
         for key in fixed {
             command.arg(key);
         }
-        command.arg(self.key("events"));
+        command.arg(self.keys.events()).arg(self.keys.count());
         for key in keys {
-            command.arg(self.key(&format!("name:{key}")));
+            command.arg(self.keys.name(key));
         }
         command
             .arg(conn)
@@ -166,19 +206,23 @@ impl Store {
     }
 }
 
+/// One message of the room's stream: its number in the stream, the count
+/// of the room's events up to its last (if it says), and its events.
+pub type Entry = (String, Option<u64>, Vec<u8>);
+
 /// The room's events as a server reads them, in order, each with its
 /// number; closed when Redis is lost.
 pub struct Follow {
     /// The events read.
-    received: async_channel::Receiver<(String, Vec<u8>)>,
+    received: async_channel::Receiver<Entry>,
     /// Reads them (on smol's own executor, as the `redis` crate's
     /// connections run); stopped when this is dropped.
     _reader: smol::Task<()>,
 }
 
 impl Follow {
-    /// The next event's number and message; `None` once Redis is lost.
-    pub async fn next(&self) -> Option<(String, Vec<u8>)> {
+    /// The next message of the stream; `None` once Redis is lost.
+    pub async fn next(&self) -> Option<Entry> {
         self.received.recv().await.ok()
     }
 }
