@@ -99,11 +99,14 @@ pub fn look(text: &str) -> Box<str> {
     plainly(unicode::skeleton(&without_diacritics(text)))
 }
 
-/// `text` without its diacritics: before its skeleton is taken, since
-/// TR39 gives some a prototype of another script (U+0348, a double line
-/// below, is an Arabic mark there).
+/// `text` without its diacritics, decomposed: before its skeleton is
+/// taken, since TR39 gives some a prototype of another script (U+0348, a
+/// double line below, is an Arabic mark there; U+032E, a breve below, is
+/// U+11B62), and a name in NFC holds them inside its letters (`ḫ`).
 fn without_diacritics(text: &str) -> String {
-    text.chars().filter(|&c| !is_diacritic(c)).collect()
+    unicode::decomposed(text)
+        .filter(|&c| !is_diacritic(c))
+        .collect()
 }
 
 /// What `skeleton` (a skeleton, in NFD) looks like plainly, in lower case:
@@ -290,6 +293,14 @@ mod tests {
                 like as u32
             );
         }
+    }
+
+    #[test]
+    fn a_diacritic_inside_a_composed_letter_goes_too() {
+        // NFC makes `h` and a breve below one letter, `ḫ`, and TR39 maps
+        // that breve to a mark of another script.
+        assert!(same("h\u{32e}", "h"));
+        assert!(same("\u{1e2b}ello", "hello"));
     }
 
     #[test]

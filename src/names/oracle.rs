@@ -100,7 +100,7 @@ fn keys_by_the_crates(name: &str) -> Keys {
         }
     };
     let look = |text: &str| -> Box<str> {
-        let text: String = text.chars().filter(|&c| !is_diacritic(c)).collect();
+        let text: String = text.nfd().filter(|&c| !is_diacritic(c)).collect();
         crate_skeleton(&text)
             .map(plainly)
             .collect::<String>()

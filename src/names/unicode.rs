@@ -160,6 +160,11 @@ pub fn nfc(text: &str) -> String {
     out.into_iter().collect()
 }
 
+/// The canonical decomposition (NFD) of `text`.
+pub fn decomposed(text: &str) -> impl Iterator<Item = char> {
+    nfd(text.chars(), tables()).into_iter()
+}
+
 /// TR39's skeleton of `text`: what it looks like, so that two texts that
 /// look alike have the same one. NFD, default-ignorable characters
 /// dropped, each character replaced by its prototype, NFD again.
