@@ -1,4 +1,5 @@
-//! Any chat server under test: `CHAT_SERVER='COMMAND {addr}'`.
+//! Any chat server under test, started from a command:
+//! `transcript --server 'COMMAND {addr}'` (or the tests' `CHAT_SERVER`).
 //!
 //! The scripts are a specification: anyone's server, the book's Go server
 //! or an exercise solution, can be played against them. `{addr}` becomes a
@@ -27,18 +28,14 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::script::Settings;
-use crate::common::try_eventually;
+use nix::sys::signal::Signal;
+
+use crate::log::Log;
+use crate::script::Settings;
+use crate::wait::try_eventually;
 
 /// How long the server may take to start listening, and to stop.
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// The command template from `CHAT_SERVER`, if it is set.
-pub fn template() -> Option<String> {
-    std::env::var("CHAT_SERVER")
-        .ok()
-        .filter(|template| !template.trim().is_empty())
-}
 
 /// The server under test, in a process group of its own (a `go run`
 /// starts the server as its child), stopped with SIGTERM.
@@ -48,6 +45,8 @@ pub struct Server {
     /// Where it serves the page, if it was given an address for it.
     pub page: Option<SocketAddr>,
     child: Child,
+    /// The last lines of its standard error, for a report.
+    log: Log,
 }
 
 impl Server {
@@ -61,66 +60,29 @@ impl Server {
         web: bool,
         redis: Option<&str>,
     ) -> Result<Result<Self, String>, String> {
-        let mut flags = match super::flags(settings) {
-            Ok(flags) => flags,
+        let Planned {
+            command,
+            addr,
+            page,
+        } = match plan(template, settings, web, redis)? {
+            Ok(planned) => planned,
             Err(why) => return Ok(Err(why)),
         };
-        if let Some(url) = redis {
-            if !template.contains("{flags}") {
-                return Ok(Err(format!(
-                    "it has {} servers joined through Redis, and CHAT_SERVER has no \
-                     {{flags}} for --redis",
-                    settings.servers()
-                )));
-            }
-            flags.push(format!("--redis={url}"));
-        }
-        let addr = free_address(None)?;
-        // A command with `{http}` always gets an address there; `chat`'s
-        // `--http` goes into `{flags}` only for a script that needs it.
-        let page = if template.contains("{http}") {
-            Some(free_address(Some(addr))?)
-        } else if web && template.contains("{flags}") {
-            let page = free_address(Some(addr))?;
-            flags.push(format!("--http={page}"));
-            Some(page)
-        } else if web {
-            return Ok(Err(
-                "it has a client via web, and CHAT_SERVER has neither {http} nor {flags} \
-                 to say where to serve the page"
-                    .into(),
-            ));
-        } else {
-            None
-        };
-        let flags = if template.contains("{flags}") {
-            flags.join(" ")
-        } else if flags.is_empty() {
-            String::new()
-        } else {
-            return Ok(Err(format!(
-                "it needs {} and CHAT_SERVER has no {{flags}}",
-                flags.join(" ")
-            )));
-        };
-        let mut command = template
-            .replace("{addr}", &addr.to_string())
-            .replace("{flags}", &flags);
-        if let Some(page) = page {
-            command = command.replace("{http}", &page.to_string());
-        }
-        let child = Command::new("sh")
+        let mut child = Command::new("sh")
             .arg("-c")
             .arg(format!("exec {command}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .map_err(|error| format!("cannot run CHAT_SERVER {command:?}: {error}"))?;
+            .map_err(|error| format!("cannot run {command:?}: {error}"))?;
+        let log = Log::follow(child.stderr.take());
         let mut server = Server {
             addr,
             page: None,
             child,
+            log,
         };
         server.wait_until_ready(&command, addr).map_err(|why| {
             if web && !template.contains("{http}") {
@@ -156,37 +118,122 @@ impl Server {
             }
             match self.child.try_wait() {
                 Ok(Some(status)) => Some(Err(format!(
-                    "{command} exited with {status} before listening"
+                    "{command} exited with {status} before listening{}",
+                    self.log.last_lines()
                 ))),
                 _ => None,
             }
-        })??;
+        })
+        .map_err(|why| format!("{why}{}", self.log.last_lines()))??;
         close_probe(probe)
             .map_err(|error| format!("{command}: the first connection never closed: {error}"))
     }
 
     /// Stops the server with SIGTERM and waits for it, for a bounded time.
+    /// A server that had already exited is a failure: it died during the
+    /// script.
     pub fn stop(mut self) -> Result<(), String> {
-        self.signal(rustix::process::Signal::TERM);
+        if let Some(death) = self.death() {
+            return Err(death);
+        }
+        self.signal(Signal::SIGTERM);
         try_eventually("the server to stop after SIGTERM", PATIENCE, || {
             self.child.try_wait().ok().flatten()
         })
         .map(drop)
     }
 
+    /// If the server has exited: its exit status and its last lines.
+    pub fn death(&mut self) -> Option<String> {
+        let status = self.child.try_wait().ok().flatten()?;
+        Some(format!(
+            "the server exited with {status}{}",
+            self.log.last_lines()
+        ))
+    }
+
     /// Sends `signal` to the server's process group.
-    fn signal(&self, signal: rustix::process::Signal) {
-        if let Some(group) = rustix::process::Pid::from_raw(self.child.id() as i32) {
-            let _ = rustix::process::kill_process_group(group, signal);
-        }
+    fn signal(&self, signal: Signal) {
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, signal);
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.signal(rustix::process::Signal::KILL);
+        self.signal(Signal::SIGKILL);
         let _ = self.child.wait();
     }
+}
+
+/// A command line to run, and the addresses it was given.
+struct Planned {
+    command: String,
+    addr: SocketAddr,
+    page: Option<SocketAddr>,
+}
+
+/// The command line for a script's `settings` (see [`Server::start`]):
+/// `Ok(Err(why))` when the command cannot serve them.
+fn plan(
+    template: &str,
+    settings: &Settings,
+    web: bool,
+    redis: Option<&str>,
+) -> Result<Result<Planned, String>, String> {
+    let mut flags = match crate::flags::flags(settings) {
+        Ok(flags) => flags,
+        Err(why) => return Ok(Err(why)),
+    };
+    if let Some(url) = redis {
+        if !template.contains("{flags}") {
+            return Ok(Err(format!(
+                "it has {} servers joined through Redis, and the server command \
+                 has no {{flags}} for --redis",
+                settings.servers()
+            )));
+        }
+        flags.push(format!("--redis={url}"));
+    }
+    let addr = free_address(None)?;
+    // A command with `{http}` always gets an address there; `chat`'s
+    // `--http` goes into `{flags}` only for a script that needs it.
+    let page = if template.contains("{http}") {
+        Some(free_address(Some(addr))?)
+    } else if web && template.contains("{flags}") {
+        let page = free_address(Some(addr))?;
+        flags.push(format!("--http={page}"));
+        Some(page)
+    } else if web {
+        return Ok(Err(
+            "it has a client via web, and the server command has neither {http} nor \
+             {flags} to say where to serve the page"
+                .into(),
+        ));
+    } else {
+        None
+    };
+    let flags = if template.contains("{flags}") {
+        flags.join(" ")
+    } else if flags.is_empty() {
+        String::new()
+    } else {
+        return Ok(Err(format!(
+            "it needs {} and the server command has no {{flags}}",
+            flags.join(" ")
+        )));
+    };
+    let mut command = template
+        .replace("{addr}", &addr.to_string())
+        .replace("{flags}", &flags);
+    if let Some(page) = page {
+        command = command.replace("{http}", &page.to_string());
+    }
+    Ok(Ok(Planned {
+        command,
+        addr,
+        page,
+    }))
 }
 
 /// Ends a connection made only to see the server listen: our side
