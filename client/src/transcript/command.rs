@@ -131,16 +131,25 @@ impl Server {
 
     /// Stops the server with SIGTERM and waits for it, for a bounded time.
     /// A server that had already exited is a failure: it died during the
-    /// script.
+    /// script. So is one that ends by another signal than the SIGTERM
+    /// (a SIGKILL, a crash), which may have come just before it: its
+    /// connections close before its exit can be seen.
     pub fn stop(mut self) -> Result<(), String> {
         if let Some(death) = self.death() {
             return Err(death);
         }
         self.signal(Signal::SIGTERM);
-        try_eventually("the server to stop after SIGTERM", PATIENCE, || {
+        let status = try_eventually("the server to stop after SIGTERM", PATIENCE, || {
             self.child.try_wait().ok().flatten()
-        })
-        .map(drop)
+        })?;
+        use std::os::unix::process::ExitStatusExt;
+        match status.signal() {
+            Some(signal) if signal != Signal::SIGTERM as i32 => Err(format!(
+                "the server exited with {status}{}",
+                self.log.last_lines()
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// If the server has exited: its exit status and its last lines.

@@ -72,9 +72,13 @@ pub fn first_difference(wanted: &str, got: &str) -> Option<String> {
         .find_map(receiver)
         .map(|(client, _)| format!(", client {client}"))
         .unwrap_or_default();
+    // A blank line is where the steps end and the clients' transcripts
+    // begin: past the last line received.
     let show = |line: Option<&str>| match line {
-        Some(line) => format!("{:?}", receiver(line).map_or(line, |(_, text)| text)),
-        None => "(nothing)".to_string(),
+        Some(line) if !line.is_empty() => {
+            format!("{:?}", receiver(line).map_or(line, |(_, text)| text))
+        }
+        _ => "(nothing)".to_string(),
     };
     Some(format!(
         "at step {step:?}{client}:\n    wanted: {}\n    got:    {}",
