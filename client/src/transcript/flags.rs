@@ -39,7 +39,11 @@ pub fn flags(settings: &Settings) -> Result<Vec<String>, String> {
         flags.push("--names".to_string());
     }
     if settings.naming_timeout.is_some() {
-        return Err("the naming timeout has no flag: only a server in the test has it".into());
+        return Err(
+            "it sets a naming timeout, which chat has no flag for (only the tests' own \
+             server has it)"
+                .into(),
+        );
     }
     Ok(flags)
 }
