@@ -84,17 +84,28 @@ impl Server {
             child,
             log,
         };
-        server.wait_until_ready(&command, addr).map_err(|why| {
-            if web && !template.contains("{http}") {
-                // `chat` built without the page refuses `--http` and exits.
-                format!("{why} (given --http for a client via web: built with --features web?)")
-            } else if redis.is_some() {
-                // And without Redis's, `--redis`.
-                format!("{why} (given --redis for several servers: built with --features redis?)")
-            } else {
-                why
-            }
-        })?;
+        if let Err(why) = server.wait_until_ready(&command, addr) {
+            // A server that exits at once when given `chat`'s `--http` or
+            // `--redis` cannot serve what the script needs (a `chat` built
+            // without the feature says so, and exits): the script is
+            // skipped, saying what the server said last.
+            let exited = server.child.try_wait().ok().flatten().is_some();
+            let needed = match (web && !template.contains("{http}"), redis.is_some()) {
+                (true, true) => {
+                    Some("--http and --redis for its clients via web on several servers")
+                }
+                (true, false) => Some("--http for its client via web"),
+                (false, true) => Some("--redis for its several servers"),
+                (false, false) => None,
+            };
+            return match (exited, needed) {
+                (true, Some(needed)) => Ok(Err(format!(
+                    "the server exited at once when given {needed}: {}",
+                    why.lines().last().unwrap_or_default().trim()
+                ))),
+                _ => Err(why),
+            };
+        }
         if web {
             // Only a script that uses the page waits for it: a command
             // given `{http}` may ignore it.

@@ -165,7 +165,13 @@ pub fn play(script: &Script, servers: Vec<Server>, options: &Options) -> Result<
     };
     match done {
         Ok(()) => Ok(played),
-        Err(why) => Err(Broken { why, played }),
+        Err(why) => {
+            let mut played = played;
+            for client in played.clients.iter_mut().filter(|c| c.ending.is_empty()) {
+                client.ending = "still connected when the script failed".into();
+            }
+            Err(Broken { why, played })
+        }
     }
 }
 
