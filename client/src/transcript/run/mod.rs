@@ -331,63 +331,6 @@ impl Runner {
         Ok(false)
     }
 
-    /// A step that ends a connection, or its input.
-    fn end_step(
-        &mut self,
-        who: usize,
-        action: &Action,
-        record: &mut StepRecord,
-    ) -> Result<(), String> {
-        match action {
-            Action::HalfClose => {
-                self.open_input(who)?;
-                let client = &mut self.clients[who];
-                if client.wire.is_web() && client.owed > 0 {
-                    return Err(format!(
-                        "{} is owed {} line(s), which the server may no longer send once it \
-                         has the close frame: let them arrive first (no '&')",
-                        client.name, client.owed
-                    ));
-                }
-                client.wire.half_close()?;
-                self.end_input(who);
-            }
-            Action::Close => {
-                self.open_input(who)?;
-                let client = &mut self.clients[who];
-                client.wire.close();
-                client.owed = 0;
-                client.record.ending = "closed its connection".into();
-                self.end_input(who);
-                self.clients[who].closing = false;
-            }
-            Action::Reset => {
-                self.open_input(who)?;
-                if !self.clients[who].pending.is_empty() {
-                    return Err("a reset may lose a pending partial line: send \\n first".into());
-                }
-                let client = &mut self.clients[who];
-                client.wire.reset()?;
-                client.owed = 0;
-                client.input_open = false;
-                client.record.ending = "reset its connection".into();
-                self.leave(who);
-                self.clients[who].closing = false;
-            }
-            Action::WaitClosed => {
-                self.drain_to_end(who, record, true)?;
-                let client = &mut self.clients[who];
-                client.input_open = false;
-                client.pending.clear();
-                client.record.ending = "closed by the server".into();
-                self.leave(who);
-                self.clients[who].closing = false;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
     /// Waits for a step's effect if `settle`.
     fn finish_step(&mut self, record: &mut StepRecord, settle: bool) -> Result<(), String> {
         if settle {
