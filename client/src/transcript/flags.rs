@@ -65,6 +65,6 @@ pub fn needs(script: &Script) -> String {
     if needs.is_empty() {
         "book".into()
     } else {
-        needs.join(" ")
+        needs.join(", ")
     }
 }
