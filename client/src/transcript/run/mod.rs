@@ -168,7 +168,7 @@ pub fn play(script: &Script, servers: Vec<Server>, options: &Options) -> Result<
         Err(why) => {
             let mut played = played;
             for client in played.clients.iter_mut().filter(|c| c.ending.is_empty()) {
-                client.ending = "still connected when the script failed".into();
+                client.ending = "the script failed before its end".into();
             }
             Err(Broken { why, played })
         }
