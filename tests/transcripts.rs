@@ -1,8 +1,8 @@
-//! One insta snapshot per script in `tests/scripts/`: a new scenario is a
-//! new `.chat` file, no Rust code. With `CHAT_SERVER` set, the scripts are
-//! played against that server instead (see `transcript::external`); those
-//! it cannot serve are reported as SKIPPED on stderr. Kept in its own test binary, so that a
-//! failing snapshot elsewhere is never counted against a script.
+//! One insta snapshot per script in `tests/scripts/` (SCRIPTS.md), played
+//! by the engine `transcript` runs: a new scenario is a new `.chat` file.
+//! With `CHAT_SERVER` set, they are played against that server instead;
+//! those it cannot serve are reported as SKIPPED on stderr. In a binary of
+//! its own: a failing snapshot elsewhere is never counted against a script.
 
 mod common;
 
@@ -29,4 +29,26 @@ fn scripts() {
             }
         });
     });
+}
+
+/// SCRIPTS.md's example of a new scenario, played: its transcript is the
+/// one SCRIPTS.md shows, so that the page that teaches the language
+/// cannot drift from what the engine does.
+#[test]
+fn the_example_of_scripts_md_plays_as_shown() {
+    const SCRIPTS: &str = include_str!("../SCRIPTS.md");
+    let block = |marker: &str| -> String {
+        let mut lines = SCRIPTS.lines().skip_while(|line| *line != marker);
+        assert!(lines.next().is_some(), "SCRIPTS.md has no line {marker:?}");
+        assert!(lines.next().is_some_and(|fence| fence.starts_with("```")));
+        let body: Vec<&str> = lines.take_while(|line| !line.starts_with("```")).collect();
+        body.join("\n") + "\n"
+    };
+    let script = block("<!-- tests/transcripts.rs plays this script: keep it true -->");
+    let shown = block("<!-- tests/transcripts.rs compares this transcript: keep it true -->");
+    match transcript::transcript(&script) {
+        Ok(transcript::Outcome::Played(transcript)) => assert_eq!(transcript, shown),
+        Ok(transcript::Outcome::Skipped(why)) => panic!("skipped: {why}"),
+        Err(why) => panic!("SCRIPTS.md's script: {why}"),
+    }
 }

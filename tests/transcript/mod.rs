@@ -1,101 +1,25 @@
-//! The transcript tester: scripts of multi-client sessions played against a
-//! real server over loopback, rendered as text for insta snapshots.
+//! The tests' side of the transcript tester: the servers scripts are
+//! played against here (`servers`: in this process, the built `chat`, or
+//! `CHAT_SERVER`'s command). The engine, that plays a script and renders
+//! its transcript, is the `transcript` library of the client package, the
+//! one `transcript` runs: what CI checks is what users run.
 
-pub mod external;
-pub mod render;
-pub mod run;
-pub mod script;
 pub mod servers;
-pub mod wire;
 
-/// What became of a script.
-pub enum Outcome {
-    /// Played: its transcript.
-    Played(String),
-    /// Not played: the server under test cannot serve it (why).
-    Skipped(String),
-}
+pub use ::transcript::Outcome;
 
 /// Plays `text` (a script) against fresh servers and returns its
 /// transcript, after checking the protocol's invariants. The servers are
-/// those `CHAT_SERVER` starts, if set (see `external`); else the built
-/// `chat` binary for `server binary` scripts, else servers in this
-/// process. A script with a client via web needs the servers to serve the
-/// page too, and these tests built with the `web` feature; one with
-/// several servers needs the `redis` feature and a `redis-server`; or it
-/// is skipped.
+/// those `CHAT_SERVER` starts, if set; else the built `chat` binary for
+/// `server binary` scripts, else servers in this process (see `servers`).
 pub fn transcript(text: &str) -> Result<Outcome, String> {
-    let script = script::parse(text)?;
-    let settings = &script.settings;
-    if script.uses_web() && !cfg!(feature = "web") {
-        return Ok(Outcome::Skipped(
-            "it has a client via web, and these tests were built without the page \
-             (cargo test --features web)"
-                .into(),
-        ));
-    }
-    if settings.servers() > 1 && !cfg!(feature = "redis") {
-        return Ok(Outcome::Skipped(format!(
-            "it has {} servers joined through Redis, and these tests were built \
-             without it (cargo test --features redis)",
-            settings.servers()
-        )));
-    }
-    let max_line = settings
-        .max_line
-        .unwrap_or(chat::config::DEFAULT_MAX_LINE_BYTES);
-    let servers = match servers::Servers::start(&script)? {
-        Ok(servers) => servers,
-        Err(why) => return Ok(Outcome::Skipped(why)),
-    };
-    let played = run::play(&script, servers.addresses(), max_line)?;
-    servers.stop()?;
-    render::check(&played)?;
-    Ok(Outcome::Played(render::render(&played)))
-}
-
-/// The `chat` flags for a script's settings; an error for a setting that
-/// has none.
-pub fn flags(settings: &script::Settings) -> Result<Vec<String>, String> {
-    let mut flags = Vec::new();
-    if let Some(max_line) = settings.max_line {
-        flags.push(format!("--max-line={max_line}"));
-    }
-    if let Some(bytes) = settings.send_queue {
-        flags.push(format!("--send-queue={bytes}"));
-    }
-    if let Some(timeout) = settings.idle_timeout {
-        flags.push(format!("--idle-timeout={}ms", timeout.as_millis()));
-    }
-    if let Some(count) = settings.max_connections {
-        flags.push(format!("--max-connections={count}"));
-    }
-    if let Some(count) = settings.max_per_address {
-        flags.push(format!("--max-per-address={count}"));
-    }
-    if let Some(timeout) = settings.line_timeout {
-        flags.push(format!("--line-timeout={}ms", timeout.as_millis()));
-    }
-    if let Some(rate) = &settings.rate {
-        flags.push(format!("--rate={}", rate.as_deref().unwrap_or("off")));
-    }
-    if let Some(burst) = settings.burst {
-        flags.push(format!("--burst={burst}"));
-    }
-    if let Some(history) = settings.history {
-        flags.push(format!("--history={history}"));
-    }
-    if settings.names {
-        flags.push("--names".to_string());
-    }
-    if settings.naming_timeout.is_some() {
-        return Err("the naming timeout has no flag: only a server in the test has it".into());
-    }
-    Ok(flags)
+    let script = ::transcript::script::parse(text)?;
+    ::transcript::play(&script, &servers::Local, &::transcript::Play::default())
+        .map_err(|failure| failure.why)
 }
 
 /// The server configuration a script's header asks for.
-fn config(settings: &script::Settings) -> Result<chat::Config, String> {
+fn config(settings: &::transcript::script::Settings) -> Result<chat::Config, String> {
     let mut config = chat::Config::default();
     if let Some(max_line) = settings.max_line {
         config.max_line_bytes = max_line;
@@ -140,6 +64,7 @@ fn config(settings: &script::Settings) -> Result<chat::Config, String> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(not(all(feature = "web", feature = "redis")))]
     use super::*;
 
     /// Without the page's code a script with a client via web is not
@@ -172,16 +97,23 @@ mod tests {
     #[cfg(feature = "web")]
     #[test]
     fn a_close_frame_with_lines_owed_is_a_script_error() {
-        let script = script::parse("connect alice via web\nalice: bye\n& half-close alice\n")
-            .expect("a valid script");
+        let script =
+            ::transcript::script::parse("connect alice via web\nalice: bye\n& half-close alice\n")
+                .expect("a valid script");
         let server = crate::common::TestServer::start_with_page(chat::Config::default());
-        let addresses = vec![run::Server {
+        let addresses = vec![::transcript::run::Server {
             chat: server.addr,
             page: server.page,
         }];
-        let error = run::play(&script, addresses, 100)
+        let options = ::transcript::run::Options {
+            max_line: 100,
+            patience: ::transcript::wire::DEFAULT_PATIENCE,
+            trace: None,
+        };
+        let error = ::transcript::run::play(&script, addresses, &options)
             .err()
-            .expect("an error, not a transcript");
+            .expect("an error, not a transcript")
+            .why;
         assert!(error.starts_with("line 3 "), "{error}");
         assert!(error.contains("no '&'"), "{error}");
         server.stop();

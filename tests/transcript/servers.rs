@@ -1,7 +1,8 @@
 //! The servers a script is played against: one, or `set servers N` of
 //! them joined through a Redis of their own (same room), each started as
 //! the script says: in this process, the built `chat` (`server binary`),
-//! or `CHAT_SERVER`'s command (see `external`).
+//! or `CHAT_SERVER`'s command (the engine's `command`, as `transcript
+//! --server` runs it).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,8 +11,8 @@ use crate::bins::ChatProcess;
 use crate::common::redis::{Redis, ROOM};
 use crate::common::TestServer;
 
-use super::script::Script;
-use super::{external, run};
+use ::transcript::script::Script;
+use ::transcript::{command, run, Running};
 
 /// How long servers in this process may take to join the room.
 const JOINING: Duration = Duration::from_secs(20);
@@ -35,7 +36,39 @@ enum Server {
         page: Option<SocketAddr>,
     },
     /// `CHAT_SERVER`'s command.
-    External(external::Server),
+    External(command::Server),
+}
+
+/// The command template from `CHAT_SERVER`, if it is set.
+fn template() -> Option<String> {
+    std::env::var("CHAT_SERVER")
+        .ok()
+        .filter(|template| !template.trim().is_empty())
+}
+
+/// The tests' servers, for the engine: a script with a client via web
+/// needs these tests built with the `web` feature, one of several servers
+/// the `redis` feature and a `redis-server`, or it is skipped.
+pub struct Local;
+
+impl ::transcript::Servers for Local {
+    fn start(&self, script: &Script) -> Result<Result<Box<dyn Running>, String>, String> {
+        if script.uses_web() && !cfg!(feature = "web") {
+            return Ok(Err(
+                "it has a client via web, and these tests were built without the page \
+                 (cargo test --features web)"
+                    .into(),
+            ));
+        }
+        let count = script.settings.servers();
+        if count > 1 && !cfg!(feature = "redis") {
+            return Ok(Err(format!(
+                "it has {count} servers joined through Redis, and these tests were built \
+                 without it (cargo test --features redis)"
+            )));
+        }
+        Ok(Servers::start(script)?.map(|servers| Box::new(servers) as Box<dyn Running>))
+    }
 }
 
 impl Servers {
@@ -54,19 +87,19 @@ impl Servers {
             None
         };
         let url = redis.as_ref().map(Redis::url);
-        let template = external::template();
+        let template = template();
         let mut servers = Servers {
             each: Vec::new(),
             redis,
         };
         for _ in 0..count {
             let server = if let Some(template) = &template {
-                match external::Server::start(template, settings, web, url.as_deref())? {
+                match command::Server::start(template, settings, web, url.as_deref())? {
                     Ok(server) => Server::External(server),
                     Err(why) => return Ok(Err(why)),
                 }
             } else if settings.binary {
-                let mut flags = super::flags(settings)?;
+                let mut flags = ::transcript::flags::flags(settings)?;
                 if web {
                     flags.push("--http=127.0.0.1:0".into());
                 }
@@ -99,9 +132,11 @@ impl Servers {
         }
         Ok(Ok(servers))
     }
+}
 
+impl Running for Servers {
     /// Where each server listens, `@1` first.
-    pub fn addresses(&self) -> Vec<run::Server> {
+    fn addresses(&self) -> Vec<run::Server> {
         self.each
             .iter()
             .map(|server| match server {
@@ -123,7 +158,7 @@ impl Servers {
 
     /// Stops every server, then Redis. (The built `chat` is killed, as it
     /// always was: its clients have all left by then.)
-    pub fn stop(mut self) -> Result<(), String> {
+    fn stop(mut self: Box<Self>) -> Result<(), String> {
         for server in self.each.drain(..) {
             match server {
                 Server::InProcess(server) => server.stop(),

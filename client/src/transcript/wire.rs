@@ -31,8 +31,10 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// How long a client waits for a line it is owed.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+use crate::web::{self, Handshake, WebPeer};
+
+/// How long a client waits for a line it is owed, unless told otherwise.
+pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(20);
 
 /// Small receive buffers make a client that stops reading fill up sooner.
 const CLIENT_RECV_BUFFER: usize = 32 * 1024;
@@ -50,6 +52,8 @@ pub enum Got {
 pub struct Wire {
     /// The transport and what is left of it.
     kind: Kind,
+    /// How long a read waits for what it is owed.
+    patience: Duration,
 }
 
 /// The transports, each with the halves still open.
@@ -64,7 +68,7 @@ enum Kind {
     /// A client of the page's WebSocket.
     Web {
         /// The connection; `None` once closed or reset.
-        peer: Option<Box<crate::common::web::WebPeer>>,
+        peer: Option<Box<WebPeer>>,
         /// No close frame sent yet: frames may go out.
         sending: bool,
         /// The end not read yet.
@@ -81,28 +85,30 @@ enum Kind {
 }
 
 impl Wire {
-    /// Connects to the chat's TCP address; also returns the address the
-    /// server sees, `ADDR` in its lines.
-    pub fn tcp(addr: SocketAddr) -> Result<(Wire, String), String> {
-        let stream = connect_socket(addr)?;
+    /// Connects to the chat's TCP address, where a read waits at most
+    /// `patience`; also returns the address the server sees, `ADDR` in its
+    /// lines.
+    pub fn tcp(addr: SocketAddr, patience: Duration) -> Result<(Wire, String), String> {
+        let stream = connect_socket(addr, patience)?;
         let local = stream.local_addr().map_err(|e| e.to_string())?.to_string();
         let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
         let kind = Kind::Tcp {
             writer: Some(stream),
             reader: Some(reader),
         };
-        Ok((Wire { kind }, local))
+        Ok((Wire { kind, patience }, local))
     }
 
     /// Opens the page's WebSocket at `page` as the page does (its Origin);
     /// also returns the address the server sees. A refused handshake is a
     /// connection too, whose lines are the refusal's body, so that a client
     /// turned away reads as one on TCP does; its HTTP status is returned.
-    pub fn web(page: SocketAddr) -> Result<(Wire, String, Option<u16>), String> {
-        use crate::common::web::{Handshake, WebPeer};
-        let stream = connect_socket(page)?;
-        let origin = format!("http://{page}");
-        let (kind, addr, refusal) = match WebPeer::handshake(stream, page, Some(&origin)) {
+    pub fn web(
+        page: SocketAddr,
+        patience: Duration,
+    ) -> Result<(Wire, String, Option<u16>), String> {
+        let stream = connect_socket(page, patience)?;
+        let (kind, addr, refusal) = match WebPeer::handshake(stream, page, patience)? {
             Handshake::Open(peer) => {
                 let addr = peer.name.clone();
                 let kind = Kind::Web {
@@ -128,7 +134,7 @@ impl Wire {
                 (kind, String::new(), Some(status))
             }
         };
-        Ok((Wire { kind }, addr, refusal))
+        Ok((Wire { kind, patience }, addr, refusal))
     }
 
     /// Whether this is a WebSocket (or a refused handshake for one).
@@ -177,7 +183,7 @@ impl Wire {
                 for line in bytes.split(|&byte| byte == b'\n') {
                     let frame = match std::str::from_utf8(line) {
                         Ok(text) => tungstenite::Message::text(text),
-                        Err(_) => crate::common::web::binary(line),
+                        Err(_) => web::binary(line),
                     };
                     peer.websocket()
                         .send(frame)
@@ -246,8 +252,9 @@ impl Wire {
     }
 
     /// The next line, or the end; an error says what came instead, or
-    /// that nothing did within [`PATIENCE`].
-    pub fn next(&mut self) -> Result<Got, String> {
+    /// that nothing did within the patience it was given.
+    pub fn receive(&mut self) -> Result<Got, String> {
+        let patience = self.patience;
         match &mut self.kind {
             Kind::Tcp { reader, .. } => {
                 let reader = reader.as_mut().ok_or("not connected")?;
@@ -258,7 +265,7 @@ impl Wire {
                         Ok(Got::Line(raw))
                     }
                     Ok(_) => Ok(Got::End(raw)),
-                    Err(error) => Err(io_failure(&error)),
+                    Err(error) => Err(io_failure(&error, patience)),
                 }
             }
             Kind::Web { peer, reading, .. } => {
@@ -286,19 +293,20 @@ impl Wire {
     /// Reads to the end, which the server must bring cleanly: what came
     /// before it (lines with their `\n`), which should be nothing.
     pub fn rest(&mut self) -> Result<Vec<u8>, String> {
+        let patience = self.patience;
         match &mut self.kind {
             Kind::Tcp { reader, .. } => {
                 let reader = reader.as_mut().ok_or("not connected")?;
                 let mut rest = Vec::new();
                 reader
                     .read_to_end(&mut rest)
-                    .map_err(|error| io_failure(&error))?;
+                    .map_err(|error| io_failure(&error, patience))?;
                 Ok(rest)
             }
             Kind::Web { .. } | Kind::Refused { .. } => {
                 let mut rest = Vec::new();
                 loop {
-                    match self.next()? {
+                    match self.receive()? {
                         Got::Line(line) => {
                             rest.extend_from_slice(&line);
                             rest.push(b'\n');
@@ -313,6 +321,7 @@ impl Wire {
     /// Reads and drops everything until the connection ends, however it
     /// ends: a client cut off is shut down, without ceremony.
     pub fn discard_to_end(&mut self) -> Result<(), String> {
+        let patience = self.patience;
         match &mut self.kind {
             Kind::Tcp { reader, .. } => {
                 if let Some(mut reader) = reader.take() {
@@ -320,7 +329,7 @@ impl Wire {
                     match reader.read_to_end(&mut sink) {
                         Ok(_) => {}
                         Err(error) if error.kind() == ErrorKind::ConnectionReset => {}
-                        Err(error) => return Err(io_failure(&error)),
+                        Err(error) => return Err(io_failure(&error, patience)),
                     }
                 }
                 Ok(())
@@ -350,10 +359,10 @@ impl Wire {
 
 /// A failed read or write, said plainly: a timeout is the wait for a line
 /// that never came.
-fn io_failure(error: &std::io::Error) -> String {
+pub fn io_failure(error: &std::io::Error, patience: Duration) -> String {
     match error.kind() {
         ErrorKind::WouldBlock | ErrorKind::TimedOut => {
-            format!("nothing within {PATIENCE:?} ({error})")
+            format!("nothing within {patience:?} ({error})")
         }
         _ => error.to_string(),
     }
@@ -361,7 +370,7 @@ fn io_failure(error: &std::io::Error) -> String {
 
 /// A client socket with a small receive buffer, so that a client that stops
 /// reading fills up after little traffic.
-fn connect_socket(addr: SocketAddr) -> Result<TcpStream, String> {
+fn connect_socket(addr: SocketAddr, patience: Duration) -> Result<TcpStream, String> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -377,85 +386,7 @@ fn connect_socket(addr: SocketAddr) -> Result<TcpStream, String> {
         .map_err(|e| format!("cannot connect: {e}"))?;
     let stream = TcpStream::from(socket);
     stream
-        .set_read_timeout(Some(PATIENCE))
+        .set_read_timeout(Some(patience))
         .map_err(|e| e.to_string())?;
     Ok(stream)
-}
-
-/// Reading a WebSocket as lines.
-mod web {
-    use tungstenite::error::ProtocolError;
-    use tungstenite::{Error, Message};
-
-    use super::Got;
-    use crate::common::web::WebPeer;
-
-    /// The next line (a binary frame), or the end: the server's close
-    /// frame, or its answer to ours, and then the end of the connection.
-    pub fn next(peer: &mut WebPeer) -> Result<Got, String> {
-        loop {
-            match peer.websocket().read() {
-                Ok(Message::Binary(bytes)) => return Ok(Got::Line(bytes.to_vec())),
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
-                Ok(Message::Text(text)) => {
-                    return Err(format!(
-                        "a text frame {:?}, where each line is a binary frame",
-                        text.as_str()
-                    ))
-                }
-                Ok(Message::Close(_)) => return after_close(peer).map(|()| Got::End(Vec::new())),
-                Err(error) => return Err(failure(error)),
-            }
-        }
-    }
-
-    /// After the close frame, the connection must end with nothing more.
-    fn after_close(peer: &mut WebPeer) -> Result<(), String> {
-        loop {
-            match peer.websocket().read() {
-                Ok(Message::Ping(_) | Message::Pong(_)) => {}
-                Ok(other) => return Err(format!("a frame after the close frame: {other:?}")),
-                Err(Error::ConnectionClosed | Error::AlreadyClosed) => return Ok(()),
-                // Our answer to its close may find the server already gone.
-                Err(Error::Io(error))
-                    if matches!(
-                        error.kind(),
-                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-                    ) =>
-                {
-                    return Ok(())
-                }
-                Err(error) => return Err(failure(error)),
-            }
-        }
-    }
-
-    /// Reads until the connection ends, in any way but a timeout.
-    pub fn discard_to_end(peer: &mut WebPeer) -> Result<(), String> {
-        loop {
-            match peer.websocket().read() {
-                Ok(_) => {}
-                Err(Error::Io(error))
-                    if matches!(
-                        error.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Err(super::io_failure(&error))
-                }
-                Err(_) => return Ok(()),
-            }
-        }
-    }
-
-    /// A WebSocket failure, said plainly.
-    fn failure(error: Error) -> String {
-        match error {
-            Error::Io(error) => super::io_failure(&error),
-            Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-                "the connection ended without a close frame".into()
-            }
-            error => error.to_string(),
-        }
-    }
 }

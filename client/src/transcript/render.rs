@@ -2,7 +2,7 @@
 //! must hold whatever the script: one greeting, one arrival and one leave
 //! per client, one global order, nothing lost or duplicated.
 
-use super::run::Played;
+use crate::run::Played;
 
 /// The transcript: every step with what each client received because of
 /// it (the global order of events), then each client's whole transcript.
@@ -61,7 +61,7 @@ fn first_word(line: &str) -> &str {
 }
 
 /// A step's lines, per client, in the order each client read them.
-fn grouped(step: &super::run::StepRecord) -> Vec<Vec<String>> {
+fn grouped(step: &crate::run::StepRecord) -> Vec<Vec<String>> {
     let count = step
         .received
         .iter()
@@ -189,7 +189,7 @@ pub fn check(played: &Played) -> Result<(), String> {
 
 /// Every sender's lines reach each client in order, without loss or
 /// duplicates within the time it was there; the sender gets all of them.
-fn check_messages(played: &Played, receiver: &super::run::ClientRecord) -> Result<(), String> {
+fn check_messages(played: &Played, receiver: &crate::run::ClientRecord) -> Result<(), String> {
     for sender in &played.clients {
         let sent: Vec<&str> = sender.sent.iter().map(String::as_str).collect();
         let got: Vec<&str> = receiver
@@ -278,7 +278,7 @@ fn for_one_client(line: &str) -> bool {
         "/",
     ];
     PREFIXES.iter().any(|prefix| line.starts_with(prefix))
-        || super::run::private_ends(line).is_some()
+        || crate::run::private_ends(line).is_some()
 }
 
 fn positions(lines: &[String], wanted: &str) -> Vec<usize> {

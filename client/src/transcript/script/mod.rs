@@ -49,7 +49,12 @@
 //!                            without waiting for that step's lines to arrive
 //! ```
 
+mod words;
+
 use std::time::Duration;
+
+pub use words::parse_duration;
+use words::{is_name, parse_quoted};
 
 /// The most servers a script may ask for: enough for any scenario, few
 /// enough that a typo (`set servers 20`) is an error rather than a wait.
@@ -281,22 +286,6 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `250ms`, `2s`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (digits, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let amount: u64 = digits
-        .parse()
-        .map_err(|_| format!("bad duration {text:?}"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(amount)),
-        "s" => Ok(Duration::from_secs(amount)),
-        _ => Err(format!("bad duration {text:?}: use ms or s")),
-    }
-}
-
 fn parse_step(source: &str) -> Result<(String, Action), String> {
     if let Some((name, text)) = source.split_once(':') {
         if is_name(name) {
@@ -394,50 +383,6 @@ fn parse_place(rest: &str) -> Result<Place, String> {
         }
     }
     Ok(place)
-}
-
-fn is_name(word: &str) -> bool {
-    !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// A `"..."` string with escapes, and what follows it (trimmed).
-fn parse_quoted(text: &str) -> Result<(Vec<u8>, &str), String> {
-    let body = text.strip_prefix('"').ok_or("expected a quoted string")?;
-    let mut bytes = Vec::new();
-    let mut chars = body.char_indices();
-    while let Some((index, c)) = chars.next() {
-        match c {
-            '"' => return Ok((bytes, body[index + 1..].trim())),
-            '\\' => {
-                let (_, escape) = chars.next().ok_or("unfinished escape")?;
-                match escape {
-                    'n' => bytes.push(b'\n'),
-                    'r' => bytes.push(b'\r'),
-                    't' => bytes.push(b'\t'),
-                    '0' => bytes.push(0),
-                    '\\' => bytes.push(b'\\'),
-                    '"' => bytes.push(b'"'),
-                    'x' => {
-                        let hex: String = (0..2)
-                            .filter_map(|_| chars.next().map(|(_, c)| c))
-                            .collect();
-                        let byte = u8::from_str_radix(&hex, 16)
-                            .map_err(|_| format!("bad escape \\x{hex}"))?;
-                        bytes.push(byte);
-                    }
-                    other => return Err(format!("unknown escape \\{other}")),
-                }
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-    Err("unterminated string".to_string())
 }
 
 #[cfg(test)]

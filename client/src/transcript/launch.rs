@@ -1,0 +1,145 @@
+//! The servers `transcript` plays scripts against: a fresh one per script
+//! from a command (`--server 'COMMAND {flags} {addr}'`), or one already
+//! running (`--addr HOST:PORT`), which can serve only scripts that ask
+//! nothing of it.
+
+use std::net::SocketAddr;
+
+use crate::command;
+use crate::redis::{self, Redis};
+use crate::script::Script;
+use crate::{run, Running, Servers};
+
+/// A fresh server per script (several, joined through a Redis of their
+/// own, for `set servers N`), from a command template (see `command`).
+pub struct FromCommand {
+    /// The command, with `{addr}`, and `{flags}` or `{http}` if it takes
+    /// them.
+    pub template: String,
+}
+
+impl Servers for FromCommand {
+    fn start(&self, script: &Script) -> Result<Result<Box<dyn Running>, String>, String> {
+        let settings = &script.settings;
+        let count = settings.servers();
+        let redis = if count > 1 {
+            if !self.template.contains("{flags}") {
+                return Ok(Err(format!(
+                    "it has {count} servers joined through Redis, and the server command \
+                     has no {{flags}} for --redis"
+                )));
+            }
+            match Redis::start()? {
+                Some(redis) => Some(redis),
+                None => {
+                    return Ok(Err(format!(
+                        "it has {count} servers joined through Redis, and {}",
+                        redis::MISSING
+                    )))
+                }
+            }
+        } else {
+            None
+        };
+        let url = redis.as_ref().map(Redis::url);
+        let mut started = Started {
+            each: Vec::new(),
+            _redis: redis,
+        };
+        for _ in 0..count {
+            match command::Server::start(
+                &self.template,
+                settings,
+                script.uses_web(),
+                url.as_deref(),
+            )? {
+                Ok(server) => started.each.push(server),
+                Err(why) => return Ok(Err(why)),
+            }
+        }
+        Ok(Ok(Box::new(started)))
+    }
+}
+
+/// A script's servers from a command, and their Redis.
+struct Started {
+    /// Each server, `@1` first. Declared before the Redis, so that they
+    /// are dropped (killed) before it, on every path.
+    each: Vec<command::Server>,
+    /// The Redis that joins them, if several; killed last.
+    _redis: Option<Redis>,
+}
+
+impl Running for Started {
+    fn addresses(&self) -> Vec<run::Server> {
+        self.each
+            .iter()
+            .map(|server| run::Server {
+                chat: server.addr,
+                page: server.page,
+            })
+            .collect()
+    }
+
+    fn stop(mut self: Box<Self>) -> Result<(), String> {
+        let mut result = Ok(());
+        for server in self.each.drain(..) {
+            result = result.and(server.stop());
+        }
+        result
+    }
+
+    fn death(&mut self) -> Option<String> {
+        self.each.iter_mut().find_map(command::Server::death)
+    }
+}
+
+/// One server, already running at a loopback address: every script is
+/// played against it, one after the other.
+pub struct AtAddress {
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Servers for AtAddress {
+    fn start(&self, script: &Script) -> Result<Result<Box<dyn Running>, String>, String> {
+        let settings = &script.settings;
+        let needs = match crate::flags::flags(settings) {
+            Ok(flags) => flags.join(" "),
+            Err(why) => return Ok(Err(why)),
+        };
+        if !needs.is_empty() {
+            return Ok(Err(format!(
+                "it needs {needs}, and a running server (--addr) has the flags it was started with"
+            )));
+        }
+        if script.uses_web() {
+            return Ok(Err(
+                "it has a client via web, and a running server (--addr) has no page address".into(),
+            ));
+        }
+        if settings.servers() > 1 {
+            return Ok(Err(format!(
+                "it has {} servers, and --addr is one",
+                settings.servers()
+            )));
+        }
+        Ok(Ok(Box::new(Fixed(self.addr))))
+    }
+}
+
+/// A server the tool did not start, and does not stop.
+struct Fixed(SocketAddr);
+
+impl Running for Fixed {
+    fn addresses(&self) -> Vec<run::Server> {
+        vec![run::Server {
+            chat: self.0,
+            page: None,
+        }]
+    }
+
+    fn stop(self: Box<Self>) -> Result<(), String> {
+        Ok(())
+    }
+}
