@@ -105,6 +105,7 @@ impl Flags {
                 | "burst"
                 | "history"
                 | "line-timeout"
+                | "naming-timeout"
                 | "shutdown-grace"
                 | "heartbeat"
                 | "heartbeat-lifetime"
@@ -166,6 +167,7 @@ impl Flags {
             "burst" => self.burst = Some(count("--burst", &text)?),
             "history" => config.history = history(&text)?,
             "line-timeout" => config.line_timeout = optional("--line-timeout", &text)?,
+            "naming-timeout" => config.naming_timeout = timeout("--naming-timeout", &text)?,
             "shutdown-grace" => config.shutdown_grace = duration("--shutdown-grace", &text)?,
             "heartbeat" => {
                 let text = built_with("--heartbeat", cfg!(feature = "redis"), text)?;
@@ -491,6 +493,12 @@ mod tests {
         assert!(settings(false, &[("shutdown-grace", "0"), ("line-timeout", "off")]).is_ok());
         let off = settings(false, &[("idle-timeout", "off")]).unwrap();
         assert_eq!(off.config.idle_timeout, None);
+        let naming = settings(true, &[("naming-timeout", "300ms")]).unwrap();
+        assert_eq!(naming.config.naming_timeout, Duration::from_millis(300));
+        assert_eq!(
+            refused(&[("naming-timeout", "0")]),
+            "--naming-timeout must be more than 0"
+        );
     }
 
     /// The longest line allowed needs no `--send-queue`: the default grows

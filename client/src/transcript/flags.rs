@@ -38,12 +38,8 @@ pub fn flags(settings: &Settings) -> Result<Vec<String>, String> {
     if settings.names {
         flags.push("--names".to_string());
     }
-    if settings.naming_timeout.is_some() {
-        return Err(
-            "it sets a naming timeout, which chat has no flag for (only the tests' own \
-             server has it)"
-                .into(),
-        );
+    if let Some(timeout) = settings.naming_timeout {
+        flags.push(format!("--naming-timeout={}ms", timeout.as_millis()));
     }
     Ok(flags)
 }
@@ -53,7 +49,7 @@ pub fn flags(settings: &Settings) -> Result<Vec<String>, String> {
 pub fn needs(script: &Script) -> String {
     let mut needs = match flags(&script.settings) {
         Ok(flags) => flags,
-        Err(_) => vec!["a naming timeout (no flag: the tests' own server only)".into()],
+        Err(why) => vec![why],
     };
     if script.uses_web() {
         needs.push("the page (--http)".into());
