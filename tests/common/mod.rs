@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A `redis-server` of a test's own: always built, as it needs no
 /// feature of the server's.
@@ -21,35 +21,14 @@ pub mod web;
 /// machine can be slow, and a pass never waits this long.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-/// The pause between two tries of [`eventually`]: short, so that a wait
-/// ends soon after what it waits for has happened, and long enough not
-/// to spin on a core the server needs.
-const POLL_PAUSE: Duration = Duration::from_millis(10);
-
-/// Polls `check` until it gives a value, with a short pause between tries,
-/// for at most `limit`; `Err` says it waited that long for `what`. For
-/// what nothing announces, so that a test cannot wait for a line instead
-/// (another process starting or exiting, what Redis lists): the limit is
-/// a bound on a wait that ends as soon as `check` holds, never a pause to
-/// synchronise on, and never a measure of speed. For a caller that
-/// reports failures as values (the transcript runner); tests use
-/// [`eventually`].
-pub fn try_eventually<T>(
-    what: &str,
-    limit: Duration,
-    mut check: impl FnMut() -> Option<T>,
-) -> Result<T, String> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check() {
-            return Ok(value);
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("waited {limit:?} for {what}"));
-        }
-        std::thread::sleep(POLL_PAUSE);
-    }
-}
+/// Polls `check` until it gives a value, for at most `limit`; `Err` says
+/// it waited that long for `what`. For what nothing announces (another
+/// process starting or exiting, what Redis lists): the limit bounds a wait
+/// that ends as soon as `check` holds, never a pause to synchronise on.
+/// The transcript engine's own, so that the two wait alike; tests that
+/// fail at once use [`eventually`].
+#[allow(unused_imports)]
+pub use transcript::wait::try_eventually;
 
 /// [`try_eventually`], failing the test (saying what it waited for) when
 /// `check` gives nothing within `limit`.

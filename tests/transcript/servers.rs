@@ -99,7 +99,7 @@ impl Servers {
                     Err(why) => return Ok(Err(why)),
                 }
             } else if settings.binary {
-                let mut flags = ::transcript::flags::flags(settings)?;
+                let mut flags = ::transcript::flags::flags(settings);
                 if web {
                     flags.push("--http=127.0.0.1:0".into());
                 }

@@ -201,10 +201,7 @@ fn plan(
     web: bool,
     redis: Option<&str>,
 ) -> Result<Result<Planned, String>, String> {
-    let mut flags = match crate::flags::flags(settings) {
-        Ok(flags) => flags,
-        Err(why) => return Ok(Err(why)),
-    };
+    let mut flags = crate::flags::flags(settings);
     if let Some(url) = redis {
         if !template.contains("{flags}") {
             return Ok(Err(format!(

@@ -4,9 +4,8 @@
 
 use crate::script::{Script, Settings};
 
-/// The `chat` flags for a script's settings; an error for a setting that
-/// has none (the script cannot be played by a command).
-pub fn flags(settings: &Settings) -> Result<Vec<String>, String> {
+/// The `chat` flags for a script's settings: every setting has one.
+pub fn flags(settings: &Settings) -> Vec<String> {
     let mut flags = Vec::new();
     if let Some(max_line) = settings.max_line {
         flags.push(format!("--max-line={max_line}"));
@@ -41,16 +40,13 @@ pub fn flags(settings: &Settings) -> Result<Vec<String>, String> {
     if let Some(timeout) = settings.naming_timeout {
         flags.push(format!("--naming-timeout={}ms", timeout.as_millis()));
     }
-    Ok(flags)
+    flags
 }
 
 /// What a script needs, in a few words, for `transcript --list`: its
 /// flags, the page, several servers; `book` when it needs nothing.
 pub fn needs(script: &Script) -> String {
-    let mut needs = match flags(&script.settings) {
-        Ok(flags) => flags,
-        Err(why) => vec![why],
-    };
+    let mut needs = flags(&script.settings);
     if script.uses_web() {
         needs.push("the page (--http)".into());
     }

@@ -104,10 +104,7 @@ pub struct AtAddress {
 impl Servers for AtAddress {
     fn start(&self, script: &Script) -> Result<Result<Box<dyn Running>, String>, String> {
         let settings = &script.settings;
-        let needs = match crate::flags::flags(settings) {
-            Ok(flags) => flags.join(" "),
-            Err(why) => return Ok(Err(why)),
-        };
+        let needs = crate::flags::flags(settings).join(" ");
         if !needs.is_empty() {
             return Ok(Err(format!(
                 "it needs {needs}, and a running server (--addr) has the flags it was started with"
