@@ -19,6 +19,8 @@
 //!   line's policy, `config::Flags`).
 //! - `transport`: what a connection's bytes travel over, TCP or (the `web`
 //!   feature) a WebSocket of the page, `web`; and the socket handle.
+//! - [`tls`] (the `tls` feature): TCP clients over TLS, another transport,
+//!   and the certificate it serves.
 //! - `conn`: the connection wing, one connection's life in named phases:
 //!   its reader (the book's `handleConn`), names mode's way in, flood
 //!   control, and how an input ended; it reads through `lines`, bounded
@@ -76,6 +78,8 @@ pub mod names;
 mod queue;
 mod room;
 mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod transport;
 #[cfg(feature = "web")]
 mod web;

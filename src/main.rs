@@ -38,6 +38,7 @@ fn run() -> Result<(), String> {
         return Ok(());
     };
     chat::log::set_verbose(settings.verbose);
+    let settings = with_tls(settings)?;
     let addr = chat::addr::resolve(&settings.addr)?;
     let mut signals = Signals::new([Signal::Int, Signal::Term, Signal::Hup])
         .map_err(|error| format!("cannot watch for signals: {error}"))?;
@@ -82,6 +83,25 @@ fn listen_for_page(text: &str) -> Result<async_net::TcpListener, String> {
 #[cfg(not(feature = "web"))]
 fn listen_for_page(_: &str) -> Result<async_net::TcpListener, String> {
     unreachable!("--http is refused without the web feature")
+}
+
+/// The settings with the certificate and key read, if `--tls-cert` asked.
+#[cfg(feature = "tls")]
+fn with_tls(mut settings: Settings) -> Result<Settings, String> {
+    if let Some((cert, key)) = &settings.tls {
+        if settings.http.is_some() {
+            return Err("--http with --tls-cert: the page is not served over HTTPS yet".into());
+        }
+        let identity = chat::tls::Identity::load(cert.as_ref(), key.as_ref())?;
+        settings.config.tls = Some(identity);
+    }
+    Ok(settings)
+}
+
+/// Without the `tls` feature, `--tls-cert` was refused with the flags.
+#[cfg(not(feature = "tls"))]
+fn with_tls(settings: Settings) -> Result<Settings, String> {
+    Ok(settings)
 }
 
 /// Serves the chat, and the page if it has a listener.

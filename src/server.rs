@@ -128,6 +128,12 @@ async fn run(
             // `all_done` reports it: completion by drop, no counting.
             let (done, all_done) = async_channel::bounded::<()>(1);
 
+            #[cfg(feature = "tls")]
+            let tls = config.tls.clone().map(crate::tls::Current::new);
+            #[cfg(feature = "tls")]
+            if let Some(tls) = &tls {
+                executor.spawn(tls.clone().reload_on_signal()).detach();
+            }
             let doors = Doors {
                 executor: &executor,
                 places: Rc::new(RefCell::new(Places::default())),
@@ -137,6 +143,8 @@ async fn run(
                 done: done.clone(),
                 full: log::Repeats::default(),
                 crowded: log::Repeats::default(),
+                #[cfg(feature = "tls")]
+                tls,
             };
             let chat = doors.accept(&listener, Kind::Chat);
             let page = async {
@@ -196,6 +204,9 @@ struct Doors<'e, 'x> {
     full: log::Repeats,
     /// Newcomers turned away by the cap per address.
     crowded: log::Repeats,
+    /// The chat listener's certificate, when it speaks TLS.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::Current>,
 }
 
 impl Doors<'_, '_> {
@@ -240,6 +251,13 @@ impl Doors<'_, '_> {
             let (hub, config) = (self.hub.clone(), config.clone());
             match kind {
                 Kind::Chat => {
+                    #[cfg(feature = "tls")]
+                    if let Some(tls) = &self.tls {
+                        let (socket, tls) = (stream.into(), tls.config());
+                        let task = crate::tls::serve(socket, tls, addr, id, hub, config, slot);
+                        self.executor.spawn(task).detach();
+                        continue;
+                    }
                     let task = conn::serve(Tcp(stream.into()), addr, id, hub, config, slot);
                     self.executor.spawn(task).detach();
                 }
@@ -275,7 +293,15 @@ impl Doors<'_, '_> {
     /// Sends a newcomer past a cap away, with `why`.
     fn turn_away(&self, kind: Kind, socket: Socket, why: &'static [u8]) {
         match kind {
-            Kind::Chat => self.executor.spawn(conn::turn_away(socket, why)).detach(),
+            Kind::Chat => {
+                #[cfg(feature = "tls")]
+                if let Some(tls) = &self.tls {
+                    let task = crate::tls::turn_away(socket, tls.config(), why);
+                    self.executor.spawn(task).detach();
+                    return;
+                }
+                self.executor.spawn(conn::turn_away(socket, why)).detach()
+            }
             #[cfg(feature = "web")]
             Kind::Page => self
                 .executor

@@ -4,7 +4,9 @@
 //! fanout load over the page's WebSocket, beside the TCP rows it is judged
 //! against; `cargo bench --features redis` adds `cluster`, the fanout load
 //! on two servers sharing one room through a Redis the benchmark starts
-//! (Debian's `redis-server`, on the PATH).
+//! (Debian's `redis-server`, on the PATH); `cargo bench --features tls`
+//! adds `tls`, `churn-tls` and `idle-tls`, the fanout, churn and idle
+//! rows over TLS.
 //!
 //! The client side runs on one thread (a smol executor) so that, on a
 //! 2-core machine, the server has the other core; its own CPU is printed
@@ -31,6 +33,8 @@ mod idle;
 mod latency;
 mod server;
 mod slow;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "web")]
 mod web;
 
@@ -59,11 +63,17 @@ fn main() {
         ("web", web::fanout),
         #[cfg(feature = "redis")]
         ("cluster", cluster::fanout),
+        #[cfg(feature = "tls")]
+        ("tls", tls::fanout),
         ("fanout-wide", fanout_wide),
         ("latency", latency),
         ("idle", idle),
         ("slow", slow),
         ("churn", churn),
+        #[cfg(feature = "tls")]
+        ("churn-tls", tls::churn),
+        #[cfg(feature = "tls")]
+        ("idle-tls", tls::idle),
         ("flood", flood),
     ];
     // A typo must not pass for a run that measured nothing.
@@ -73,6 +83,7 @@ fn main() {
         let hint = match unknown.as_str() {
             "web" => " (`web` is built with `--features web`)",
             "cluster" => " (`cluster` is built with `--features redis`)",
+            "tls" | "churn-tls" | "idle-tls" => " (the TLS rows are built with `--features tls`)",
             _ => "",
         };
         eprintln!(

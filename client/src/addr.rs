@@ -41,7 +41,7 @@ pub fn resolve(addr: &str) -> Result<Vec<SocketAddr>, String> {
 
 /// Splits `HOST:PORT`; an IPv6 host comes in brackets, as in Go
 /// (`[::1]:8000`), so that its colons are not taken for the port's.
-fn split(addr: &str) -> Result<(&str, u16), String> {
+pub fn split(addr: &str) -> Result<(&str, u16), String> {
     let bad = |why: &str| format!("bad address {addr:?}: {why}; expected HOST:PORT");
     let (host, port) = addr.rsplit_once(':').ok_or_else(|| bad("no port"))?;
     let host = match host.strip_prefix('[') {

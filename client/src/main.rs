@@ -35,6 +35,8 @@ mod screen;
 mod signals;
 mod terminal;
 mod threads;
+#[cfg(feature = "tls")]
+mod tls;
 mod unicode;
 
 use std::future::Future;
@@ -72,6 +74,11 @@ Options:
                         server's reason; at a terminal, the reason is shown
                         and you type another name. A server without names
                         mode ignores it, with a warning
+  --tls                 connect over TLS (a client built with --features
+                        tls), trusting the system's certificates
+  --tls-ca FILE         with --tls, trust the certificates in FILE (PEM)
+  --tls-name NAME       with --tls, the name the server's certificate must
+                        be for [default: ADDR's host]
   --color WHEN          at a terminal, colour your messages, others',
                         actions (/me), private lines (/msg) and notices:
                         never, auto (unless NO_COLOR is set, or TERM is
@@ -102,6 +109,9 @@ struct Args {
     color: Color,
     /// The answer to the server's question, if the user gave one.
     name: Option<String>,
+    /// `--tls`, and its options.
+    #[cfg(feature = "tls")]
+    tls: Option<tls::Options>,
 }
 
 fn main() -> ExitCode {
@@ -120,9 +130,10 @@ const INTERRUPTED: u8 = 130;
 
 /// Parses the command line, connects and relays; errors come back as one line.
 fn run() -> Result<ExitCode, String> {
-    let Some(Args { addr, color, name }) = parse_args()? else {
+    let Some(args) = parse_args()? else {
         return Ok(ExitCode::SUCCESS);
     };
+    let (addr, color, name) = (&args.addr, args.color, args.name.clone());
     let at_terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
     let term = std::env::var_os("TERM");
     let no_color = std::env::var_os("NO_COLOR");
@@ -136,7 +147,12 @@ fn run() -> Result<ExitCode, String> {
         Mode::Pipe => Session::Pipe,
     };
     smol::block_on(async {
-        let stream = connect(&addr).await?;
+        let stream = connect(addr).await?;
+        #[cfg(feature = "tls")]
+        let stream = match &args.tls {
+            Some(options) => tls::connect(stream, addr::split(addr)?.0, options).await?,
+            None => stream,
+        };
         match session {
             Session::Editor(signals) => {
                 match terminal::run(stream, colored, name, signals).await? {
@@ -199,6 +215,8 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut addr = None;
     let mut color = Color::Auto;
     let mut name = None;
+    #[cfg(feature = "tls")]
+    let (mut tls, mut tls_ca, mut tls_name) = (false, None, None);
     while let Some(arg) = parser.next().map_err(|error| error.to_string())? {
         match arg {
             Short('h') | Long("help") => {
@@ -228,17 +246,47 @@ fn parse_args() -> Result<Option<Args>, String> {
                 }
                 name = Some(value);
             }
+            #[cfg(feature = "tls")]
+            Long("tls") => tls = true,
+            #[cfg(feature = "tls")]
+            Long("tls-ca") => tls_ca = Some(text(parser.value())?),
+            #[cfg(feature = "tls")]
+            Long("tls-name") => tls_name = Some(text(parser.value())?),
+            #[cfg(not(feature = "tls"))]
+            Long(flag @ ("tls" | "tls-ca" | "tls-name")) => {
+                return Err(format!(
+                    "--{flag}: this client was built without TLS; build it with \
+                     `cargo build --release -p client --features tls`"
+                ))
+            }
             Value(value) if addr.is_none() => {
                 addr = Some(value.string().map_err(|error| error.to_string())?);
             }
             _ => return Err(format!("{}; try --help", arg.unexpected())),
         }
     }
+    #[cfg(feature = "tls")]
+    let tls = match (tls, tls_ca, tls_name) {
+        (true, ca, name) => Some(tls::Options { ca, name }),
+        (false, None, None) => None,
+        (false, Some(_), _) => return Err("--tls-ca needs --tls".to_string()),
+        (false, None, Some(_)) => return Err("--tls-name needs --tls".to_string()),
+    };
     Ok(Some(Args {
         addr: addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
         color,
         name,
+        #[cfg(feature = "tls")]
+        tls,
     }))
+}
+
+/// A flag's value as text.
+#[cfg(feature = "tls")]
+fn text(value: Result<std::ffi::OsString, lexopt::Error>) -> Result<String, String> {
+    use lexopt::ValueExt;
+    let value = value.map_err(|error| error.to_string())?;
+    value.string().map_err(|error| error.to_string())
 }
 
 /// Connects to the first address of `addr` that answers (see `addr` for

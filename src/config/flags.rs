@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use super::features::built_with;
 use super::units::{format_bytes, format_duration, parse_bytes, parse_duration, parse_rate};
 use super::{
     default_max_connections, Config, Rate, RedisRoom, DURATION_CEILING, HEARTBEATS_AT_LEAST,
@@ -51,6 +52,12 @@ pub struct Flags {
     heartbeat: Option<Duration>,
     /// `--heartbeat-lifetime`, if given.
     lifetime: Option<Duration>,
+    /// `--tls-cert`, if given.
+    #[cfg(feature = "tls")]
+    tls_cert: Option<String>,
+    /// `--tls-key`, if given.
+    #[cfg(feature = "tls")]
+    tls_key: Option<String>,
 }
 
 /// What the command line asked for, checked as a whole.
@@ -63,6 +70,11 @@ pub struct Settings {
     pub verbose: bool,
     /// The limits.
     pub config: Config,
+    /// The files of the chat listener's certificate and key (`--tls-cert`,
+    /// `--tls-key`), if it speaks TLS: read by `main`, which reports what
+    /// is wrong with them.
+    #[cfg(feature = "tls")]
+    pub tls: Option<(String, String)>,
 }
 
 impl Default for Flags {
@@ -83,6 +95,10 @@ impl Default for Flags {
             room: None,
             heartbeat: None,
             lifetime: None,
+            #[cfg(feature = "tls")]
+            tls_cert: None,
+            #[cfg(feature = "tls")]
+            tls_key: None,
         }
     }
 }
@@ -109,6 +125,8 @@ impl Flags {
                 | "shutdown-grace"
                 | "heartbeat"
                 | "heartbeat-lifetime"
+                | "tls-cert"
+                | "tls-key"
         )
     }
 
@@ -177,6 +195,14 @@ impl Flags {
                 let text = built_with("--heartbeat-lifetime", cfg!(feature = "redis"), text)?;
                 self.lifetime = Some(heartbeat("--heartbeat-lifetime", &text, LIFETIME_CEILING)?);
             }
+            #[cfg(feature = "tls")]
+            "tls-cert" => self.tls_cert = Some(text),
+            #[cfg(feature = "tls")]
+            "tls-key" => self.tls_key = Some(text),
+            #[cfg(not(feature = "tls"))]
+            "tls-cert" | "tls-key" => {
+                built_with(&format!("--{flag}"), false, text)?;
+            }
             _ => return Err(format!("invalid option '--{flag}'; try --help")),
         }
         Ok(())
@@ -220,6 +246,8 @@ impl Flags {
             }
             (None, None) => None,
         };
+        #[cfg(feature = "tls")]
+        let tls = super::features::tls_pair(self.tls_cert, self.tls_key)?;
         if !self.send_queue_asked {
             config.send_queue_bytes = config.send_queue_bytes.max(config.least_send_queue());
         }
@@ -237,36 +265,10 @@ impl Flags {
             http: self.http,
             verbose: self.verbose,
             config: self.config,
+            #[cfg(feature = "tls")]
+            tls,
         })
     }
-}
-
-/// `value` of `flag`, if this `chat` was `built` with what the flag needs;
-/// otherwise how to build one that is.
-fn built_with(flag: &str, built: bool, value: String) -> Result<String, String> {
-    if built {
-        return Ok(value);
-    }
-    Err(missing_feature(
-        flag,
-        cfg!(feature = "web"),
-        cfg!(feature = "redis"),
-    ))
-}
-
-/// How to build a `chat` with what `flag` needs, keeping the features this
-/// one has (`web`, `redis`): the advice must not take one away.
-fn missing_feature(flag: &str, web: bool, redis: bool) -> String {
-    let (what, features) = match flag {
-        "--redis" if web => ("Redis", "web,redis"),
-        "--redis" => ("Redis", "redis"),
-        _ if redis => ("the page", "web,redis"),
-        _ => ("the page", "web"),
-    };
-    format!(
-        "{flag}: this chat was built without {what}; build it with \
-         `cargo build --release --features {features}`"
-    )
 }
 
 /// The shared room `room` on `url`, with the heartbeat asked for: a
@@ -515,29 +517,13 @@ mod tests {
         assert!(queue(&[("max-line", "16M"), ("send-queue", "16M")]).is_err());
     }
 
-    /// The advice for a missing feature keeps the one the build has.
+    /// A build without TLS refuses its flags, saying how to build one.
+    #[cfg(not(feature = "tls"))]
     #[test]
-    fn a_missing_feature_is_built_beside_the_other() {
-        let build = |flag, web, redis| {
-            let error = missing_feature(flag, web, redis);
-            error.split('`').nth(1).unwrap_or_default().to_string()
-        };
-        assert_eq!(
-            build("--http", false, false),
-            "cargo build --release --features web"
-        );
-        assert_eq!(
-            build("--http", false, true),
-            "cargo build --release --features web,redis"
-        );
-        assert_eq!(
-            build("--redis", false, false),
-            "cargo build --release --features redis"
-        );
-        assert_eq!(
-            build("--redis", true, false),
-            "cargo build --release --features web,redis"
-        );
+    fn a_build_without_tls_refuses_its_flags() {
+        let refused = settings(false, &[("tls-cert", "c.pem")]).err();
+        let refused = refused.unwrap_or_default();
+        assert!(refused.starts_with("--tls-cert: this chat was built without TLS"));
     }
 
     #[cfg(feature = "redis")]

@@ -5,6 +5,7 @@
 //! only maps flags onto them (through [`Flags`], which holds the command
 //! line's policy) and tests can shrink a limit to make it easy to hit.
 
+mod features;
 mod flags;
 mod units;
 
@@ -69,6 +70,10 @@ pub struct Config {
     /// address) once it is ready: after joining the Redis room, if any, so
     /// that a server that cannot join says one line, its error.
     pub announce: bool,
+    /// The chat listener's certificate and key (`--tls-cert`, `--tls-key`,
+    /// the `tls` feature): `None`, plain TCP, the book's.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::identity::Identity>,
 }
 
 /// A room shared through Redis.
@@ -290,6 +295,8 @@ impl Default for Config {
             naming_timeout: DEFAULT_NAMING_TIMEOUT,
             redis: None,
             announce: false,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

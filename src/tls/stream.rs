@@ -1,0 +1,275 @@
+//! A TLS connection as a [`Transport`]: the socket, and rustls's state for
+//! it, which the reader and the writer share on the server's one thread.
+//!
+//! rustls here is sans-I/O: it is handed the ciphertext the socket has and
+//! gives back the ciphertext to send, so the reader and the writer each
+//! move bytes between the socket and the one session, as they do between
+//! the socket and the kernel for TCP. Neither holds the session across a
+//! wait, so a `RefCell` is all they need, and there is no lock, and no
+//! stream to split.
+//!
+//! A handshake is part of arriving: it runs under the connection's place
+//! in the caps, within the line timeout, and one that fails (a plaintext
+//! client, garbage, a client that does not trust us) ends that connection
+//! only, with a line in the verbose log.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_lite::future;
+use rustls::{ServerConfig, ServerConnection};
+use smol::{Async, Timer};
+
+use crate::config::format_duration;
+use crate::conn;
+use crate::lines::Source;
+use crate::log;
+use crate::queue::QueueReceiver;
+use crate::room::events::Hub;
+use crate::transport::{SendBuffer, Socket, Transport, WRITE_BATCH};
+use crate::Config;
+
+/// How long a handshake may take when the line timeout is off: a stalled
+/// handshake must not hold its place forever.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a newcomer turned away may take to shake hands and read why.
+const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A connection over TLS.
+pub struct Tls {
+    /// The TCP socket underneath.
+    socket: Socket,
+    /// rustls's state: the keys, and the records coming and going.
+    session: RefCell<ServerConnection>,
+    /// Since when ciphertext has waited for the rest of its record: a
+    /// trickled record is an unfinished line, for the line timeout.
+    partial_since: Cell<Option<Instant>>,
+}
+
+/// Shakes hands with a client of the chat listener, then serves it as
+/// `conn::serve` serves a TCP client; `ticket` is its place in the caps,
+/// held from the first byte of the handshake.
+#[allow(clippy::manual_async_fn)]
+pub fn serve<Ticket>(
+    socket: Socket,
+    tls: Arc<ServerConfig>,
+    addr: SocketAddr,
+    id: u64,
+    hub: Hub,
+    config: Arc<Config>,
+    ticket: Ticket,
+) -> impl Future<Output = ()> {
+    async move {
+        let timeout = config.line_timeout.unwrap_or(HANDSHAKE_TIMEOUT);
+        let Some(tls) = handshake(socket, tls, timeout, addr).await else {
+            return;
+        };
+        Box::pin(conn::serve(tls, addr, id, hub, config, ticket)).await;
+    }
+}
+
+/// Tells a client past a cap why it is turned away (`why`, an `error: ...`
+/// line), over TLS once it has shaken hands; bounded in time, all of it.
+pub async fn turn_away(socket: Socket, tls: Arc<ServerConfig>, why: &'static [u8]) {
+    let addr = socket.get_ref().peer_addr();
+    let farewell = async {
+        let Ok(addr) = addr else { return };
+        let Some(tls) = handshake(socket, tls, TURN_AWAY_TIMEOUT, addr).await else {
+            return;
+        };
+        let sent = async {
+            tls.session.borrow_mut().writer().write_all(why)?;
+            tls.close().await
+        };
+        if sent.await.is_ok() {
+            conn::linger(&tls.socket).await;
+        }
+    };
+    future::or(farewell, async {
+        Timer::after(TURN_AWAY_TIMEOUT).await;
+    })
+    .await;
+}
+
+/// The handshake, within `timeout`; `None` (and a line in the verbose log)
+/// when it fails.
+async fn handshake(
+    socket: Socket,
+    config: Arc<ServerConfig>,
+    timeout: Duration,
+    addr: SocketAddr,
+) -> Option<Tls> {
+    let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
+    let session = match ServerConnection::new(config) {
+        Ok(session) => session,
+        Err(error) => {
+            log::always(format_args!("{addr}: TLS: {error}"));
+            return None;
+        }
+    };
+    let tls = Tls {
+        socket,
+        session: RefCell::new(session),
+        partial_since: Cell::new(None),
+    };
+    let shaken = future::or(async { Some(tls.shake().await) }, async {
+        Timer::after(timeout).await;
+        None
+    })
+    .await;
+    let why = match shaken {
+        Some(Ok(())) => return Some(tls),
+        Some(Err(error)) => error.to_string(),
+        None => format!("not finished within {}", format_duration(timeout)),
+    };
+    log::verbose(format_args!("{addr} TLS handshake failed: {why}"));
+    None
+}
+
+impl Tls {
+    /// Reads and writes until the handshake is done.
+    async fn shake(&self) -> io::Result<()> {
+        loop {
+            self.flush().await?;
+            if !self.session.borrow().is_handshaking() {
+                return Ok(());
+            }
+            let read = self
+                .socket
+                .read_with(|mut stream| self.session.borrow_mut().read_tls(&mut stream))
+                .await?;
+            if read == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "closed during the handshake",
+                ));
+            }
+            let processed = self.session.borrow_mut().process_new_packets();
+            if let Err(error) = processed {
+                // Its alert, if it can go, tells the peer why.
+                let _ = self.flush().await;
+                return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+            }
+        }
+    }
+
+    /// Sends every record rustls has ready.
+    async fn flush(&self) -> io::Result<()> {
+        while self.session.borrow().wants_write() {
+            self.socket
+                .write_with(|mut stream| self.session.borrow_mut().write_tls(&mut stream))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Sends what is pending, then `close_notify`, then the TCP half-close.
+    async fn close(&self) -> io::Result<()> {
+        self.session.borrow_mut().send_close_notify();
+        self.flush().await?;
+        self.socket.get_ref().shutdown(Shutdown::Write)
+    }
+
+    /// Sends what rustls has ready as far as the socket takes it now: the
+    /// reader's answers (an alert, a key update) go out without waiting
+    /// for the writer.
+    fn try_flush(&self) {
+        let mut session = self.session.borrow_mut();
+        while session.wants_write() {
+            if session.write_tls(&mut self.socket.get_ref()).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Makes plaintext ready to read (or learns the input ended), reading
+    /// what the socket has now; `WouldBlock` when it has nothing.
+    fn fill(&self) -> io::Result<()> {
+        loop {
+            let state = self.session.borrow_mut().process_new_packets();
+            let state = match state {
+                Ok(state) => state,
+                Err(error) => {
+                    self.try_flush();
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+                }
+            };
+            if self.session.borrow().wants_write() {
+                self.try_flush();
+            }
+            if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
+                self.partial_since.set(None);
+                return Ok(());
+            }
+            let read = self
+                .session
+                .borrow_mut()
+                .read_tls(&mut self.socket.get_ref())?;
+            if read == 0 {
+                return Ok(());
+            }
+            if self.partial_since.get().is_none() {
+                self.partial_since.set(Some(Instant::now()));
+            }
+        }
+    }
+}
+
+/// The client's plaintext, as the line reader reads it.
+pub struct TlsSource<'a>(&'a Tls);
+
+impl Source for TlsSource<'_> {
+    fn try_peek(&mut self) -> io::Result<()> {
+        self.0.fill()
+    }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.fill()?;
+        match self.0.session.borrow_mut().reader().read(buf) {
+            // A close without `close_notify` ends the input as a TCP
+            // close does: the book's clients just close.
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            read => read,
+        }
+    }
+
+    fn poll_readable(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Async::poll_readable(&*self.0.socket, context)
+    }
+
+    fn line_begun(&self) -> Option<Instant> {
+        self.0.partial_since.get()
+    }
+}
+
+impl Transport for Tls {
+    type Source<'a> = TlsSource<'a>;
+
+    fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    fn source(&self) -> Self::Source<'_> {
+        TlsSource(self)
+    }
+
+    async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
+        let mut send_buffer = SendBuffer::default();
+        while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
+            let mut bytes = batch.bytes();
+            while !bytes.is_empty() {
+                let taken = self.session.borrow_mut().writer().write(bytes)?;
+                bytes = &bytes[taken..];
+                self.flush().await?;
+            }
+            send_buffer.wrote(batch.bytes().len(), &self.socket);
+        }
+        self.close().await
+    }
+}

@@ -1,0 +1,286 @@
+//! The chat listener over TLS (`--tls-cert`, `--tls-key`, the `tls`
+//! feature), with clients nobody here wrote, `openssl s_client` and
+//! `ncat --ssl`, and our own `client --tls`, in one room; and what must go
+//! wrong harmlessly: plaintext on the TLS port, a stalled handshake, a
+//! certificate the client does not trust, bad files, a failed reload.
+#![cfg(feature = "tls")]
+
+mod common;
+
+#[path = "common/bins.rs"]
+mod bins;
+#[path = "common/tls.rs"]
+mod tls;
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+
+use bins::{chat_bin, ChatProcess};
+use common::PATIENCE;
+use tls::{certificate, flags, scratch, tls_client, Talker};
+
+/// `chat` over TLS with the pair, and `extra` flags.
+fn start(pair: &(std::path::PathBuf, std::path::PathBuf), extra: &[&str]) -> ChatProcess {
+    let mut all = flags(pair);
+    all.extend(extra.iter().map(|flag| flag.to_string()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    ChatProcess::start(&all)
+}
+
+/// Reads the server's log until a line containing `want`, and returns it.
+fn log_line(chat: &mut ChatProcess, want: &str) -> String {
+    loop {
+        let mut line = String::new();
+        let read = chat.stderr.read_line(&mut line).expect("read chat's log");
+        assert!(read > 0, "chat's log ended before {want:?}");
+        if line.contains(want) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn openssl_ncat_and_client_talk_in_one_tls_room() {
+    let dir = scratch("room");
+    let pair = certificate(&dir, "server");
+    let chat = start(&pair, &[]);
+    let mut openssl = Talker::s_client(chat.addr, &pair.0);
+    let first = openssl.greeted();
+    let mut ncat = Talker::ncat(chat.addr, &pair.0);
+    let second = ncat.greeted();
+    openssl.expect(&format!("{second} has arrived"));
+    let mut client = Talker::client(chat.addr, &pair.0);
+    let third = client.greeted();
+    openssl.expect(&format!("{third} has arrived"));
+    ncat.expect(&format!("{third} has arrived"));
+
+    openssl.say("hello from openssl");
+    ncat.say("hello from ncat");
+    client.say("hello from client");
+    for (who, talker) in [
+        (&first, &mut openssl),
+        (&second, &mut ncat),
+        (&third, &mut client),
+    ] {
+        let mut heard: Vec<String> = (0..3).map(|_| talker.line()).collect();
+        heard.sort();
+        let mut want = vec![
+            format!("{first}: hello from openssl"),
+            format!("{second}: hello from ncat"),
+            format!("{third}: hello from client"),
+        ];
+        want.sort();
+        assert_eq!(heard, want, "what {who} heard");
+    }
+    // The end of the client's input ends its session, as over TCP.
+    client.end_input();
+    assert_eq!(client.rest(), Vec::<String>::new());
+    assert!(client.child.wait().expect("wait for client").success());
+    openssl.expect(&format!("{third} has left"));
+    ncat.expect(&format!("{third} has left"));
+}
+
+#[test]
+fn plaintext_on_the_tls_port_gets_nothing_and_announces_nothing() {
+    let dir = scratch("plain");
+    let pair = certificate(&dir, "server");
+    let mut chat = start(&pair, &["--verbose"]);
+    let mut watcher = Talker::client(chat.addr, &pair.0);
+    watcher.greeted();
+    log_line(&mut chat, "connected");
+
+    let mut plain = TcpStream::connect(chat.addr).expect("connect");
+    plain.set_read_timeout(Some(PATIENCE)).unwrap();
+    plain.write_all(b"hello, is this chat?\n").unwrap();
+    let mut got = Vec::new();
+    let _ = plain.read_to_end(&mut got);
+    assert!(
+        !String::from_utf8_lossy(&got).contains("You are"),
+        "a plaintext client was served: {got:?}"
+    );
+    let failed = log_line(&mut chat, "TLS handshake failed");
+    assert!(failed.starts_with("chat: 127.0.0.1:"), "{failed:?}");
+
+    // The server still serves, and announced nobody but the newcomer.
+    let mut newcomer = Talker::client(chat.addr, &pair.0);
+    let name = newcomer.greeted();
+    watcher.expect(&format!("{name} has arrived"));
+}
+
+#[test]
+fn a_stalled_handshake_is_cut_off_within_the_line_timeout() {
+    let dir = scratch("stall");
+    let pair = certificate(&dir, "server");
+    let mut chat = start(&pair, &["--verbose", "--line-timeout", "1s"]);
+    let mut trickler = TcpStream::connect(chat.addr).expect("connect");
+    // The first bytes of a ClientHello, one at a time, then nothing more.
+    for byte in [0x16u8, 0x03, 0x01] {
+        trickler.write_all(&[byte]).unwrap();
+    }
+    trickler.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut got = Vec::new();
+    let _ = trickler.read_to_end(&mut got);
+    assert!(got.is_empty(), "{got:?}");
+    let line = log_line(&mut chat, "TLS handshake failed");
+    assert!(
+        line.ends_with("TLS handshake failed: not finished within 1s\n"),
+        "{line:?}"
+    );
+}
+
+#[test]
+fn a_handshake_holds_its_place_under_the_cap() {
+    let dir = scratch("cap");
+    let pair = certificate(&dir, "server");
+    let chat = start(&pair, &["--max-connections", "1"]);
+    // Connected, and not shaking hands: its place is taken all the same.
+    let _silent = TcpStream::connect(chat.addr).expect("connect");
+    let mut late = Talker::client(chat.addr, &pair.0);
+    late.expect("error: server full");
+    assert_eq!(late.rest(), Vec::<String>::new());
+}
+
+#[test]
+fn a_certificate_the_client_does_not_trust_is_exit_1_and_nothing_sent() {
+    let dir = scratch("untrusted");
+    let pair = certificate(&dir, "server");
+    let other = certificate(&dir, "other");
+    let chat = start(&pair, &[]);
+    let mut watcher = Talker::client(chat.addr, &pair.0);
+    watcher.greeted();
+    let output = Command::new(tls_client())
+        .args(["--tls", "--tls-ca"])
+        .arg(&other.0)
+        .arg(format!("localhost:{}", chat.addr.port()))
+        .output()
+        .expect("run client");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("client: TLS: certificate not trusted for localhost: "),
+        "{stderr:?}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(output.stdout.is_empty(), "{output:?}");
+    // A name the certificate is not for is refused too.
+    let output = Command::new(tls_client())
+        .args(["--tls", "--tls-name", "example.com", "--tls-ca"])
+        .arg(&pair.0)
+        .arg(chat.addr.to_string())
+        .output()
+        .expect("run client");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(stderr.starts_with("client: TLS: certificate not trusted for example.com: "));
+    // Nobody arrived: the next line the watcher gets is a newcomer's.
+    let mut newcomer = Talker::client(chat.addr, &pair.0);
+    let name = newcomer.greeted();
+    watcher.expect(&format!("{name} has arrived"));
+}
+
+#[test]
+fn bad_certificate_or_key_files_are_one_line_and_exit_1() {
+    let dir = scratch("files");
+    let (cert, key) = certificate(&dir, "server");
+    let (_, other_key) = certificate(&dir, "other");
+    let missing = dir.join("missing.pem");
+    let cases = [
+        (
+            &missing,
+            &key,
+            format!("cannot read certificate {}: ", missing.display()),
+        ),
+        (
+            &key,
+            &key,
+            format!("certificate {}: no PEM certificate", key.display()),
+        ),
+        (
+            &cert,
+            &cert,
+            format!("key {}: no PEM private key", cert.display()),
+        ),
+        (
+            &cert,
+            &other_key,
+            format!(
+                "key {} does not match the certificate {}",
+                other_key.display(),
+                cert.display()
+            ),
+        ),
+    ];
+    for (cert, key, want) in cases {
+        let output = Command::new(chat_bin())
+            .arg("--tls-cert")
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key)
+            .arg("127.0.0.1:0")
+            .output()
+            .expect("run chat");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(&format!("chat: {want}")), "{stderr:?}");
+    }
+}
+
+#[test]
+fn sigusr1_reloads_the_certificate_and_keeps_everyone() {
+    let dir = scratch("reload");
+    let old = certificate(&dir, "old");
+    let live = (dir.join("live.crt"), dir.join("live.key"));
+    std::fs::copy(&old.0, &live.0).unwrap();
+    std::fs::copy(&old.1, &live.1).unwrap();
+    let mut chat = start(&live, &[]);
+    let mut staying = Talker::client(chat.addr, &old.0);
+    let name = staying.greeted();
+
+    let new = certificate(&dir, "new");
+    std::fs::copy(&new.0, &live.0).unwrap();
+    std::fs::copy(&new.1, &live.1).unwrap();
+    chat.send(rustix::process::Signal::USR1);
+    log_line(&mut chat, "TLS: reloaded the certificate and key");
+    staying.say("still here");
+    staying.expect(&format!("{name}: still here"));
+    let mut newcomer = Talker::client(chat.addr, &new.0);
+    let newcomer_name = newcomer.greeted();
+    staying.expect(&format!("{newcomer_name} has arrived"));
+    let refused = Command::new(tls_client())
+        .args(["--tls", "--tls-ca"])
+        .arg(&old.0)
+        .arg(format!("localhost:{}", chat.addr.port()))
+        .output()
+        .expect("run client");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+
+    // A reload that fails keeps the pair in use.
+    std::fs::write(&live.1, "not a key\n").unwrap();
+    chat.send(rustix::process::Signal::USR1);
+    let line = log_line(&mut chat, "TLS: reload failed");
+    assert!(
+        line.contains("keeping the certificate and key in use"),
+        "{line:?}"
+    );
+    let mut third = Talker::client(chat.addr, &new.0);
+    let third_name = third.greeted();
+    staying.expect(&format!("{third_name} has arrived"));
+}
+
+#[test]
+fn shutdown_flushes_then_closes_over_tls() {
+    let dir = scratch("shutdown");
+    let pair = certificate(&dir, "server");
+    let chat = start(&pair, &[]);
+    let mut client = Talker::client(chat.addr, &pair.0);
+    let name = client.greeted();
+    client.say("last words");
+    client.expect(&format!("{name}: last words"));
+    let status = chat.terminate();
+    assert!(status.success(), "{status}");
+    // The server's close_notify ends the client's output cleanly.
+    assert_eq!(client.rest(), Vec::<String>::new());
+    assert!(client.child.wait().expect("wait for client").success());
+}
