@@ -89,9 +89,6 @@ fn listen_for_page(_: &str) -> Result<async_net::TcpListener, String> {
 #[cfg(feature = "tls")]
 fn with_tls(mut settings: Settings) -> Result<Settings, String> {
     if let Some((cert, key)) = &settings.tls {
-        if settings.http.is_some() {
-            return Err("--http with --tls-cert: the page is not served over HTTPS yet".into());
-        }
         let identity = chat::tls::Identity::load(cert.as_ref(), key.as_ref())?;
         settings.config.tls = Some(identity);
     }

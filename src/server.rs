@@ -121,7 +121,15 @@ async fn run(
                     log::always(format_args!("listening on {local}"));
                 }
                 if let Some(Ok(local)) = http.as_ref().map(|http| http.local_addr()) {
-                    log::always(format_args!("the page is at http://{local}/"));
+                    #[cfg(feature = "tls")]
+                    let scheme = if config.tls.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    };
+                    #[cfg(not(feature = "tls"))]
+                    let scheme = "http";
+                    log::always(format_args!("the page is at {scheme}://{local}/"));
                 }
             }
             // Every connection task holds a clone; when the last is dropped,
@@ -249,15 +257,20 @@ impl Doors<'_, '_> {
             let by_address = config.max_per_address.map(|_| address);
             let slot = Slot::take(&self.places, by_address, self.done.clone());
             let (hub, config) = (self.hub.clone(), config.clone());
+            // Over TLS, either kind shakes hands first.
+            #[cfg(feature = "tls")]
+            if let Some(tls) = &self.tls {
+                let page = matches!(kind, Kind::Page).then(|| {
+                    let local = listener.local_addr();
+                    local.is_ok_and(|local| local.ip().to_canonical().is_loopback())
+                });
+                let (socket, tls) = (stream.into(), tls.config());
+                let task = crate::tls::serve(socket, tls, page, addr, id, hub, config, slot);
+                self.executor.spawn(task).detach();
+                continue;
+            }
             match kind {
                 Kind::Chat => {
-                    #[cfg(feature = "tls")]
-                    if let Some(tls) = &self.tls {
-                        let (socket, tls) = (stream.into(), tls.config());
-                        let task = crate::tls::serve(socket, tls, addr, id, hub, config, slot);
-                        self.executor.spawn(task).detach();
-                        continue;
-                    }
                     let task = conn::serve(Tcp(stream.into()), addr, id, hub, config, slot);
                     self.executor.spawn(task).detach();
                 }
@@ -266,8 +279,8 @@ impl Doors<'_, '_> {
                     let loopback = listener
                         .local_addr()
                         .is_ok_and(|local| local.ip().to_canonical().is_loopback());
-                    let task =
-                        crate::web::serve(stream.into(), addr, id, hub, config, slot, loopback);
+                    let socket: Socket = stream.into();
+                    let task = crate::web::serve(socket, addr, id, hub, config, slot, loopback);
                     self.executor.spawn(task).detach();
                 }
                 #[cfg(not(feature = "web"))]
@@ -292,16 +305,15 @@ impl Doors<'_, '_> {
 
     /// Sends a newcomer past a cap away, with `why`.
     fn turn_away(&self, kind: Kind, socket: Socket, why: &'static [u8]) {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let page = matches!(kind, Kind::Page);
+            let task = crate::tls::turn_away(socket, tls.config(), page, why);
+            self.executor.spawn(task).detach();
+            return;
+        }
         match kind {
-            Kind::Chat => {
-                #[cfg(feature = "tls")]
-                if let Some(tls) = &self.tls {
-                    let task = crate::tls::turn_away(socket, tls.config(), why);
-                    self.executor.spawn(task).detach();
-                    return;
-                }
-                self.executor.spawn(conn::turn_away(socket, why)).detach()
-            }
+            Kind::Chat => self.executor.spawn(conn::turn_away(socket, why)).detach(),
             #[cfg(feature = "web")]
             Kind::Page => self
                 .executor

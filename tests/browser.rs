@@ -14,6 +14,9 @@ mod common;
 
 #[path = "common/bins.rs"]
 mod bins;
+#[cfg(feature = "tls")]
+#[path = "common/tls.rs"]
+mod tls;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -79,6 +82,12 @@ impl Browser {
     /// The browser, or `None` (the test skipped) when something it needs
     /// is missing and `CHAT_REQUIRE_BROWSER` is not `1`.
     fn launch() -> Option<Self> {
+        Self::launch_trusting(None)
+    }
+
+    /// [`launch`](Self::launch), trusting the certificate whose key has
+    /// the SHA-256 `spki` (base64), if given.
+    fn launch_trusting(spki: Option<&str>) -> Option<Self> {
         if let Some(what) = missing() {
             let required = std::env::var("CHAT_REQUIRE_BROWSER").is_ok_and(|value| value == "1");
             assert!(
@@ -91,7 +100,11 @@ impl Browser {
             );
             return None;
         }
-        let mut child = Command::new("node")
+        let mut driver = Command::new("node");
+        if let Some(spki) = spki {
+            driver.env("CHAT_TRUST_SPKI", spki);
+        }
+        let mut child = driver
             .arg(driver_dir().join("run.mjs"))
             .env("CHAT_CHROMIUM", chromium())
             .stdin(Stdio::piped())
@@ -666,4 +679,53 @@ fn leaving_and_coming_back(browser: &mut Browser, mut bob: Peer, chat: ChatProce
     let back = statuses.iter().rposition(|status| status == "Connected");
     let after = &statuses[back.expect("connected again")..];
     assert_eq!(waits(after).first(), Some(&1), "{statuses:?}");
+}
+
+/// The page over HTTPS (`--http` with `--tls-cert`), its socket `wss://`,
+/// in a Chromium that trusts the test's certificate, talking both ways
+/// with a `client --tls` in the same room.
+#[cfg(feature = "tls")]
+#[test]
+fn the_page_over_https_in_a_browser() {
+    let dir = tls::scratch("browser");
+    let pair = tls::certificate(&dir, "server");
+    let spki = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "openssl x509 -in \"$1\" -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | base64",
+        )
+        .arg("sh")
+        .arg(&pair.0)
+        .output()
+        .expect("hash the certificate's key with openssl");
+    let spki = String::from_utf8_lossy(&spki.stdout).trim().to_string();
+    let Some(mut browser) = Browser::launch_trusting(Some(&spki)) else {
+        return;
+    };
+    let flags = tls::flags(&pair);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let (chat, url) = start_chat(&flags);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let mut client = tls::Talker::client(chat.addr, &pair.0);
+    let name = client.greeted();
+    browser.open(&url);
+    let (kind, greeting) = browser.line();
+    assert_eq!(kind, "notice", "{greeting}");
+    let me = greeting
+        .strip_prefix("You are ")
+        .unwrap_or_else(|| panic!("the page's first line is a greeting: {greeting:?}"))
+        .to_string();
+    client.expect(&format!("{me} has arrived"));
+    browser.type_line("hello over https");
+    client.expect(&format!("{me}: hello over https"));
+    browser.expect("own", &format!("{me}: hello over https"));
+    client.say("hello over tls");
+    client.expect(&format!("{name}: hello over tls"));
+    browser.expect("other", &format!("{name}: hello over tls"));
+    client.end_input();
+    browser.expect("notice", &format!("{name} has left"));
+    browser.no_errors();
+    let status = chat.terminate();
+    assert!(status.success(), "chat exited with {status}");
 }

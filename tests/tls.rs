@@ -284,3 +284,47 @@ fn shutdown_flushes_then_closes_over_tls() {
     assert_eq!(client.rest(), Vec::<String>::new());
     assert!(client.child.wait().expect("wait for client").success());
 }
+
+/// `chat --http ADDR` with `--tls-cert`, and the page's address, from its
+/// log.
+#[cfg(feature = "web")]
+fn start_with_page(
+    pair: &(std::path::PathBuf, std::path::PathBuf),
+    extra: &[&str],
+) -> (ChatProcess, std::net::SocketAddr) {
+    let mut flags = vec!["--http", "127.0.0.1:0"];
+    flags.extend_from_slice(extra);
+    let mut chat = start(pair, &flags);
+    let line = log_line(&mut chat, "the page is at ");
+    let page = line
+        .trim_end()
+        .strip_prefix("chat: the page is at https://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("the page over HTTPS: {line:?}"));
+    (chat, page.parse().expect("the page's address"))
+}
+
+#[cfg(feature = "web")]
+#[test]
+fn the_page_is_served_over_https_and_past_a_cap_told_why() {
+    let dir = scratch("page");
+    let pair = certificate(&dir, "server");
+    let (_chat, page) = start_with_page(&pair, &[]);
+    let mut https = Talker::s_client(page, &pair.0);
+    https.say("GET / HTTP/1.1\r\nHost: localhost\r");
+    https.say("\r");
+    assert_eq!(https.line(), "HTTP/1.1 200 OK");
+    // With its one place taken by a TCP connection shaking no hands, the
+    // next is told why over HTTPS.
+    let (full, page) = start_with_page(&pair, &["--max-connections", "1"]);
+    let _silent = TcpStream::connect(full.addr).expect("connect");
+    let mut late = Talker::s_client(page, &pair.0);
+    late.say("GET / HTTP/1.1\r\nHost: localhost\r");
+    late.say("\r");
+    assert_eq!(late.line(), "HTTP/1.1 503 Service Unavailable");
+    let rest = late.rest();
+    assert!(
+        rest.iter().any(|line| line == "error: server full"),
+        "{rest:?}"
+    );
+}

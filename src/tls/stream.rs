@@ -52,13 +52,15 @@ pub struct Tls {
     partial_since: Cell<Option<Instant>>,
 }
 
-/// Shakes hands with a client of the chat listener, then serves it as
-/// `conn::serve` serves a TCP client; `ticket` is its place in the caps,
-/// held from the first byte of the handshake.
-#[allow(clippy::manual_async_fn)]
+/// Shakes hands with a client, then serves it as `conn::serve` serves a
+/// TCP client or, for the page (`page`: whether it listens on loopback),
+/// as `web::serve` does: HTTPS, and its WebSocket `wss://`. `ticket` is
+/// its place in the caps, held from the first byte of the handshake.
+#[allow(clippy::manual_async_fn, clippy::too_many_arguments)]
 pub fn serve<Ticket>(
     socket: Socket,
     tls: Arc<ServerConfig>,
+    page: Option<bool>,
     addr: SocketAddr,
     id: u64,
     hub: Hub,
@@ -70,19 +72,34 @@ pub fn serve<Ticket>(
         let Some(tls) = handshake(socket, tls, timeout, addr).await else {
             return;
         };
-        Box::pin(conn::serve(tls, addr, id, hub, config, ticket)).await;
+        match page {
+            None => Box::pin(conn::serve(tls, addr, id, hub, config, ticket)).await,
+            #[cfg(feature = "web")]
+            Some(loopback) => {
+                let page = crate::web::serve(tls, addr, id, hub, config, ticket, loopback);
+                Box::pin(page).await
+            }
+            #[cfg(not(feature = "web"))]
+            Some(_) => {}
+        }
     }
 }
 
 /// Tells a client past a cap why it is turned away (`why`, an `error: ...`
-/// line), over TLS once it has shaken hands; bounded in time, all of it.
-pub async fn turn_away(socket: Socket, tls: Arc<ServerConfig>, why: &'static [u8]) {
+/// line), over TLS once it has shaken hands (for the `page`, as an HTTPS
+/// answer); bounded in time, all of it.
+pub async fn turn_away(socket: Socket, tls: Arc<ServerConfig>, page: bool, why: &'static [u8]) {
     let addr = socket.get_ref().peer_addr();
     let farewell = async {
         let Ok(addr) = addr else { return };
         let Some(tls) = handshake(socket, tls, TURN_AWAY_TIMEOUT, addr).await else {
             return;
         };
+        if page {
+            #[cfg(feature = "web")]
+            crate::web::turn_away(tls, why).await;
+            return;
+        }
         let sent = async {
             tls.session.borrow_mut().writer().write_all(why)?;
             tls.close().await
@@ -179,7 +196,7 @@ impl Tls {
     /// Sends what rustls has ready as far as the socket takes it now: the
     /// reader's answers (an alert, a key update) go out without waiting
     /// for the writer.
-    fn try_flush(&self) {
+    fn send_ready(&self) {
         let mut session = self.session.borrow_mut();
         while session.wants_write() {
             if session.write_tls(&mut self.socket.get_ref()).is_err() {
@@ -196,12 +213,12 @@ impl Tls {
             let state = match state {
                 Ok(state) => state,
                 Err(error) => {
-                    self.try_flush();
+                    self.send_ready();
                     return Err(io::Error::new(io::ErrorKind::InvalidData, error));
                 }
             };
             if self.session.borrow().wants_write() {
-                self.try_flush();
+                self.send_ready();
             }
             if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
                 self.partial_since.set(None);
@@ -270,6 +287,52 @@ impl Transport for Tls {
             }
             send_buffer.wrote(batch.bytes().len(), &self.socket);
         }
+        self.close().await
+    }
+}
+
+/// The page over TLS: the same non-blocking calls as the socket's, on
+/// plaintext.
+#[cfg(feature = "web")]
+impl crate::web::wire::Wire for Tls {
+    fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        TlsSource(self).try_read(buf)
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let taken = self.session.borrow_mut().writer().write(buf)?;
+        self.send_ready();
+        match taken {
+            0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
+            taken => Ok(taken),
+        }
+    }
+
+    fn try_flush(&self) -> io::Result<()> {
+        self.send_ready();
+        match self.session.borrow().wants_write() {
+            true => Err(io::ErrorKind::WouldBlock.into()),
+            false => Ok(()),
+        }
+    }
+
+    fn poll_readable(&self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Async::poll_readable(&*self.socket, context)
+    }
+
+    async fn writable(&self) -> io::Result<()> {
+        if self.session.borrow().wants_write() {
+            self.flush().await
+        } else {
+            Async::writable(&*self.socket).await
+        }
+    }
+
+    async fn shutdown_write(&self) -> io::Result<()> {
         self.close().await
     }
 }

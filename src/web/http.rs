@@ -7,10 +7,8 @@
 //! and the caller bounds the time it may take.
 
 use std::io;
-use std::net::TcpStream;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use smol::Async;
+use super::wire::{self, Wire};
 
 /// The longest request head accepted: a browser's is well under 2 KiB.
 const MAX_HEAD: usize = 8 * 1024;
@@ -56,12 +54,13 @@ pub enum HeadError {
 
 /// Reads one request head; also returns the bytes that came after it (a
 /// WebSocket client may send its first frame without waiting).
-pub async fn read_head(socket: &Async<TcpStream>) -> Result<(Head, Vec<u8>), HeadError> {
-    let mut stream = socket;
+pub async fn read_head(wire: &impl Wire) -> Result<(Head, Vec<u8>), HeadError> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
     loop {
-        let read = stream.read(&mut chunk).await.map_err(|_| HeadError::Gone)?;
+        let read = wire::read(wire, &mut chunk)
+            .await
+            .map_err(|_| HeadError::Gone)?;
         if read == 0 {
             return Err(HeadError::Gone);
         }
@@ -169,22 +168,18 @@ impl Response {
     }
 
     /// Writes the response.
-    pub async fn write(&self, socket: &Async<TcpStream>) -> io::Result<()> {
-        let mut stream = socket;
-        stream.write_all(&self.bytes()).await?;
-        stream.flush().await
+    pub async fn write(&self, wire: &impl Wire) -> io::Result<()> {
+        wire::write_all(wire, &self.bytes()).await
     }
 }
 
 /// Answers a WebSocket handshake: from here on the connection speaks
 /// WebSocket.
-pub async fn accept_websocket(socket: &Async<TcpStream>, key: &[u8]) -> io::Result<()> {
+pub async fn accept_websocket(wire: &impl Wire, key: &[u8]) -> io::Result<()> {
     let head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n\r\n",
         tungstenite::handshake::derive_accept_key(key)
     );
-    let mut stream = socket;
-    stream.write_all(head.as_bytes()).await?;
-    stream.flush().await
+    wire::write_all(wire, head.as_bytes()).await
 }

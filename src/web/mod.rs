@@ -15,9 +15,10 @@
 mod http;
 mod page;
 mod socket;
+pub mod wire;
 
 use std::future::Future;
-use std::net::{IpAddr, Shutdown, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,10 +29,10 @@ use crate::config::format_duration;
 use crate::conn;
 use crate::log;
 use crate::room::events::Hub;
-use crate::transport::Socket;
 use crate::Config;
 use http::{HeadError, Response};
 use socket::WebSocket;
+use wire::Wire;
 
 /// How long a connection may take to send its request head (and, for the
 /// page, to take the answer); shorter if the line timeout is.
@@ -48,8 +49,8 @@ const TURN_AWAY_TIMEOUT: Duration = Duration::from_secs(1);
 /// An `async move` block, as `conn::serve` is, so that the arguments are
 /// kept once in the connection's state, not twice.
 #[allow(clippy::manual_async_fn)]
-pub fn serve<Ticket>(
-    socket: Socket,
+pub fn serve<W: Wire, Ticket>(
+    socket: W,
     addr: SocketAddr,
     id: u64,
     hub: Hub,
@@ -111,7 +112,7 @@ pub fn serve<Ticket>(
 
 /// Tells a newcomer past a cap why it is turned away (`why`, an
 /// `error: ...` line), as an HTTP answer.
-pub async fn turn_away(socket: Socket, why: &'static [u8]) {
+pub async fn turn_away(socket: impl Wire, why: &'static [u8]) {
     let line = String::from_utf8_lossy(why);
     let response = Response::text("503 Service Unavailable", line.trim_end());
     answer(&socket, &response, TURN_AWAY_TIMEOUT).await;
@@ -216,11 +217,10 @@ fn is_loopback_host(host: &str) -> bool {
 /// Writes `response`, then closes as a TCP client's connection closes:
 /// half-closed, lingering so that the close does not destroy the answer;
 /// all within `timeout`.
-async fn answer(socket: &Socket, response: &Response, timeout: Duration) {
+async fn answer(wire: &impl Wire, response: &Response, timeout: Duration) {
     let answered = async {
-        if response.write(socket).await.is_ok() {
-            let _ = socket.get_ref().shutdown(Shutdown::Write);
-            conn::linger(socket).await;
+        if response.write(wire).await.is_ok() && wire.shutdown_write().await.is_ok() {
+            conn::linger(wire.socket()).await;
         }
     };
     future::or(answered, async {

@@ -23,19 +23,18 @@
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
-use futures_lite::{future, AsyncWriteExt};
-use smol::Async;
+use futures_lite::future;
 use tungstenite::error::{CapacityError, Error};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tungstenite::{Bytes, Message};
 
+use super::wire::{self, Through, Wire};
 use crate::lines::Source;
 use crate::queue::QueueReceiver;
 use crate::transport::Socket;
@@ -47,9 +46,9 @@ use crate::transport::{SendBuffer, Transport, WRITE_BATCH};
 const READ_BUFFER: usize = 1024;
 
 /// A page's connection, after the handshake.
-pub struct WebSocket {
-    /// The TCP socket under it.
-    socket: Socket,
+pub struct WebSocket<W> {
+    /// The connection under it: TCP, or TLS over TCP.
+    wire: W,
     /// The protocol's state: partial frames read, replies not yet written.
     context: RefCell<WebSocketContext>,
     /// Rings when the reader has had the context queue a reply (a pong),
@@ -57,11 +56,11 @@ pub struct WebSocket {
     reply_due: (Sender<()>, Receiver<()>),
 }
 
-impl WebSocket {
+impl<W: Wire> WebSocket<W> {
     /// Takes over `socket` after a successful handshake; `early` is what
     /// the client sent after its request head, and `max_line` the longest
     /// line: a frame may hold one such line and its `\n`, no more.
-    pub fn new(socket: Socket, early: Vec<u8>, max_line: usize) -> Self {
+    pub fn new(wire: W, early: Vec<u8>, max_line: usize) -> Self {
         let largest = max_line.saturating_add(1);
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
@@ -69,7 +68,7 @@ impl WebSocket {
             .max_frame_size(Some(largest));
         let context = WebSocketContext::from_partially_read(early, Role::Server, Some(config));
         WebSocket {
-            socket,
+            wire,
             context: RefCell::new(context),
             reply_due: async_channel::bounded(1),
         }
@@ -80,11 +79,11 @@ impl WebSocket {
     /// too: nothing more can go out.
     async fn write_replies(&self) -> io::Result<()> {
         loop {
-            let flushed = self.context.borrow_mut().flush(&mut self.socket.get_ref());
+            let flushed = self.context.borrow_mut().flush(&mut Through(&self.wire));
             match flushed {
                 Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => return Ok(()),
                 Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
-                    self.socket.writable().await?
+                    self.wire.writable().await?
                 }
                 Err(error) => return Err(into_io(error)),
             }
@@ -119,14 +118,17 @@ fn frame(line: &[u8], frames: &mut Vec<u8>) {
 /// place of its `\n`. (A longer line's buffer grows.)
 const FRAME_SLACK: usize = 1;
 
-impl Transport for WebSocket {
-    type Source<'a> = Frames<'a>;
+impl<W: Wire> Transport for WebSocket<W> {
+    type Source<'a>
+        = Frames<'a, W>
+    where
+        W: 'a;
 
     fn socket(&self) -> &Socket {
-        &self.socket
+        self.wire.socket()
     }
 
-    fn source(&self) -> Frames<'_> {
+    fn source(&self) -> Frames<'_, W> {
         Frames {
             websocket: self,
             message: Bytes::new(),
@@ -137,7 +139,6 @@ impl Transport for WebSocket {
     }
 
     async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
-        let mut stream = &*self.socket;
         let mut send_buffer = SendBuffer::default();
         loop {
             let batch = async {
@@ -165,10 +166,10 @@ impl Transport for WebSocket {
                 break;
             }
             let (frames, lines) = batch;
-            stream.write_all(&frames).await?;
+            wire::write_all(&self.wire, &frames).await?;
             drop(frames);
             self.write_replies().await?;
-            send_buffer.wrote(lines, &self.socket);
+            send_buffer.wrote(lines, self.wire.socket());
         }
         // Everything is out: say goodbye as WebSockets do, then half-close
         // as a TCP connection does; the peer's answering close frame is
@@ -176,7 +177,7 @@ impl Transport for WebSocket {
         let closed = self
             .context
             .borrow_mut()
-            .close(&mut self.socket.get_ref(), None);
+            .close(&mut Through(&self.wire), None);
         match closed {
             Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {}
             Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
@@ -184,15 +185,15 @@ impl Transport for WebSocket {
             Err(error) => return Err(into_io(error)),
         }
         self.write_replies().await?;
-        self.socket.get_ref().shutdown(std::net::Shutdown::Write)
+        self.wire.shutdown_write().await
     }
 }
 
 /// The page's frames as a stream of bytes for a line reader: each frame's
 /// payload, then a `\n` unless the payload ends with one.
-pub struct Frames<'a> {
+pub struct Frames<'a, W> {
     /// The connection.
-    websocket: &'a WebSocket,
+    websocket: &'a WebSocket<W>,
     /// The part of the last frame not yet handed over.
     message: Bytes,
     /// The last frame's `\n` is yet to be handed over.
@@ -204,7 +205,7 @@ pub struct Frames<'a> {
     begun: Option<Instant>,
 }
 
-impl Frames<'_> {
+impl<W: Wire> Frames<'_, W> {
     /// Nothing is left of the last frame.
     fn drained(&self) -> bool {
         self.message.is_empty() && !self.newline_due
@@ -214,7 +215,7 @@ impl Frames<'_> {
     fn next_frame(&mut self) -> io::Result<()> {
         loop {
             let mut socket = Counted {
-                stream: self.websocket.socket.get_ref(),
+                wire: &self.websocket.wire,
                 read: 0,
             };
             let read = self.websocket.context.borrow_mut().read(&mut socket);
@@ -252,7 +253,7 @@ impl Frames<'_> {
     }
 }
 
-impl Source for Frames<'_> {
+impl<W: Wire> Source for Frames<'_, W> {
     fn try_peek(&mut self) -> io::Result<()> {
         if self.drained() && !self.ended {
             self.next_frame()?;
@@ -280,7 +281,7 @@ impl Source for Frames<'_> {
     }
 
     fn poll_readable(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Async::poll_readable(&self.websocket.socket, context)
+        self.websocket.wire.poll_readable(context)
     }
 
     fn line_begun(&self) -> Option<Instant> {
@@ -292,22 +293,22 @@ impl Source for Frames<'_> {
 /// (bytes read without a whole frame to show for them are the start of a
 /// frame), and cannot be written to, so that the context's replies wait
 /// for the writer.
-struct Counted<'a> {
-    /// The socket.
-    stream: &'a TcpStream,
+struct Counted<'a, W> {
+    /// The connection.
+    wire: &'a W,
     /// Bytes read so far.
     read: usize,
 }
 
-impl Read for Counted<'_> {
+impl<W: Wire> Read for Counted<'_, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let read = self.stream.read(buf)?;
+        let read = self.wire.try_read(buf)?;
         self.read += read;
         Ok(read)
     }
 }
 
-impl Write for Counted<'_> {
+impl<W> Write for Counted<'_, W> {
     fn write(&mut self, _: &[u8]) -> io::Result<usize> {
         Err(io::ErrorKind::WouldBlock.into())
     }

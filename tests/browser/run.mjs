@@ -73,6 +73,11 @@ const commands = {
         '--disable-component-update',
         '--disable-sync',
         '--no-first-run',
+        // The TLS test's certificate, made at test time: trusted by its
+        // key's hash, and nothing else is.
+        ...(process.env.CHAT_TRUST_SPKI
+          ? [`--ignore-certificate-errors-spki-list=${process.env.CHAT_TRUST_SPKI}`]
+          : []),
       ],
       timeout: 60_000,
     });
