@@ -328,3 +328,106 @@ fn the_page_is_served_over_https_and_past_a_cap_told_why() {
         "{rest:?}"
     );
 }
+
+/// A `redis-server` speaking only TLS on a free port, with the pair;
+/// killed when dropped. `None` (skipped) without `redis-server`, unless
+/// `CHAT_REQUIRE_REDIS=1`.
+#[cfg(feature = "redis")]
+struct TlsRedis {
+    /// Its TLS port.
+    port: u16,
+    /// The process.
+    child: std::process::Child,
+}
+
+#[cfg(feature = "redis")]
+impl TlsRedis {
+    fn start(
+        pair: &(std::path::PathBuf, std::path::PathBuf),
+        dir: &std::path::Path,
+    ) -> Option<Self> {
+        let installed = Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok();
+        if !installed {
+            let required = std::env::var("CHAT_REQUIRE_REDIS").is_ok_and(|value| value == "1");
+            assert!(
+                !required,
+                "CHAT_REQUIRE_REDIS=1 but there is no redis-server"
+            );
+            common::skips::skipped(
+                "Redis over TLS",
+                "no redis-server (apt-get install redis-server)",
+            );
+            return None;
+        }
+        let port = common::redis::free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+            ])
+            .arg("--tls-cert-file")
+            .arg(&pair.0)
+            .arg("--tls-key-file")
+            .arg(&pair.1)
+            .arg("--tls-ca-cert-file")
+            .arg(&pair.0)
+            .args([
+                "--tls-auth-clients",
+                "no",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+            ])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        common::eventually("redis-server to listen", PATIENCE, || {
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        Some(TlsRedis { port, child })
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two servers meet in one room through a Redis that speaks only TLS
+/// (`--redis rediss://`), trusting its certificate through
+/// `SSL_CERT_FILE`, as the system's roots are overridden.
+#[cfg(feature = "redis")]
+#[test]
+fn two_servers_share_a_room_over_rediss() {
+    let dir = scratch("rediss");
+    let pair = certificate(&dir, "redis");
+    let Some(redis) = TlsRedis::start(&pair, &dir) else {
+        return;
+    };
+    // Only this test's servers read it (every client here names its CA).
+    std::env::set_var("SSL_CERT_FILE", &pair.0);
+    let url = format!("rediss://127.0.0.1:{}", redis.port);
+    let one = ChatProcess::start(&["--redis", &url]);
+    let two = ChatProcess::start(&["--redis", &url]);
+    let mut first = common::Peer::connect(one.addr);
+    let mut second = common::Peer::connect(two.addr);
+    first.expect(&format!("{} has arrived", second.name));
+    second.say("over rediss");
+    let said = format!("{}: over rediss", second.name);
+    first.expect(&said);
+    second.expect(&said);
+}

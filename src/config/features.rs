@@ -49,6 +49,20 @@ fn tls_features(web: bool, redis: bool) -> &'static str {
     }
 }
 
+/// `--redis URL`, in a build with Redis; `rediss://` (TLS) only in a
+/// build with TLS too.
+pub fn redis_url(text: String) -> Result<String, String> {
+    let url = built_with("--redis", cfg!(feature = "redis"), text)?;
+    if TLS || !url.starts_with("rediss://") {
+        return Ok(url);
+    }
+    Err(format!(
+        "--redis {url}: this chat was built without TLS; build it with \
+         `cargo build --release --features {}`",
+        tls_features(cfg!(feature = "web"), true)
+    ))
+}
+
 /// `--tls-cert` and `--tls-key`, which come together.
 #[cfg(feature = "tls")]
 pub fn tls_pair(
@@ -66,6 +80,22 @@ pub fn tls_pair(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `rediss://` needs TLS; `redis://` does not.
+    #[cfg(feature = "redis")]
+    #[test]
+    fn rediss_needs_a_build_with_tls() {
+        let plain = "redis://127.0.0.1:6379".to_string();
+        assert_eq!(redis_url(plain.clone()), Ok(plain));
+        let tls = redis_url("rediss://127.0.0.1:6379".to_string());
+        if TLS {
+            assert!(tls.is_ok(), "{tls:?}");
+        } else {
+            let refused = tls.err().unwrap_or_default();
+            let want = "--redis rediss://127.0.0.1:6379: this chat was built without TLS";
+            assert!(refused.starts_with(want), "{refused}");
+        }
+    }
 
     /// The certificate and its key come together.
     #[cfg(feature = "tls")]

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::features::built_with;
+use super::features::{built_with, redis_url};
 use super::units::{format_bytes, format_duration, parse_bytes, parse_duration, parse_rate};
 use super::{
     default_max_connections, Config, Rate, RedisRoom, DURATION_CEILING, HEARTBEATS_AT_LEAST,
@@ -156,7 +156,7 @@ impl Flags {
     pub fn set(&mut self, flag: &str, text: String) -> Result<(), String> {
         let config = &mut self.config;
         match flag {
-            "redis" => self.redis_url = Some(built_with("--redis", cfg!(feature = "redis"), text)?),
+            "redis" => self.redis_url = Some(redis_url(text)?),
             "room" => self.room = Some(room_name(&text)?),
             "http" => self.http = Some(built_with("--http", cfg!(feature = "web"), text)?),
             "max-line" => {
