@@ -147,7 +147,11 @@ fn config() -> Arc<ClientConfig> {
                 roots.add(cert.expect("a certificate")).expect("a root");
             }
             #[allow(deprecated)]
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut provider = rustls::crypto::ring::default_provider();
+            // X25519 first, as browsers and the server prefer it.
+            use rustls::crypto::ring::kx_group;
+            provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1];
+            let provider = Arc::new(provider);
             let config = ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .expect("TLS versions")

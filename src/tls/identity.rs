@@ -114,7 +114,13 @@ fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, String> {
     // Deprecated for want of post-quantum key exchange, which only the
     // larger provider (aws-lc-rs) has; X25519 and the NIST curves remain.
     #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut provider = rustls::crypto::ring::default_provider();
+    // X25519 first: this provider puts P-384 first, which ring computes
+    // with generic arithmetic (a handshake cost 3 times as much), and a
+    // browser, which sends an X25519 share, would be asked for another.
+    use rustls::crypto::ring::kx_group;
+    provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1];
+    let provider = Arc::new(provider);
     ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|error| format!("TLS: {error}"))?
