@@ -431,3 +431,52 @@ fn two_servers_share_a_room_over_rediss() {
     first.expect(&said);
     second.expect(&said);
 }
+
+/// A TLS client that stops reading is cut off as over TCP, and the room
+/// goes on: the send queue's bound holds over TLS.
+#[test]
+fn a_tls_client_that_stops_reading_is_cut_off() {
+    let dir = scratch("slow");
+    let pair = certificate(&dir, "server");
+    let chat = start(&pair, &["--max-line", "1K", "--send-queue", "64K"]);
+    let mut talker = Talker::client(chat.addr, &pair.0);
+    let me = talker.greeted();
+    // `openssl s_client` whose output nobody reads: once its pipe is
+    // full it reads no more from the server.
+    let mut stalled = Command::new("openssl")
+        .args(["s_client", "-quiet", "-connect", &chat.addr.to_string()])
+        .arg("-CAfile")
+        .arg(&pair.0)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start openssl s_client");
+    let arrived = talker.line();
+    let stalled_name = arrived
+        .strip_suffix(" has arrived")
+        .unwrap_or_else(|| panic!("an arrival: {arrived:?}"))
+        .to_string();
+    let line = "x".repeat(1000);
+    let gone = format!("{stalled_name} has left");
+    let mut left = false;
+    // Far more than its pipe, its socket and its queue hold together.
+    for _ in 0..4_000 {
+        talker.say(&line);
+        loop {
+            match talker.line() {
+                heard if heard == gone => left = true,
+                heard if heard == format!("{me}: {line}") => break,
+                heard => panic!("unexpected: {heard:?}"),
+            }
+        }
+        if left {
+            break;
+        }
+    }
+    assert!(left, "the client that stopped reading was never cut off");
+    talker.say("still here");
+    talker.expect(&format!("{me}: still here"));
+    let _ = stalled.kill();
+    let _ = stalled.wait();
+}

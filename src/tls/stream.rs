@@ -282,6 +282,11 @@ impl Transport for Tls {
             let mut bytes = batch.bytes();
             while !bytes.is_empty() {
                 let taken = self.session.borrow_mut().writer().write(bytes)?;
+                if taken == 0 && !self.session.borrow().wants_write() {
+                    // Nothing taken and nothing to send: the session is
+                    // over (an alert); waiting would be forever.
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
                 bytes = &bytes[taken..];
                 self.flush().await?;
             }
@@ -307,7 +312,11 @@ impl crate::web::wire::Wire for Tls {
         let taken = self.session.borrow_mut().writer().write(buf)?;
         self.send_ready();
         match taken {
-            0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
+            0 if buf.is_empty() => Ok(0),
+            // Full: the socket must take what is pending first.
+            0 if self.session.borrow().wants_write() => Err(io::ErrorKind::WouldBlock.into()),
+            // Nothing taken and nothing to send: the session is over.
+            0 => Err(io::ErrorKind::WriteZero.into()),
             taken => Ok(taken),
         }
     }
