@@ -9,11 +9,12 @@
 
 use std::time::Duration;
 
+use super::files::{read_motd, read_password};
 use super::units::{format_bytes, format_duration, parse_bytes, parse_duration, parse_rate};
 use super::{
-    default_max_connections, Config, Rate, RedisRoom, DURATION_CEILING, HEARTBEATS_AT_LEAST,
-    HEARTBEATS_PER_LIFETIME, HEARTBEAT_CEILING, HEARTBEAT_FLOOR, HISTORY_CEILING, LIFETIME_CEILING,
-    MAX_LINE_CEILING, NAMES_DEFAULT_RATE, SEND_QUEUE_CEILING,
+    default_max_connections, room_name, Config, Rate, RedisRoom, DURATION_CEILING,
+    HEARTBEATS_AT_LEAST, HEARTBEATS_PER_LIFETIME, HEARTBEAT_CEILING, HEARTBEAT_FLOOR,
+    HISTORY_CEILING, LIFETIME_CEILING, MAX_LINE_CEILING, NAMES_DEFAULT_RATE, SEND_QUEUE_CEILING,
 };
 use crate::log;
 
@@ -109,6 +110,8 @@ impl Flags {
                 | "shutdown-grace"
                 | "heartbeat"
                 | "heartbeat-lifetime"
+                | "operator-password-file"
+                | "motd"
         )
     }
 
@@ -177,6 +180,8 @@ impl Flags {
                 let text = built_with("--heartbeat-lifetime", cfg!(feature = "redis"), text)?;
                 self.lifetime = Some(heartbeat("--heartbeat-lifetime", &text, LIFETIME_CEILING)?);
             }
+            "operator-password-file" => config.operator_password = Some(read_password(&text)?),
+            "motd" => config.motd = read_motd(&text)?,
             _ => return Err(format!("invalid option '--{flag}'; try --help")),
         }
         Ok(())
@@ -220,6 +225,8 @@ impl Flags {
             }
             (None, None) => None,
         };
+        let (password, motd) = (config.operator_password.is_some(), !config.motd.is_empty());
+        super::files::names_only(config.names, password, motd)?;
         if !self.send_queue_asked {
             config.send_queue_bytes = config.send_queue_bytes.max(config.least_send_queue());
         }
@@ -311,18 +318,6 @@ fn heartbeat(flag: &str, text: &str, ceiling: Duration) -> Result<Duration, Stri
         return Err(format!("{flag} must be at most {ceiling}"));
     }
     Ok(duration)
-}
-
-/// A room's name (`--room`), if it is one: letters, digits, `.`, `_` and
-/// `-`, at most 64; it becomes part of Redis keys.
-fn room_name(text: &str) -> Result<String, String> {
-    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if text.is_empty() || text.len() > 64 || !text.chars().all(fits) {
-        return Err(format!(
-            "bad --room {text:?}: letters, digits, '.', '_' and '-', at most 64"
-        ));
-    }
-    Ok(text.to_string())
 }
 
 /// `--history`'s count, at most [`HISTORY_CEILING`].

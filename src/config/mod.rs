@@ -5,9 +5,11 @@
 //! only maps flags onto them (through [`Flags`], which holds the command
 //! line's policy) and tests can shrink a limit to make it easy to hit.
 
+mod files;
 mod flags;
 mod units;
 
+pub use files::{read_motd, read_password, Password};
 pub use flags::{Flags, Settings, DEFAULT_ADDR};
 pub use units::{
     format_bytes, format_count, format_duration, parse_bytes, parse_duration, parse_rate,
@@ -69,6 +71,12 @@ pub struct Config {
     /// address) once it is ready: after joining the Redis room, if any, so
     /// that a server that cannot join says one line, its error.
     pub announce: bool,
+    /// Names mode: the password that makes an operator (`/op`), if any
+    /// (`--operator-password-file`).
+    pub operator_password: Option<Password>,
+    /// Names mode: the message of the day, a line each, for every
+    /// newcomer (`--motd`).
+    pub motd: Vec<Vec<u8>>,
 }
 
 /// A room shared through Redis.
@@ -290,8 +298,22 @@ impl Default for Config {
             naming_timeout: DEFAULT_NAMING_TIMEOUT,
             redis: None,
             announce: false,
+            operator_password: None,
+            motd: Vec::new(),
         }
     }
+}
+
+/// A room's name (`--room`), if it is one: letters, digits, `.`, `_` and
+/// `-`, at most 64; it becomes part of Redis keys.
+pub(crate) fn room_name(text: &str) -> Result<String, String> {
+    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if text.is_empty() || text.len() > 64 || !text.chars().all(fits) {
+        return Err(format!(
+            "bad --room {text:?}: letters, digits, '.', '_' and '-', at most 64"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod commands;
 pub mod events;
 mod history;
 pub mod keys;
+mod manners;
 mod order;
 #[cfg(feature = "redis")]
 mod redis;
@@ -37,6 +38,7 @@ use crate::Config;
 use audience::Audience;
 use events::{greeting, Channels, Entering, Greeting, Hub, Leaving, Message, Said};
 use history::History;
+use manners::Manners;
 use order::{Event, Order};
 
 /// What a book-mode newcomer hears when its address (its name) is already
@@ -70,7 +72,8 @@ pub async fn open(
         _ => Greeting::AtOnce,
     };
     let Channels { hub, inputs, stop } = events::channels(greeting);
-    let room = Room::new(config, two_doors, inputs.log.clone(), greeting);
+    let mut room = Room::new(config, two_doors, inputs.log.clone(), greeting);
+    room.manners = Manners::new(config, inputs.bans.clone());
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
@@ -116,6 +119,8 @@ struct Room {
     /// Whether a book-mode newcomer is greeted as it joins, or was as it
     /// got in line.
     greeting: Greeting,
+    /// Names mode's operators, bans, mutes, topic, ignore lists, aways.
+    manners: Manners,
 }
 
 impl Room {
@@ -129,6 +134,7 @@ impl Room {
             history: History::new(config.history),
             pacer: Pacer::default(),
             greeting,
+            manners: Manners::default(),
         }
     }
 
@@ -162,7 +168,8 @@ impl Room {
     /// if its name is free.
     fn enter(&mut self, entering: Entering) {
         if entering.naming.is_some() {
-            commands::enter(entering, &mut self.audience, &self.history);
+            let manners = &mut self.manners;
+            commands::enter(entering, &mut self.audience, &self.history, manners);
             return;
         }
         if self.greeting == Greeting::OnJoin {
@@ -186,6 +193,7 @@ impl Room {
     /// A client leaves.
     fn leave(&mut self, leaving: Leaving) {
         self.audience.leave(leaving.id, leaving.farewell);
+        self.manners.left(leaving.id);
     }
 
     /// A client's line: a message, or in names mode a command.
@@ -197,8 +205,8 @@ impl Room {
                 self.audience.broadcast(line);
             }
             Said::Command(command) => {
-                let applied =
-                    commands::apply(from, *command, &mut self.audience, &mut self.history);
+                let (audience, history) = (&mut self.audience, &mut self.history);
+                let applied = commands::apply(from, *command, audience, history, &mut self.manners);
                 if let Some(length) = applied {
                     self.pacer.count(length);
                 }

@@ -1,0 +1,370 @@
+//! What each command of operators and manners does, in its place in the
+//! one order: the lines of PROTOCOL.md's "Operators and manners", to the
+//! asker alone, to the one it concerns, or to everyone.
+//!
+//! An operator's command is refused, and changes nothing, when its asker
+//! is no operator, names nobody here, names its asker, or gives a
+//! duration that is not one; each refusal is one `error:` line to the
+//! asker. Every operator's act is logged: who, what, whom.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::Manners;
+use crate::bans::{because, utc, Entry, Group};
+use crate::command::{split_word, Ask, RIGHT, WRONG};
+use crate::config::parse_duration;
+use crate::line::{self, text_line, Line};
+use crate::log;
+use crate::names;
+use crate::room::audience::Audience;
+
+/// How long a ban lasts when its operator says nothing.
+const BAN: Duration = Duration::from_secs(3600);
+
+/// How long a mute lasts when its operator says nothing.
+const MUTE: Duration = Duration::from_secs(600);
+
+/// The longest a ban or a mute may last: 30 days.
+const LONGEST: Duration = Duration::from_secs(30 * 86_400);
+
+/// Wrong passwords a connection may try; the last of them closes it.
+const WRONG_PASSWORDS: u8 = 3;
+
+/// What `/op` says to one who is not let in, and why.
+const NO_PASSWORD: &str = "error: this server has no operator password";
+
+/// Carries out `ask` with its argument `arg`, from member `from`, now
+/// called `name`. Returns the length of a line broadcast, if any, for the
+/// room's pacing.
+pub fn apply(
+    from: u64,
+    name: &Arc<str>,
+    ask: Ask,
+    arg: &[u8],
+    audience: &mut Audience,
+    manners: &mut Manners,
+) -> Option<usize> {
+    let me = Asker { from, name };
+    let operator = manners.operators.contains(&from);
+    let reply = match ask {
+        Ask::Op => return op(me, arg, audience, manners),
+        Ask::Topic if arg.is_empty() => match &manners.topic {
+            Some(topic) => line::line(&[b"Topic: ", topic]),
+            None => text_line(&["No topic is set"]),
+        },
+        Ask::Ignore if arg.is_empty() => ignoring(from, audience, manners),
+        Ask::Ignore | Ask::Unignore => ignore(me, ask, arg, audience, manners),
+        Ask::Away => away(from, arg, manners),
+        Ask::Back => match manners.away.remove(&from) {
+            Some(_) => text_line(&["You are back"]),
+            None => error("you are not away"),
+        },
+        Ask::Topic if !operator => error("only operators can set the topic"),
+        _ if !operator => error(&format!("only operators can /{}", ask.word())),
+        Ask::Topic => {
+            manners.topic = Some(arg.to_vec());
+            log_act(name, "set the topic", &String::from_utf8_lossy(arg));
+            let set = line::line(&[name.as_bytes(), b" set the topic: ", arg]);
+            return Some(broadcast(audience, set));
+        }
+        Ask::Bans => return bans(from, audience, manners),
+        Ask::Unban => unban(name, arg, manners),
+        Ask::Kick | Ask::Ban => return send_away(me, ask, arg, audience, manners),
+        Ask::Mute | Ask::Unmute => return mute(me, ask, arg, audience, manners),
+    };
+    audience.send_to(from, reply);
+    None
+}
+
+/// Who asks, and as whom.
+#[derive(Clone, Copy)]
+struct Asker<'a> {
+    /// Its id.
+    from: u64,
+    /// Its name now.
+    name: &'a Arc<str>,
+}
+
+/// `/op`, vouched for by the asker's connection: an operator from now on,
+/// or one wrong password more (the last one closes the connection).
+fn op(me: Asker, verdict: &[u8], audience: &mut Audience, manners: &mut Manners) -> Option<usize> {
+    let reply = if !manners.password || verdict.is_empty() {
+        text_line(&[NO_PASSWORD])
+    } else if verdict == RIGHT {
+        manners.operators.insert(me.from);
+        log_act(me.name, "became an operator", "");
+        text_line(&["You are an operator"])
+    } else if verdict == WRONG {
+        log_act(me.name, "gave a wrong operator password", "");
+        let tries = manners.wrong.entry(me.from).or_default();
+        *tries += 1;
+        if *tries >= WRONG_PASSWORDS {
+            audience.send_to(me.from, error("wrong operator password"));
+            let farewell = error("too many wrong passwords");
+            let left = text_line(&[me.name, " has left"]);
+            audience.expel(me.from, farewell, left);
+            manners.left(me.from);
+            return None;
+        }
+        error("wrong operator password")
+    } else {
+        text_line(&[NO_PASSWORD])
+    };
+    audience.send_to(me.from, reply);
+    None
+}
+
+/// `/kick NAME [REASON]` and `/ban NAME [DURATION] [REASON]`: the one
+/// named gets its `error:` line and is closed; the room hears why in
+/// place of its `has left`; a ban also refuses its address.
+fn send_away(
+    me: Asker,
+    ask: Ask,
+    arg: &[u8],
+    audience: &mut Audience,
+    manners: &mut Manners,
+) -> Option<usize> {
+    let (target, rest) = split_word(arg);
+    let banning = ask == Ask::Ban;
+    let found = match find(me, ask, target, audience) {
+        Ok(found) => found,
+        Err(why) => return tell(audience, me.from, why),
+    };
+    let (lasts, reason) = if banning && rest.first().is_some_and(u8::is_ascii_digit) {
+        let (duration, reason) = split_word(rest);
+        match duration_of(duration) {
+            Ok(lasts) => (lasts, reason),
+            Err(why) => return tell(audience, me.from, why),
+        }
+    } else {
+        (BAN, rest)
+    };
+    let reason: Option<Arc<str>> =
+        (!reason.is_empty()).then(|| String::from_utf8_lossy(reason).into());
+    let verb = if banning { "banned" } else { "kicked" };
+    let mut whom = found.1.to_string();
+    if banning {
+        if let Some(ip) = audience.address_of(found.0) {
+            let group = Group::of(ip);
+            whom = format!("{whom} ({group}) for {}", format_lasts(lasts));
+            let until = SystemTime::now() + lasts;
+            let entry = Entry {
+                until,
+                by: me.name.clone(),
+                reason: reason.clone(),
+            };
+            manners.bans.lock().insert(group, entry);
+        }
+    }
+    let why = because(reason.as_deref());
+    log_act(me.name, verb, &format!("{whom}{why}"));
+    let farewell = text_line(&["error: ", verb, " by ", me.name, &why]);
+    let announce = text_line(&[&found.1, " was ", verb, " by ", me.name, &why]);
+    let length = announce.len();
+    audience.expel(found.0, farewell, announce);
+    manners.left(found.0);
+    Some(length)
+}
+
+/// `/mute NAME [DURATION]` and `/unmute NAME`: the room hears of it; a
+/// mute holds the address too, so that leaving does not end it.
+fn mute(
+    me: Asker,
+    ask: Ask,
+    arg: &[u8],
+    audience: &mut Audience,
+    manners: &mut Manners,
+) -> Option<usize> {
+    let (target, rest) = split_word(arg);
+    let (id, name) = match find(me, ask, target, audience) {
+        Ok(found) => found,
+        Err(why) => return tell(audience, me.from, why),
+    };
+    let group = audience.address_of(id).map(Group::of);
+    let now = SystemTime::now();
+    let verb = if ask == Ask::Mute {
+        let lasts = match rest {
+            [] => MUTE,
+            duration => match duration_of(duration) {
+                Ok(lasts) => lasts,
+                Err(why) => return tell(audience, me.from, why),
+            },
+        };
+        let until = now + lasts;
+        manners.muted.insert(id, until);
+        if let Some(group) = group {
+            let entry = Entry {
+                until,
+                by: me.name.clone(),
+                reason: None,
+            };
+            manners.mutes.insert(group, entry);
+        }
+        log_act(
+            me.name,
+            "muted",
+            &format!("{name} for {}", format_lasts(lasts)),
+        );
+        "muted"
+    } else {
+        let live = manners.silenced(id).is_some();
+        manners.muted.remove(&id);
+        if let Some(group) = group {
+            manners.mutes.remove(group, now);
+        }
+        if !live {
+            return tell(audience, me.from, error(&format!("{name} is not muted")));
+        }
+        log_act(me.name, "unmuted", &name);
+        "unmuted"
+    };
+    let told = text_line(&[&name, " was ", verb, " by ", me.name]);
+    Some(broadcast(audience, told))
+}
+
+/// `/bans`: a line a ban, for the asker.
+fn bans(from: u64, audience: &mut Audience, manners: &mut Manners) -> Option<usize> {
+    let live = manners.bans.lock().live(SystemTime::now());
+    if live.is_empty() {
+        audience.send_to(from, text_line(&["Nobody is banned"]));
+    }
+    for (group, entry) in live {
+        let why = because(entry.reason.as_deref());
+        let text = format!("{group} until {} by {}{why}", utc(entry.until), entry.by);
+        audience.send_to(from, text_line(&[&text]));
+    }
+    None
+}
+
+/// `/unban ADDRESS`: the answer.
+fn unban(name: &str, arg: &[u8], manners: &mut Manners) -> Line {
+    if arg.is_empty() {
+        return error("usage: /unban ADDRESS");
+    }
+    let text = String::from_utf8_lossy(arg);
+    let Some(group) = Group::parse(&text) else {
+        return error(&format!(
+            "bad address \"{text}\" (an IPv4 address, or an IPv6 address or its /64)"
+        ));
+    };
+    if !manners.bans.lock().remove(group, SystemTime::now()) {
+        return error(&format!("{group} is not banned"));
+    }
+    log_act(name, "unbanned", &group.to_string());
+    text_line(&["Unbanned ", &group.to_string()])
+}
+
+/// `/ignore NAME` and `/unignore NAME`: the answer.
+fn ignore(me: Asker, ask: Ask, arg: &[u8], audience: &Audience, manners: &mut Manners) -> Line {
+    let (id, name) = match find(me, ask, arg, audience) {
+        Ok(found) => found,
+        Err(why) => return why,
+    };
+    let listed = manners.ignores(me.from, id);
+    if ask == Ask::Ignore {
+        if !listed {
+            manners.ignoring.entry(me.from).or_default().push(id);
+            manners.ignored_by.entry(id).or_default().push(me.from);
+        }
+        return text_line(&["You are ignoring ", &name]);
+    }
+    if !listed {
+        return error(&format!("you are not ignoring {name}"));
+    }
+    super::unlist(&mut manners.ignoring, me.from, id);
+    super::unlist(&mut manners.ignored_by, id, me.from);
+    text_line(&["You are no longer ignoring ", &name])
+}
+
+/// `/ignore` alone: whom `from` ignores, by their names now.
+fn ignoring(from: u64, audience: &Audience, manners: &Manners) -> Line {
+    let names: Vec<&str> = manners
+        .ignoring
+        .get(&from)
+        .into_iter()
+        .flatten()
+        .filter_map(|&id| audience.name_of(id))
+        .map(|name| &**name)
+        .collect();
+    if names.is_empty() {
+        return text_line(&["You are ignoring nobody"]);
+    }
+    text_line(&["Ignoring: ", &names.join(", ")])
+}
+
+/// `/away [TEXT]`: the answer.
+fn away(from: u64, text: &[u8], manners: &mut Manners) -> Line {
+    manners.away.insert(from, text.to_vec());
+    match text {
+        [] => text_line(&["You are away"]),
+        text => line::line(&[b"You are away: ", text]),
+    }
+}
+
+/// The member called `target` (by the name rules), for `ask`: its id and
+/// name; or the `error:` line why not (nobody, no name, the asker).
+fn find(me: Asker, ask: Ask, target: &[u8], audience: &Audience) -> Result<(u64, Arc<str>), Line> {
+    if target.is_empty() {
+        let usage = match ask {
+            Ask::Kick => "/kick NAME [REASON]",
+            Ask::Ban => "/ban NAME [DURATION] [REASON]",
+            Ask::Mute => "/mute NAME [DURATION]",
+            Ask::Unmute => "/unmute NAME",
+            _ => "/unignore NAME",
+        };
+        return Err(error(&format!("usage: {usage}")));
+    }
+    let holder = std::str::from_utf8(target)
+        .ok()
+        .and_then(|target| audience.roster()?.holder(&names::keys(target)));
+    let Some(found) = holder.and_then(|id| Some((id, audience.name_of(id)?.clone()))) else {
+        let target = String::from_utf8_lossy(target);
+        return Err(error(&format!("nobody here is called {target}")));
+    };
+    if found.0 == me.from {
+        return Err(error(&format!("you cannot {} yourself", ask.word())));
+    }
+    Ok(found)
+}
+
+/// A duration an operator gave: as the flags take it, more than 0, at
+/// most [`LONGEST`].
+fn duration_of(text: &[u8]) -> Result<Duration, Line> {
+    let text = String::from_utf8_lossy(text);
+    match parse_duration(&text) {
+        Err(why) => Err(error(&why)),
+        Ok(lasts) if lasts.is_zero() => Err(error("a duration must be more than 0")),
+        Ok(lasts) if lasts > LONGEST => Err(error("a duration is at most 30 days (720h)")),
+        Ok(lasts) => Ok(lasts),
+    }
+}
+
+/// A duration given, for the log.
+fn format_lasts(lasts: Duration) -> String {
+    crate::config::format_duration(lasts)
+}
+
+/// Logs an operator's act: who, what, whom.
+fn log_act(who: &str, what: &str, whom: &str) {
+    let space = if whom.is_empty() { "" } else { " " };
+    log::always(format_args!("operator: {who} {what}{space}{whom}"));
+}
+
+/// Sends `line` to `to` alone; nothing was broadcast.
+fn tell(audience: &mut Audience, to: u64, line: Line) -> Option<usize> {
+    audience.send_to(to, line);
+    None
+}
+
+/// Sends `line` to everyone; its length, for the room's pacing.
+fn broadcast(audience: &mut Audience, line: Line) -> usize {
+    let length = line.len();
+    audience.broadcast(line);
+    length
+}
+
+/// `error: WHY` as a line.
+fn error(why: &str) -> Line {
+    text_line(&["error: ", why])
+}
