@@ -1,0 +1,226 @@
+//! PROTOCOL.md's "Operators and manners" where addresses matter, which a
+//! transcript cannot show (every client of a script is 127.0.0.1): a ban
+//! refuses its address and no other, a mute follows its address across a
+//! leave, `/bans` says when each ends. Clients connect from addresses of
+//! their own in 127.0.0.0/8 (all loopback on Linux) to the built `chat`,
+//! and the flags' refusals at start are checked on the binary too.
+
+mod common;
+
+#[path = "common/bins.rs"]
+mod bins;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bins::{chat_bin, ChatProcess};
+use common::Peer;
+
+/// The operators' password of these tests.
+const PASSWORD: &str = "correct horse";
+
+/// A file holding `text`, with permissions `mode`, for a flag.
+fn file(name: &str, text: &[u8], mode: u32) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("chat-manners-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write a file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    path
+}
+
+/// `chat --names` with the operators' password.
+fn server(name: &str) -> ChatProcess {
+    let password = file(
+        name,
+        format!("{PASSWORD}\nnot this line\n").as_bytes(),
+        0o600,
+    );
+    let flag = format!("--operator-password-file={}", password.display());
+    ChatProcess::start(&["--names", &flag])
+}
+
+/// A client from the address `from` (any port), not yet named.
+fn from(chat: &ChatProcess, from: &str) -> Peer {
+    let local: SocketAddr = format!("{from}:0").parse().expect("an address");
+    Peer::connect_from(chat.addr, local)
+}
+
+/// A client from `address`, named `name`, with `others` here before it.
+fn named(chat: &ChatProcess, address: &str, name: &str, others: &str) -> Peer {
+    let mut peer = from(chat, address);
+    peer.expect("What is your name?");
+    peer.say(name);
+    peer.expect(&format!("You are {name}"));
+    peer.expect(others);
+    peer
+}
+
+#[test]
+fn a_ban_refuses_its_address_and_no_other_until_unbanned() {
+    let chat = server("ban");
+    let mut alice = named(&chat, "127.0.0.1", "alice", "Nobody else is here");
+    let mut bob = named(&chat, "127.0.0.2", "bob", "Also here: alice");
+    alice.expect("bob has arrived");
+    alice.say(&format!("/op {PASSWORD}"));
+    alice.expect("You are an operator");
+    alice.say("/bans");
+    alice.expect("Nobody is banned");
+
+    alice.say("/ban bob 2h spam");
+    bob.expect("error: banned by alice: spam");
+    bob.expect_end();
+    alice.expect("bob was banned by alice: spam");
+
+    // Refused before any question, and nobody sees it come or go.
+    let mut again = from(&chat, "127.0.0.2");
+    again.expect("error: banned for another 1h59m: spam");
+    again.expect_end();
+    // Another address is not banned.
+    let mut carol = named(&chat, "127.0.0.3", "carol", "Also here: alice");
+    alice.expect("carol has arrived");
+
+    alice.say("/bans");
+    let line = alice.text();
+    let until = line
+        .strip_prefix("127.0.0.2 until ")
+        .and_then(|rest| rest.strip_suffix(" by alice: spam"))
+        .unwrap_or_else(|| panic!("a ban's line: {line:?}"));
+    let in_two_hours = SystemTime::now() + Duration::from_secs(7200);
+    let seconds = in_two_hours.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let ends = parse_utc(until);
+    assert!(
+        ends <= seconds + 1 && ends + 60 >= seconds,
+        "{until} is not about two hours from now"
+    );
+    carol.say("/bans");
+    carol.expect("error: only operators can /bans");
+
+    alice.say("/unban 127.0.0.2");
+    alice.expect("Unbanned 127.0.0.2");
+    let mut back = named(&chat, "127.0.0.2", "bob", "Also here: alice, carol");
+    alice.expect("bob has arrived");
+    back.say("hello again");
+    back.expect("bob: hello again");
+
+    let mut chat = chat;
+    let status = chat.terminate_keep_log();
+    assert!(status.success(), "chat exited with {status}");
+    let mut log = String::new();
+    chat.stderr.read_to_string(&mut log).expect("chat's log");
+    assert!(
+        log.contains("operator: alice banned bob (127.0.0.2) for 2h: spam"),
+        "{log}"
+    );
+    assert!(log.contains("operator: alice unbanned 127.0.0.2"), "{log}");
+    assert!(
+        !log.contains("horse"),
+        "the password is never logged: {log}"
+    );
+}
+
+/// Seconds since the epoch of `2026-12-06T21:03:00Z`.
+fn parse_utc(text: &str) -> u64 {
+    let digits: Vec<u64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().expect("digits"))
+        .collect();
+    let [year, month, day, hour, minute, second] = digits[..] else {
+        panic!("not a UTC time: {text:?}");
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + hour * 3600 + minute * 60 + second
+}
+
+#[test]
+fn a_mute_follows_its_address_across_a_leave() {
+    let chat = server("mute");
+    let mut alice = named(&chat, "127.0.0.1", "alice", "Nobody else is here");
+    let mut bob = named(&chat, "127.0.0.4", "bob", "Also here: alice");
+    alice.expect("bob has arrived");
+    alice.say(&format!("/op {PASSWORD}"));
+    alice.expect("You are an operator");
+    alice.say("/mute bob");
+    alice.expect("bob was muted by alice");
+    bob.expect("bob was muted by alice");
+    bob.say("let me speak");
+    bob.expect("error: you are muted for another 9m");
+
+    bob.half_close();
+    bob.expect_end();
+    alice.expect("bob has left");
+    let mut again = named(&chat, "127.0.0.4", "bobby", "Also here: alice");
+    alice.expect("bobby has arrived");
+    again.say("it is me again");
+    again.expect("error: you are muted for another 9m");
+    // Another address is not muted.
+    let mut carol = named(&chat, "127.0.0.5", "carol", "Also here: alice, bobby");
+    alice.expect("carol has arrived");
+    again.expect("carol has arrived");
+    carol.say("hi");
+    carol.expect("carol: hi");
+    alice.expect("carol: hi");
+    again.expect("carol: hi");
+
+    alice.say("/unmute bobby");
+    alice.expect("bobby was unmuted by alice");
+    again.expect("bobby was unmuted by alice");
+    again.say("thanks");
+    again.expect("bobby: thanks");
+    alice.expect("bobby: thanks");
+    assert!(chat.terminate().success());
+}
+
+#[test]
+fn the_files_are_checked_at_start() {
+    let refused = |flags: &[&str]| {
+        let output = Command::new(chat_bin())
+            .args(flags)
+            .arg("127.0.0.1:0")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run chat");
+        assert_eq!(output.status.code(), Some(1), "{flags:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        stderr.trim_end().to_string()
+    };
+    let open = file("open", b"secret\n", 0o644);
+    let open = open.display().to_string();
+    let line = refused(&["--names", &format!("--operator-password-file={open}")]);
+    assert_eq!(
+        line,
+        format!("chat: --operator-password-file {open} is readable by others than its owner (chmod 600 {open})")
+    );
+    let empty = file("empty", b"\nsecret\n", 0o600).display().to_string();
+    let line = refused(&["--names", &format!("--operator-password-file={empty}")]);
+    assert!(
+        line.ends_with("the first line, the password, is empty"),
+        "{line}"
+    );
+    let closed = file("closed", b"secret\n", 0o600).display().to_string();
+    let line = refused(&[&format!("--operator-password-file={closed}")]);
+    assert_eq!(line, "chat: --operator-password-file needs --names");
+    let big = file("big", &[b'x'; 4097], 0o644).display().to_string();
+    let line = refused(&["--names", &format!("--motd={big}")]);
+    assert_eq!(
+        line,
+        format!("chat: --motd {big} is over 4 KiB (4097 bytes)")
+    );
+    let motd = file("motd", b"hi\n", 0o644).display().to_string();
+    let line = refused(&[&format!("--motd={motd}")]);
+    assert_eq!(line, "chat: --motd needs --names");
+}
