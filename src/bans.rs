@@ -12,10 +12,16 @@
 //! are also read by each newcomer's connection, before it is greeted, so
 //! they are shared ([`Bans`]), behind a lock taken once per newcomer.
 
+// Without the feature `manners`, the room makes no bans, and only a
+// newcomer's look at them is compiled in (and answers none).
+#![cfg_attr(not(feature = "manners"), allow(dead_code))]
+
 use std::collections::HashMap;
 use std::fmt::{self, Display};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+#[cfg(feature = "manners")]
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Where a client comes from, as a ban sees it: an IPv4 address, or the
@@ -114,23 +120,22 @@ impl Table {
         self.entries.is_empty()
     }
 
-    /// The live entries at `now`, earliest end first (then by group, so
-    /// that the list is the same on every server).
+    /// The live entries at `now`, in no order (a sort is code of its own,
+    /// in a binary kept small).
     pub fn live(&mut self, now: SystemTime) -> Vec<(Group, Entry)> {
         self.entries.retain(|_, entry| entry.until > now);
-        let mut live: Vec<_> = self.entries.iter().map(|(g, e)| (*g, e.clone())).collect();
-        live.sort_by_key(|(group, entry)| (entry.until, group.to_string()));
-        live
+        self.entries.iter().map(|(g, e)| (*g, e.clone())).collect()
     }
 }
 
 /// The bans, shared by the room (which makes them) and every newcomer's
 /// connection (which is refused by them).
 #[derive(Clone, Default)]
-pub struct Bans(Arc<Mutex<Table>>);
+pub struct Bans(#[cfg(feature = "manners")] Arc<Mutex<Table>>);
 
 impl Bans {
     /// The table, for the room.
+    #[cfg(feature = "manners")]
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.0
             .lock()
@@ -139,6 +144,14 @@ impl Bans {
 
     /// The `error: banned ...` line a newcomer named `name` (its address)
     /// is refused with, if its address is banned now.
+    #[cfg(not(feature = "manners"))]
+    pub fn refusal(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// The `error: banned ...` line a newcomer named `name` (its address)
+    /// is refused with, if its address is banned now.
+    #[cfg(feature = "manners")]
     pub fn refusal(&self, name: &str) -> Option<String> {
         let group = Group::of_name(name)?;
         let mut table = self.lock();

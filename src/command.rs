@@ -115,6 +115,7 @@ pub const WRONG: &[u8] = b"wrong";
 /// server's `password` (in constant time), so that the password goes no
 /// further than the connection that read it: not to the room, not to the
 /// other servers. Any other command is passed on as it is.
+#[cfg(feature = "manners")]
 pub fn vouch(command: Command, password: Option<&[u8]>) -> Command {
     let Command::Ask(Ask::Op, given) = command else {
         return command;
@@ -127,6 +128,7 @@ pub fn vouch(command: Command, password: Option<&[u8]>) -> Command {
     Command::Ask(Ask::Op, verdict.to_vec())
 }
 
+#[cfg(feature = "manners")]
 /// Whether `given` is `secret`, in time that depends on their lengths
 /// alone, never on where they first differ.
 fn same(given: &[u8], secret: &[u8]) -> bool {
@@ -159,7 +161,21 @@ pub fn known_usage(text: &[u8]) -> Option<&'static str> {
     USAGES.into_iter().find(|usage| usage.as_bytes() == text)
 }
 
+/// The help, one command a line, as `/help` shows it (without the
+/// feature `manners`, only the commands the server then has).
+#[cfg(not(feature = "manners"))]
+pub const HELP: [&str; 7] = [
+    "/who: list who is here",
+    "/nick NAME: change your name",
+    "/me TEXT: an action, shown as * NAME TEXT",
+    "/msg NAME TEXT: a line for NAME alone",
+    "/quit: leave",
+    "//TEXT: a line that starts with /",
+    "/help: this list",
+];
+
 /// The help, one command a line, as `/help` shows it.
+#[cfg(feature = "manners")]
 pub const HELP: [&str; 19] = [
     "/who: list who is here (@ marks an operator)",
     "/nick NAME: change your name",
@@ -218,7 +234,10 @@ pub fn parse(line: &[u8]) -> Command {
         Command::Help
     } else if is("quit") {
         Command::Quit
-    } else if let Some(&(ask, _)) = ASKS.iter().find(|(_, word)| is(word)) {
+    } else if let Some(&(ask, _)) = ASKS
+        .iter()
+        .find(|(_, word)| cfg!(feature = "manners") && is(word))
+    {
         Command::Ask(ask, rest.trim_ascii().to_vec())
     } else {
         Command::Unknown(word.to_vec())
@@ -290,6 +309,7 @@ mod tests {
         assert_eq!(parse(b"/whois x"), Command::Unknown(b"whois".to_vec()));
     }
 
+    #[cfg(feature = "manners")]
     #[test]
     fn asks_and_the_password_that_stays_here() {
         assert_eq!(

@@ -5,6 +5,9 @@
 //! their own in 127.0.0.0/8 (all loopback on Linux) to the built `chat`,
 //! and the flags' refusals at start are checked on the binary too.
 
+// Without the feature `manners`, only the refusal of its flags is here.
+#![cfg_attr(not(feature = "manners"), allow(dead_code, unused_imports))]
+
 mod common;
 
 #[path = "common/bins.rs"]
@@ -58,6 +61,7 @@ fn named(chat: &ChatProcess, address: &str, name: &str, others: &str) -> Peer {
     peer
 }
 
+#[cfg(feature = "manners")]
 #[test]
 fn a_ban_refuses_its_address_and_no_other_until_unbanned() {
     let chat = server("ban");
@@ -145,6 +149,7 @@ fn parse_utc(text: &str) -> u64 {
     days * 86_400 + hour * 3600 + minute * 60 + second
 }
 
+#[cfg(feature = "manners")]
 #[test]
 fn a_mute_follows_its_address_across_a_leave() {
     let chat = server("mute");
@@ -184,20 +189,35 @@ fn a_mute_follows_its_address_across_a_leave() {
     assert!(chat.terminate().success());
 }
 
+/// `chat FLAGS 127.0.0.1:0` is refused at start: its one line.
+fn refused(flags: &[&str]) -> String {
+    let output = Command::new(chat_bin())
+        .args(flags)
+        .arg("127.0.0.1:0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chat");
+    assert_eq!(output.status.code(), Some(1), "{flags:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    stderr.trim_end().to_string()
+}
+
+/// A build without the feature refuses its flags, saying how to build it.
+#[cfg(not(feature = "manners"))]
+#[test]
+fn a_build_without_manners_refuses_their_flags() {
+    let motd = file("off", b"hi\n", 0o600).display().to_string();
+    assert_eq!(
+        refused(&["--names", &format!("--motd={motd}")]),
+        "chat: --motd needs operators and manners, which this chat is built without \
+         (cargo build --release --features manners)"
+    );
+}
+
+#[cfg(feature = "manners")]
 #[test]
 fn the_files_are_checked_at_start() {
-    let refused = |flags: &[&str]| {
-        let output = Command::new(chat_bin())
-            .args(flags)
-            .arg("127.0.0.1:0")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run chat");
-        assert_eq!(output.status.code(), Some(1), "{flags:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-        stderr.trim_end().to_string()
-    };
     let open = file("open", b"secret\n", 0o644);
     let open = open.display().to_string();
     let line = refused(&["--names", &format!("--operator-password-file={open}")]);

@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use super::files::{read_motd, read_password};
 use super::units::{format_bytes, format_duration, parse_bytes, parse_duration, parse_rate};
 use super::{
     default_max_connections, room_name, Config, Rate, RedisRoom, DURATION_CEILING,
@@ -180,8 +179,13 @@ impl Flags {
                 let text = built_with("--heartbeat-lifetime", cfg!(feature = "redis"), text)?;
                 self.lifetime = Some(heartbeat("--heartbeat-lifetime", &text, LIFETIME_CEILING)?);
             }
-            "operator-password-file" => config.operator_password = Some(read_password(&text)?),
-            "motd" => config.motd = read_motd(&text)?,
+            #[cfg(feature = "manners")]
+            "operator-password-file" | "motd" => {
+                let fields = (&mut config.operator_password, &mut config.motd);
+                super::files::read(flag, &text, fields)?;
+            }
+            #[cfg(not(feature = "manners"))]
+            "operator-password-file" | "motd" => return Err(super::files::not_built(flag)),
             _ => return Err(format!("invalid option '--{flag}'; try --help")),
         }
         Ok(())
@@ -225,8 +229,8 @@ impl Flags {
             }
             (None, None) => None,
         };
-        let (password, motd) = (config.operator_password.is_some(), !config.motd.is_empty());
-        super::files::names_only(config.names, password, motd)?;
+        #[cfg(feature = "manners")]
+        super::files::names_only(config.names, &config.operator_password, &config.motd)?;
         if !self.send_queue_asked {
             config.send_queue_bytes = config.send_queue_bytes.max(config.least_send_queue());
         }

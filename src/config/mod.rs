@@ -9,6 +9,7 @@ mod files;
 mod flags;
 mod units;
 
+#[cfg(feature = "manners")]
 pub use files::{read_motd, read_password, Password};
 pub use flags::{Flags, Settings, DEFAULT_ADDR};
 pub use units::{
@@ -72,10 +73,12 @@ pub struct Config {
     /// that a server that cannot join says one line, its error.
     pub announce: bool,
     /// Names mode: the password that makes an operator (`/op`), if any
-    /// (`--operator-password-file`).
+    /// (`--operator-password-file`; the feature `manners`).
+    #[cfg(feature = "manners")]
     pub operator_password: Option<Password>,
     /// Names mode: the message of the day, a line each, for every
-    /// newcomer (`--motd`).
+    /// newcomer (`--motd`; the feature `manners`).
+    #[cfg(feature = "manners")]
     pub motd: Vec<Vec<u8>>,
 }
 
@@ -298,7 +301,9 @@ impl Default for Config {
             naming_timeout: DEFAULT_NAMING_TIMEOUT,
             redis: None,
             announce: false,
+            #[cfg(feature = "manners")]
             operator_password: None,
+            #[cfg(feature = "manners")]
             motd: Vec::new(),
         }
     }

@@ -174,6 +174,7 @@ impl Audience {
 
     /// Where member `id` (of this server) connects from, as its socket
     /// says: asked only for a ban or a mute, never on the hot path.
+    #[cfg_attr(not(feature = "manners"), allow(dead_code))]
     pub fn address_of(&self, id: u64) -> Option<IpAddr> {
         let member = &self.members[*self.index.get(&id)?];
         member
@@ -189,6 +190,7 @@ impl Audience {
     /// others hear `announce` in place of its `has left`, which its
     /// connection's leave no longer says. A client of another server is
     /// only taken off the list here: its own server sends it away.
+    #[cfg_attr(not(feature = "manners"), allow(dead_code))]
     pub fn expel(&mut self, id: u64, farewell: Line, announce: Line) {
         if self.take(id, Some(farewell)).is_some() {
             self.broadcast(announce);

@@ -166,6 +166,20 @@ pub fn apply(
 
 /// `/who`: everyone's name, first arrived first, in lines of
 /// [`WHO_NAMES_PER_LINE`], for `from` alone.
+#[cfg(not(feature = "manners"))]
+fn who(from: u64, audience: &mut Audience, _manners: &Manners) {
+    let names: Vec<&str> = names_here(audience).collect();
+    let lines: Vec<Line> = names
+        .chunks(WHO_NAMES_PER_LINE)
+        .map(|chunk| text_line(&["Here: ", &chunk.join(", ")]))
+        .collect();
+    for line in lines {
+        audience.send_to(from, line);
+    }
+}
+
+/// `/who`, with operators and aways shown (see `manners`).
+#[cfg(feature = "manners")]
 fn who(from: u64, audience: &mut Audience, manners: &Manners) {
     let names: Vec<Vec<u8>> = audience
         .roster()
@@ -261,7 +275,7 @@ fn said(from: u64, audience: &mut Audience, manners: &Manners, line: Line) -> Op
     match manners.ignorers(from) {
         Some(skip) => {
             let length = line.len();
-            audience.broadcast_except(line, skip);
+            audience.broadcast_except(line, &skip);
             Some(length)
         }
         None => broadcast(audience, line),

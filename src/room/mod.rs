@@ -20,6 +20,10 @@ mod commands;
 pub mod events;
 mod history;
 pub mod keys;
+#[cfg(feature = "manners")]
+mod manners;
+#[cfg(not(feature = "manners"))]
+#[path = "manners/off.rs"]
 mod manners;
 mod order;
 #[cfg(feature = "redis")]
@@ -33,10 +37,10 @@ use std::pin::Pin;
 
 use futures_lite::{future, FutureExt};
 
-use crate::line::{text_line, Log};
+use crate::line::text_line;
 use crate::Config;
 use audience::Audience;
-use events::{greeting, Channels, Entering, Greeting, Hub, Leaving, Message, Said};
+use events::{greeting, Channels, Entering, Greeting, Hub, Inputs, Leaving, Message, Said};
 use history::History;
 use manners::Manners;
 use order::{Event, Order};
@@ -72,8 +76,7 @@ pub async fn open(
         _ => Greeting::AtOnce,
     };
     let Channels { hub, inputs, stop } = events::channels(greeting);
-    let mut room = Room::new(config, two_doors, inputs.log.clone(), greeting);
-    room.manners = Manners::new(config, inputs.bans.clone());
+    let room = Room::new(config, two_doors, &inputs, greeting);
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
@@ -126,15 +129,17 @@ struct Room {
 impl Room {
     /// An empty room for `config`: in names mode the room keeps a roster
     /// of names and carries out commands; newcomers get the last
-    /// `config.history` messages. Broadcast lines are kept once, in `log`,
-    /// which the connections' queues send from.
-    fn new(config: &Config, two_doors: bool, log: Log, greeting: Greeting) -> Self {
+    /// `config.history` messages. Broadcast lines are kept once, in the
+    /// `inputs`' log, which the connections' queues send from; the bans
+    /// are shared with the connections through them too.
+    fn new(config: &Config, two_doors: bool, inputs: &Inputs, greeting: Greeting) -> Self {
+        let log = inputs.log.clone();
         Room {
             audience: Audience::new(config.names, two_doors && !config.names, log),
             history: History::new(config.history),
             pacer: Pacer::default(),
             greeting,
-            manners: Manners::default(),
+            manners: Manners::new(config, inputs.bans.clone()),
         }
     }
 

@@ -36,7 +36,9 @@ const NO_PASSWORD: &str = "error: this server has no operator password";
 
 /// Carries out `ask` with its argument `arg`, from member `from`, now
 /// called `name`. Returns the length of a line broadcast, if any, for the
-/// room's pacing.
+/// room's pacing. (Never inlined, nor are the helpers below: this is
+/// seldom code, and the default binary is kept small.)
+#[inline(never)]
 pub fn apply(
     from: u64,
     name: &Arc<str>,
@@ -46,7 +48,7 @@ pub fn apply(
     manners: &mut Manners,
 ) -> Option<usize> {
     let me = Asker { from, name };
-    let operator = manners.operators.contains(&from);
+    let operator = manners.is_operator(from);
     let reply = match ask {
         Ask::Op => return op(me, arg, audience, manners),
         Ask::Topic if arg.is_empty() => match &manners.topic {
@@ -56,7 +58,7 @@ pub fn apply(
         Ask::Ignore if arg.is_empty() => ignoring(from, audience, manners),
         Ask::Ignore | Ask::Unignore => ignore(me, ask, arg, audience, manners),
         Ask::Away => away(from, arg, manners),
-        Ask::Back => match manners.away.remove(&from) {
+        Ask::Back => match manners.person(from).away.take() {
             Some(_) => text_line(&["You are back"]),
             None => error("you are not away"),
         },
@@ -73,8 +75,7 @@ pub fn apply(
         Ask::Kick | Ask::Ban => return send_away(me, ask, arg, audience, manners),
         Ask::Mute | Ask::Unmute => return mute(me, ask, arg, audience, manners),
     };
-    audience.send_to(from, reply);
-    None
+    tell(audience, from, reply)
 }
 
 /// Who asks, and as whom.
@@ -92,15 +93,15 @@ fn op(me: Asker, verdict: &[u8], audience: &mut Audience, manners: &mut Manners)
     let reply = if !manners.password || verdict.is_empty() {
         text_line(&[NO_PASSWORD])
     } else if verdict == RIGHT {
-        manners.operators.insert(me.from);
+        manners.person(me.from).operator = true;
         log_act(me.name, "became an operator", "");
         text_line(&["You are an operator"])
     } else if verdict == WRONG {
         log_act(me.name, "gave a wrong operator password", "");
-        let tries = manners.wrong.entry(me.from).or_default();
-        *tries += 1;
-        if *tries >= WRONG_PASSWORDS {
-            audience.send_to(me.from, error("wrong operator password"));
+        let person = manners.person(me.from);
+        person.wrong += 1;
+        if person.wrong >= WRONG_PASSWORDS {
+            tell(audience, me.from, error("wrong operator password"));
             let farewell = error("too many wrong passwords");
             let left = text_line(&[me.name, " has left"]);
             audience.expel(me.from, farewell, left);
@@ -111,8 +112,7 @@ fn op(me: Asker, verdict: &[u8], audience: &mut Audience, manners: &mut Manners)
     } else {
         text_line(&[NO_PASSWORD])
     };
-    audience.send_to(me.from, reply);
-    None
+    tell(audience, me.from, reply)
 }
 
 /// `/kick NAME [REASON]` and `/ban NAME [DURATION] [REASON]`: the one
@@ -192,7 +192,7 @@ fn mute(
             },
         };
         let until = now + lasts;
-        manners.muted.insert(id, until);
+        manners.person(id).muted = Some(until);
         if let Some(group) = group {
             let entry = Entry {
                 until,
@@ -209,7 +209,7 @@ fn mute(
         "muted"
     } else {
         let live = manners.silenced(id).is_some();
-        manners.muted.remove(&id);
+        manners.person(id).muted = None;
         if let Some(group) = group {
             manners.mutes.remove(group, now);
         }
@@ -227,12 +227,12 @@ fn mute(
 fn bans(from: u64, audience: &mut Audience, manners: &mut Manners) -> Option<usize> {
     let live = manners.bans.lock().live(SystemTime::now());
     if live.is_empty() {
-        audience.send_to(from, text_line(&["Nobody is banned"]));
+        tell(audience, from, text_line(&["Nobody is banned"]));
     }
     for (group, entry) in live {
         let why = because(entry.reason.as_deref());
         let text = format!("{group} until {} by {}{why}", utc(entry.until), entry.by);
-        audience.send_to(from, text_line(&[&text]));
+        tell(audience, from, text_line(&[&text]));
     }
     None
 }
@@ -263,27 +263,22 @@ fn ignore(me: Asker, ask: Ask, arg: &[u8], audience: &Audience, manners: &mut Ma
     };
     let listed = manners.ignores(me.from, id);
     if ask == Ask::Ignore {
-        if !listed {
-            manners.ignoring.entry(me.from).or_default().push(id);
-            manners.ignored_by.entry(id).or_default().push(me.from);
-        }
+        manners.set_ignoring(me.from, id, true);
         return text_line(&["You are ignoring ", &name]);
     }
     if !listed {
         return error(&format!("you are not ignoring {name}"));
     }
-    super::unlist(&mut manners.ignoring, me.from, id);
-    super::unlist(&mut manners.ignored_by, id, me.from);
+    manners.set_ignoring(me.from, id, false);
     text_line(&["You are no longer ignoring ", &name])
 }
 
 /// `/ignore` alone: whom `from` ignores, by their names now.
 fn ignoring(from: u64, audience: &Audience, manners: &Manners) -> Line {
     let names: Vec<&str> = manners
-        .ignoring
-        .get(&from)
+        .get(from)
         .into_iter()
-        .flatten()
+        .flat_map(|person| &person.ignoring)
         .filter_map(|&id| audience.name_of(id))
         .map(|name| &**name)
         .collect();
@@ -295,7 +290,7 @@ fn ignoring(from: u64, audience: &Audience, manners: &Manners) -> Line {
 
 /// `/away [TEXT]`: the answer.
 fn away(from: u64, text: &[u8], manners: &mut Manners) -> Line {
-    manners.away.insert(from, text.to_vec());
+    manners.person(from).away = Some(text.to_vec());
     match text {
         [] => text_line(&["You are away"]),
         text => line::line(&[b"You are away: ", text]),
@@ -352,12 +347,14 @@ fn log_act(who: &str, what: &str, whom: &str) {
 }
 
 /// Sends `line` to `to` alone; nothing was broadcast.
+#[inline(never)]
 fn tell(audience: &mut Audience, to: u64, line: Line) -> Option<usize> {
     audience.send_to(to, line);
     None
 }
 
 /// Sends `line` to everyone; its length, for the room's pacing.
+#[inline(never)]
 fn broadcast(audience: &mut Audience, line: Line) -> usize {
     let length = line.len();
     audience.broadcast(line);
@@ -365,6 +362,7 @@ fn broadcast(audience: &mut Audience, line: Line) -> usize {
 }
 
 /// `error: WHY` as a line.
+#[inline(never)]
 fn error(why: &str) -> Line {
     text_line(&["error: ", why])
 }

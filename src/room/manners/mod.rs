@@ -17,7 +17,7 @@
 
 pub mod ask;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use crate::bans::{remaining, Bans, Group, Table};
@@ -25,6 +25,22 @@ use crate::line::{self, text_line, Line};
 use crate::queue::QueueSender;
 use crate::transport::Socket;
 use crate::Config;
+
+/// What the room keeps of one member's manners: only members with some
+/// have an entry.
+#[derive(Default)]
+struct Person {
+    /// An operator.
+    operator: bool,
+    /// Wrong passwords tried: the third closes the connection.
+    wrong: u8,
+    /// Muted until then.
+    muted: Option<SystemTime>,
+    /// Away, and what it said.
+    away: Option<Vec<u8>>,
+    /// Whom it ignores, by id.
+    ignoring: Vec<u64>,
+}
 
 /// The room's manners: who is an operator, muted, ignoring whom, away;
 /// the bans and mutes by address; the topic and the message of the day.
@@ -36,22 +52,16 @@ pub struct Manners {
     motd: Vec<Line>,
     /// The topic, if one is set.
     topic: Option<Vec<u8>>,
-    /// The operators, by id.
-    operators: HashSet<u64>,
-    /// Wrong passwords tried, by id: the third closes the connection.
-    wrong: HashMap<u64, u8>,
+    /// The members with manners to keep, by id. One map for all of them
+    /// (each kind of map is code of its own, in a binary kept small).
+    people: HashMap<u64, Person>,
+    /// How many members ignore someone: while none does, a message goes
+    /// to everyone without a look at anyone's list.
+    ignorers: usize,
     /// The bans by address, which newcomers' connections read too.
     bans: Bans,
     /// The mutes by address, so that a mute outlives its connection.
     mutes: Table,
-    /// Who is muted now, by id, and until when.
-    muted: HashMap<u64, SystemTime>,
-    /// Whom each member ignores, by id.
-    ignoring: HashMap<u64, Vec<u64>>,
-    /// Who ignores each member, by id: the fan-out skips them.
-    ignored_by: HashMap<u64, Vec<u64>>,
-    /// Who is away, and what they said.
-    away: HashMap<u64, Vec<u8>>,
 }
 
 impl Manners {
@@ -64,6 +74,24 @@ impl Manners {
             bans,
             ..Manners::default()
         }
+    }
+
+    /// Member `id`'s entry, made if it had none.
+    fn person(&mut self, id: u64) -> &mut Person {
+        self.people.entry(id).or_default()
+    }
+
+    /// Member `id`'s entry, if it has one.
+    fn get(&self, id: u64) -> Option<&Person> {
+        if self.people.is_empty() {
+            return None;
+        }
+        self.people.get(&id)
+    }
+
+    /// Whether member `id` is an operator.
+    pub fn is_operator(&self, id: u64) -> bool {
+        self.get(id).is_some_and(|person| person.operator)
     }
 
     /// A newcomer's lines after who else is here: the message of the day,
@@ -87,24 +115,22 @@ impl Manners {
         };
         let now = SystemTime::now();
         if let Some((entry, _)) = self.mutes.get(Group::of(peer.ip()), now) {
-            self.muted.insert(id, entry.until);
+            let until = entry.until;
+            self.person(id).muted = Some(until);
         }
     }
 
     /// The `error: you are muted ...` line for member `id`, if it is
     /// muted: its lines go nowhere.
     pub fn silenced(&mut self, id: u64) -> Option<Line> {
-        if self.muted.is_empty() {
-            return None;
-        }
-        let left = self.muted.get(&id)?.duration_since(SystemTime::now());
-        match left {
+        let until = self.get(id)?.muted?;
+        match until.duration_since(SystemTime::now()) {
             Ok(left) if !left.is_zero() => {
                 let why = format!("error: you are muted for another {}", remaining(left));
                 Some(text_line(&[&why]))
             }
             _ => {
-                self.muted.remove(&id);
+                self.person(id).muted = None;
                 None
             }
         }
@@ -112,31 +138,46 @@ impl Manners {
 
     /// Who ignores member `id`, if anyone does: they get none of its
     /// messages.
-    pub fn ignorers(&self, id: u64) -> Option<&[u64]> {
-        if self.ignored_by.is_empty() {
+    pub fn ignorers(&self, id: u64) -> Option<Vec<u64>> {
+        if self.ignorers == 0 {
             return None;
         }
-        self.ignored_by.get(&id).map(Vec::as_slice)
+        let them: Vec<u64> = self
+            .people
+            .iter()
+            .filter(|(_, person)| person.ignoring.contains(&id))
+            .map(|(&who, _)| who)
+            .collect();
+        (!them.is_empty()).then_some(them)
     }
 
     /// Whether member `who` ignores member `whom`.
     pub fn ignores(&self, who: u64, whom: u64) -> bool {
-        self.ignorers(whom).is_some_and(|them| them.contains(&who))
+        self.ignorers > 0 && self.get(who).is_some_and(|p| p.ignoring.contains(&whom))
+    }
+
+    /// Member `who` ignores `whom` from now on (`ignore`), or no longer.
+    fn set_ignoring(&mut self, who: u64, whom: u64, ignore: bool) {
+        let person = self.person(who);
+        let before = !person.ignoring.is_empty();
+        person.ignoring.retain(|&id| id != whom);
+        if ignore {
+            person.ignoring.push(whom);
+        }
+        let after = !person.ignoring.is_empty();
+        self.ignorers = self.ignorers + usize::from(after) - usize::from(before);
     }
 
     /// What member `id` said on going away, if it is away.
     pub fn away(&self, id: u64) -> Option<&[u8]> {
-        if self.away.is_empty() {
-            return None;
-        }
-        self.away.get(&id).map(Vec::as_slice)
+        self.get(id)?.away.as_deref()
     }
 
     /// Member `id` as `/who` shows it: `@` before an operator's name,
     /// ` (away: TEXT)` after an absent one's.
     pub fn shown(&self, id: u64, name: &str) -> Vec<u8> {
         let mut shown = Vec::with_capacity(name.len() + 1);
-        if self.operators.contains(&id) {
+        if self.is_operator(id) {
             shown.push(b'@');
         }
         shown.extend_from_slice(name.as_bytes());
@@ -155,36 +196,23 @@ impl Manners {
     /// Member `id` is gone: it is no longer an operator, away or anyone's
     /// to ignore. (Its mute stays with its address.)
     pub fn left(&mut self, id: u64) {
-        if !self.muted.is_empty() {
-            self.muted.remove(&id);
-        }
-        if !self.operators.is_empty() {
-            self.operators.remove(&id);
-        }
-        if !self.wrong.is_empty() {
-            self.wrong.remove(&id);
-        }
-        if !self.away.is_empty() {
-            self.away.remove(&id);
-        }
-        if self.ignoring.is_empty() && self.ignored_by.is_empty() {
+        if self.people.is_empty() {
             return;
         }
-        for whom in self.ignoring.remove(&id).unwrap_or_default() {
-            unlist(&mut self.ignored_by, whom, id);
+        if let Some(person) = self.people.remove(&id) {
+            self.ignorers -= usize::from(!person.ignoring.is_empty());
         }
-        for who in self.ignored_by.remove(&id).unwrap_or_default() {
-            unlist(&mut self.ignoring, who, id);
+        if self.ignorers == 0 {
+            return;
         }
-    }
-}
-
-/// Takes `id` off `key`'s list in `lists`, and the list once empty.
-fn unlist(lists: &mut HashMap<u64, Vec<u64>>, key: u64, id: u64) {
-    if let Some(list) = lists.get_mut(&key) {
-        list.retain(|&other| other != id);
-        if list.is_empty() {
-            lists.remove(&key);
+        let ignorers: Vec<u64> = self
+            .people
+            .iter()
+            .filter(|(_, person)| person.ignoring.contains(&id))
+            .map(|(&who, _)| who)
+            .collect();
+        for who in ignorers {
+            self.set_ignoring(who, id, false);
         }
     }
 }
