@@ -79,11 +79,21 @@ pub enum Ask {
     Away,
     /// `/back`.
     Back,
+    /// No command anyone types: what the server of a member banned or
+    /// muted adds to the room's order, as from that member, so that every
+    /// server learns its address (`ban ADDRESS UNTIL OP [REASON]`, `mute
+    /// ADDRESS UNTIL OP`, UNTIL in seconds since the epoch): only its own
+    /// server knows where a member comes from.
+    Mark,
 }
+
+/// How many of [`ASKS`] a line may ask for: [`Ask::Mark`] is the
+/// servers' own.
+const TYPED: usize = 12;
 
 /// Each [`Ask`] and its word, in the order of the enum: its place is its
 /// byte on the wire between servers.
-pub const ASKS: [(Ask, &str); 12] = [
+pub const ASKS: [(Ask, &str); 13] = [
     (Ask::Op, "op"),
     (Ask::Kick, "kick"),
     (Ask::Ban, "ban"),
@@ -96,6 +106,7 @@ pub const ASKS: [(Ask, &str); 12] = [
     (Ask::Unignore, "unignore"),
     (Ask::Away, "away"),
     (Ask::Back, "back"),
+    (Ask::Mark, "mark"),
 ];
 
 impl Ask {
@@ -234,7 +245,7 @@ pub fn parse(line: &[u8]) -> Command {
         Command::Help
     } else if is("quit") {
         Command::Quit
-    } else if let Some(&(ask, _)) = ASKS
+    } else if let Some(&(ask, _)) = ASKS[..TYPED]
         .iter()
         .find(|(_, word)| cfg!(feature = "manners") && is(word))
     {
@@ -317,6 +328,7 @@ mod tests {
             Command::Ask(Ask::Kick, b"bob  be nice".to_vec())
         );
         assert_eq!(parse(b"/bans"), Command::Ask(Ask::Bans, Vec::new()));
+        assert_eq!(parse(b"/mark x"), Command::Unknown(b"mark".to_vec()));
         for (at, (ask, word)) in ASKS.iter().enumerate() {
             assert_eq!(*ask as usize, at);
             assert_eq!(ask.word(), *word);

@@ -76,7 +76,7 @@ pub async fn open(
         _ => Greeting::AtOnce,
     };
     let Channels { hub, inputs, stop } = events::channels(greeting);
-    let room = Room::new(config, two_doors, &inputs, greeting);
+    let room = Room::new(config, two_doors, &inputs, greeting, hub.messages.clone());
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
@@ -132,14 +132,20 @@ impl Room {
     /// `config.history` messages. Broadcast lines are kept once, in the
     /// `inputs`' log, which the connections' queues send from; the bans
     /// are shared with the connections through them too.
-    fn new(config: &Config, two_doors: bool, inputs: &Inputs, greeting: Greeting) -> Self {
+    fn new(
+        config: &Config,
+        two_doors: bool,
+        inputs: &Inputs,
+        greeting: Greeting,
+        marks: async_channel::Sender<Message>,
+    ) -> Self {
         let log = inputs.log.clone();
         Room {
             audience: Audience::new(config.names, two_doors && !config.names, log),
             history: History::new(config.history),
             pacer: Pacer::default(),
             greeting,
-            manners: Manners::new(config, inputs.bans.clone()),
+            manners: Manners::new(config, inputs.bans.clone(), marks),
         }
     }
 

@@ -10,12 +10,11 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::Manners;
-use crate::bans::{because, utc, Entry, Group};
+use super::{error, log_act, table, tell, Manners};
+use crate::bans::{because, Entry, Group};
 use crate::command::{split_word, Ask, RIGHT, WRONG};
 use crate::config::parse_duration;
 use crate::line::{self, text_line, Line};
-use crate::log;
 use crate::names;
 use crate::room::audience::Audience;
 
@@ -50,6 +49,7 @@ pub fn apply(
     let me = Asker { from, name };
     let operator = manners.is_operator(from);
     let reply = match ask {
+        Ask::Mark => return mark(me, arg, audience, manners),
         Ask::Op => return op(me, arg, audience, manners),
         Ask::Topic if arg.is_empty() => match &manners.topic {
             Some(topic) => line::line(&[b"Topic: ", topic]),
@@ -70,8 +70,8 @@ pub fn apply(
             let set = line::line(&[name.as_bytes(), b" set the topic: ", arg]);
             return Some(broadcast(audience, set));
         }
-        Ask::Bans => return bans(from, audience, manners),
-        Ask::Unban => unban(name, arg, manners),
+        Ask::Bans => return table::bans(from, audience, manners),
+        Ask::Unban => table::unban(name, arg, manners),
         Ask::Kick | Ask::Ban => return send_away(me, ask, arg, audience, manners),
         Ask::Mute | Ask::Unmute => return mute(me, ask, arg, audience, manners),
     };
@@ -142,29 +142,75 @@ fn send_away(
     };
     let reason: Option<Arc<str>> =
         (!reason.is_empty()).then(|| String::from_utf8_lossy(reason).into());
-    let verb = if banning { "banned" } else { "kicked" };
-    let mut whom = found.1.to_string();
     if banning {
+        // Only the member's own server knows its address: that server
+        // marks it in the room's order, and each server bans it then.
         if let Some(ip) = audience.address_of(found.0) {
-            let group = Group::of(ip);
-            whom = format!("{whom} ({group}) for {}", format_lasts(lasts));
-            let until = SystemTime::now() + lasts;
-            let entry = Entry {
-                until,
-                by: me.name.clone(),
-                reason: reason.clone(),
-            };
-            manners.bans.lock().insert(group, entry);
+            let why = reason.as_deref().map(|why| format!(" {why}"));
+            let text = format!(
+                "ban {} {} {}{}",
+                Group::of(ip),
+                lasts.as_secs(),
+                me.name,
+                why.unwrap_or_default()
+            );
+            manners.mark(found.0, text);
         }
+        return None;
     }
     let why = because(reason.as_deref());
-    log_act(me.name, verb, &format!("{whom}{why}"));
-    let farewell = text_line(&["error: ", verb, " by ", me.name, &why]);
-    let announce = text_line(&[&found.1, " was ", verb, " by ", me.name, &why]);
+    log_act(me.name, "kicked", &format!("{}{why}", found.1));
+    Some(send_off(found, "kicked", me.name, &why, audience, manners))
+}
+
+/// Member `found` goes, `verb` (`kicked`, `banned`) by operator `by`,
+/// `why` (`: REASON`, or nothing): its `error:` line, then its close; the
+/// room hears of it in place of its leave. The length of that line.
+fn send_off(
+    found: (u64, Arc<str>),
+    verb: &str,
+    by: &str,
+    why: &str,
+    audience: &mut Audience,
+    manners: &mut Manners,
+) -> usize {
+    let farewell = text_line(&["error: ", verb, " by ", by, why]);
+    let announce = text_line(&[&found.1, " was ", verb, " by ", by, why]);
     let length = announce.len();
     audience.expel(found.0, farewell, announce);
     manners.left(found.0);
-    Some(length)
+    length
+}
+
+/// A member's server marks its address (see [`Ask::Mark`]): `ban`, and
+/// the member goes, its address banned on every server; or `mute`, its
+/// address muted, and the member with it. Anything else is no mark.
+fn mark(me: Asker, arg: &[u8], audience: &mut Audience, manners: &mut Manners) -> Option<usize> {
+    let text = String::from_utf8_lossy(arg);
+    let mut words = text.splitn(5, ' ');
+    let (kind, group, lasts, by) = (words.next()?, words.next()?, words.next()?, words.next()?);
+    let group = Group::parse(group)?;
+    let lasts = Duration::from_secs(lasts.parse::<u64>().ok()?.min(LONGEST.as_secs()));
+    let reason: Option<Arc<str>> = words.next().map(Arc::from);
+    let by: Arc<str> = by.into();
+    let until = SystemTime::now() + lasts;
+    manners.person(me.from).address = Some(group);
+    let entry = Entry {
+        until,
+        by: by.clone(),
+        reason: reason.clone(),
+    };
+    if kind == "mute" {
+        manners.mutes.insert(group, entry);
+        manners.person(me.from).muted = Some(until);
+        return None;
+    }
+    manners.bans.lock().insert(group, entry);
+    let why = because(reason.as_deref());
+    let whom = format!("{} ({group}) for {}", me.name, format_lasts(lasts));
+    log_act(&by, "banned", &format!("{whom}{why}"));
+    let found = (me.from, me.name.clone());
+    Some(send_off(found, "banned", &by, &why, audience, manners))
 }
 
 /// `/mute NAME [DURATION]` and `/unmute NAME`: the room hears of it; a
@@ -181,7 +227,6 @@ fn mute(
         Ok(found) => found,
         Err(why) => return tell(audience, me.from, why),
     };
-    let group = audience.address_of(id).map(Group::of);
     let now = SystemTime::now();
     let verb = if ask == Ask::Mute {
         let lasts = match rest {
@@ -191,15 +236,11 @@ fn mute(
                 Err(why) => return tell(audience, me.from, why),
             },
         };
-        let until = now + lasts;
-        manners.person(id).muted = Some(until);
-        if let Some(group) = group {
-            let entry = Entry {
-                until,
-                by: me.name.clone(),
-                reason: None,
-            };
-            manners.mutes.insert(group, entry);
+        manners.person(id).muted = Some(now + lasts);
+        // The address, marked by the member's own server (see `mark`).
+        if let Some(ip) = audience.address_of(id) {
+            let text = format!("mute {} {} {}", Group::of(ip), lasts.as_secs(), me.name);
+            manners.mark(id, text);
         }
         log_act(
             me.name,
@@ -209,8 +250,9 @@ fn mute(
         "muted"
     } else {
         let live = manners.silenced(id).is_some();
-        manners.person(id).muted = None;
-        if let Some(group) = group {
+        let person = manners.person(id);
+        person.muted = None;
+        if let Some(group) = person.address {
             manners.mutes.remove(group, now);
         }
         if !live {
@@ -221,38 +263,6 @@ fn mute(
     };
     let told = text_line(&[&name, " was ", verb, " by ", me.name]);
     Some(broadcast(audience, told))
-}
-
-/// `/bans`: a line a ban, for the asker.
-fn bans(from: u64, audience: &mut Audience, manners: &mut Manners) -> Option<usize> {
-    let live = manners.bans.lock().live(SystemTime::now());
-    if live.is_empty() {
-        tell(audience, from, text_line(&["Nobody is banned"]));
-    }
-    for (group, entry) in live {
-        let why = because(entry.reason.as_deref());
-        let text = format!("{group} until {} by {}{why}", utc(entry.until), entry.by);
-        tell(audience, from, text_line(&[&text]));
-    }
-    None
-}
-
-/// `/unban ADDRESS`: the answer.
-fn unban(name: &str, arg: &[u8], manners: &mut Manners) -> Line {
-    if arg.is_empty() {
-        return error("usage: /unban ADDRESS");
-    }
-    let text = String::from_utf8_lossy(arg);
-    let Some(group) = Group::parse(&text) else {
-        return error(&format!(
-            "bad address \"{text}\" (an IPv4 address, or an IPv6 address or its /64)"
-        ));
-    };
-    if !manners.bans.lock().remove(group, SystemTime::now()) {
-        return error(&format!("{group} is not banned"));
-    }
-    log_act(name, "unbanned", &group.to_string());
-    text_line(&["Unbanned ", &group.to_string()])
 }
 
 /// `/ignore NAME` and `/unignore NAME`: the answer.
@@ -340,19 +350,6 @@ fn format_lasts(lasts: Duration) -> String {
     crate::config::format_duration(lasts)
 }
 
-/// Logs an operator's act: who, what, whom.
-fn log_act(who: &str, what: &str, whom: &str) {
-    let space = if whom.is_empty() { "" } else { " " };
-    log::always(format_args!("operator: {who} {what}{space}{whom}"));
-}
-
-/// Sends `line` to `to` alone; nothing was broadcast.
-#[inline(never)]
-fn tell(audience: &mut Audience, to: u64, line: Line) -> Option<usize> {
-    audience.send_to(to, line);
-    None
-}
-
 /// Sends `line` to everyone; its length, for the room's pacing.
 #[inline(never)]
 fn broadcast(audience: &mut Audience, line: Line) -> usize {
@@ -361,8 +358,4 @@ fn broadcast(audience: &mut Audience, line: Line) -> usize {
     length
 }
 
-/// `error: WHY` as a line.
-#[inline(never)]
-fn error(why: &str) -> Line {
-    text_line(&["error: ", why])
-}
+//END

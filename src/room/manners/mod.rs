@@ -16,13 +16,19 @@
 //! alone, which is where its ban and the mute of its address are kept.
 
 pub mod ask;
+mod table;
 
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use async_channel::Sender;
+
 use crate::bans::{remaining, Bans, Group, Table};
+use crate::command::{Ask, Command};
 use crate::line::{self, text_line, Line};
 use crate::queue::QueueSender;
+use crate::room::audience::Audience;
+use crate::room::events::{Message, Said};
 use crate::transport::Socket;
 use crate::Config;
 
@@ -40,6 +46,8 @@ struct Person {
     away: Option<Vec<u8>>,
     /// Whom it ignores, by id.
     ignoring: Vec<u64>,
+    /// Where it comes from, once its server marked it (see `ask::mark`).
+    address: Option<Group>,
 }
 
 /// The room's manners: who is an operator, muted, ignoring whom, away;
@@ -62,17 +70,36 @@ pub struct Manners {
     bans: Bans,
     /// The mutes by address, so that a mute outlives its connection.
     mutes: Table,
+    /// The room's own way in, for the marks of this server's members'
+    /// addresses (see `ask::mark`).
+    marks: Option<Sender<Message>>,
 }
 
 impl Manners {
     /// The manners of a room served with `config`, its bans shared with
     /// its newcomers' connections through `bans`.
-    pub fn new(config: &Config, bans: Bans) -> Self {
+    pub fn new(config: &Config, bans: Bans, marks: Sender<Message>) -> Self {
         Manners {
             password: config.operator_password.is_some(),
             motd: config.motd.iter().map(|text| line::line(&[text])).collect(),
             bans,
+            marks: Some(marks),
             ..Manners::default()
+        }
+    }
+
+    /// Puts a mark of member `id`'s address (`text`, see [`Ask::Mark`])
+    /// in the room's order, as from that member. Never waits: a room that
+    /// has a thousand lines waiting loses the mark, and says so.
+    fn mark(&mut self, id: u64, text: String) {
+        let mark = Message {
+            from: id,
+            said: Said::Command(Box::new(Command::Ask(Ask::Mark, text.into_bytes()))),
+            permit: None,
+        };
+        let sent = self.marks.as_ref().map(|marks| marks.try_send(mark));
+        if !matches!(sent, Some(Ok(()))) {
+            crate::log::always(format_args!("a ban or a mute of member {id} was lost"));
         }
     }
 
@@ -114,9 +141,11 @@ impl Manners {
             return;
         };
         let now = SystemTime::now();
-        if let Some((entry, _)) = self.mutes.get(Group::of(peer.ip()), now) {
-            let until = entry.until;
-            self.person(id).muted = Some(until);
+        let group = Group::of(peer.ip());
+        if let Some((entry, left)) = self.mutes.get(group, now) {
+            // Every server mutes it, as the mark goes round.
+            let text = format!("mute {group} {} {}", left.as_secs().max(1), entry.by);
+            self.mark(id, text);
         }
     }
 
@@ -215,4 +244,23 @@ impl Manners {
             self.set_ignoring(who, id, false);
         }
     }
+}
+
+/// Logs an operator's act: who, what, whom.
+pub(crate) fn log_act(who: &str, what: &str, whom: &str) {
+    let space = if whom.is_empty() { "" } else { " " };
+    crate::log::always(format_args!("operator: {who} {what}{space}{whom}"));
+}
+
+/// Sends `line` to `to` alone; nothing was broadcast.
+#[inline(never)]
+pub(crate) fn tell(audience: &mut Audience, to: u64, line: Line) -> Option<usize> {
+    audience.send_to(to, line);
+    None
+}
+
+/// `error: WHY` as a line.
+#[inline(never)]
+pub(crate) fn error(why: &str) -> Line {
+    text_line(&["error: ", why])
 }

@@ -6,6 +6,7 @@
 use crate::bans::Bans;
 use crate::line::Line;
 use crate::queue::QueueSender;
+use crate::room::events::Message;
 use crate::transport::Socket;
 use crate::Config;
 
@@ -15,7 +16,7 @@ pub struct Manners;
 
 impl Manners {
     /// No manners, whatever `config` says (it cannot ask for any).
-    pub fn new(_config: &Config, _bans: Bans) -> Self {
+    pub fn new(_config: &Config, _bans: Bans, _marks: async_channel::Sender<Message>) -> Self {
         Manners
     }
 
