@@ -144,8 +144,16 @@ fn send_away(
         (!reason.is_empty()).then(|| String::from_utf8_lossy(reason).into());
     if banning {
         // Only the member's own server knows its address: that server
-        // marks it in the room's order, and each server bans it then.
+        // marks it in the room's order, and each server bans it then. It
+        // bans it at once too, in case the member leaves before its mark
+        // comes round (a mark of someone gone is no one's).
         if let Some(ip) = audience.address_of(found.0) {
+            let entry = Entry {
+                until: SystemTime::now() + lasts,
+                by: me.name.clone(),
+                reason: reason.clone(),
+            };
+            manners.bans.lock().insert(Group::of(ip), entry);
             let why = reason.as_deref().map(|why| format!(" {why}"));
             let text = format!(
                 "ban {} {} {}{}",
