@@ -2,8 +2,10 @@
 //! transcript cannot show (every client of a script is 127.0.0.1): a ban
 //! refuses its address and no other, a mute follows its address across a
 //! leave, `/bans` says when each ends. Clients connect from addresses of
-//! their own in 127.0.0.0/8 (all loopback on Linux) to the built `chat`,
-//! and the flags' refusals at start are checked on the binary too.
+//! their own in 127.0.0.0/8 (all loopback on Linux) to the built `chat`;
+//! an IPv6 ban's /64 is played in a network namespace of the server's own,
+//! with `nc` from addresses given to its loopback. The flags' refusals at
+//! start are checked on the binary too.
 
 // Without the feature `manners`, only the refusal of its flags is here.
 #![cfg_attr(not(feature = "manners"), allow(dead_code, unused_imports))]
@@ -20,7 +22,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bins::{chat_bin, ChatProcess};
+use bins::{chat_bin, netcat, ChatProcess};
 use common::Peer;
 
 /// The operators' password of these tests.
@@ -243,4 +245,125 @@ fn the_files_are_checked_at_start() {
     let motd = file("motd", b"hi\n", 0o644).display().to_string();
     let line = refused(&[&format!("--motd={motd}")]);
     assert_eq!(line, "chat: --motd needs --names");
+}
+
+/// A client that is `nc` in the server's network namespace, from the
+/// address `from`: what it receives comes through a thread, so that a
+/// line that never comes fails the test instead of hanging it.
+struct Nc {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Nc {
+    fn connect(chat: &ChatProcess, from: &str) -> Nc {
+        let port = chat.addr.port().to_string();
+        let mut child = chat
+            .in_its_network(netcat().to_str().expect("a UTF-8 path"))
+            .args(["-N", "-s", from, "::1", &port])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run nc with nsenter");
+        let stdout = child.stdout.take().expect("nc's output");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Nc { child, lines }
+    }
+
+    fn say(&mut self, text: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("nc's input");
+        writeln!(stdin, "{text}").expect("write to nc");
+    }
+
+    fn expect(&mut self, want: &str) {
+        let got = self.lines.recv_timeout(common::PATIENCE);
+        assert_eq!(got.as_deref(), Ok(want));
+    }
+
+    /// The server closed the connection: nothing more arrives, and `nc`,
+    /// its input closed too, ends.
+    fn expect_end(mut self) {
+        drop(self.child.stdin.take());
+        let got = self.lines.recv_timeout(common::PATIENCE);
+        assert_eq!(got, Err(std::sync::mpsc::RecvTimeoutError::Disconnected));
+    }
+}
+
+impl Drop for Nc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An IPv6 address is banned by its /64: another address of the same /64
+/// is refused, one of the next /64 is not. Played in a network namespace
+/// of the server's own, whose loopback is given three addresses.
+#[cfg(feature = "manners")]
+#[test]
+fn an_ipv6_ban_covers_its_64() {
+    let password = file("v6", format!("{PASSWORD}\n").as_bytes(), 0o600);
+    let flag = format!("--operator-password-file={}", password.display());
+    let chat = ChatProcess::start_in_own_network(":0", &["--names", &flag]);
+    for address in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:3::1"] {
+        let status = chat
+            .in_its_network("ip")
+            .args([
+                "-6",
+                "addr",
+                "add",
+                &format!("{address}/64"),
+                "dev",
+                "lo",
+                "nodad",
+            ])
+            .status()
+            .expect("run ip with nsenter");
+        assert!(status.success(), "ip -6 addr add {address}");
+    }
+    let mut alice = Nc::connect(&chat, "::1");
+    alice.expect("What is your name?");
+    alice.say("alice");
+    alice.expect("You are alice");
+    alice.expect("Nobody else is here");
+    alice.say(&format!("/op {PASSWORD}"));
+    alice.expect("You are an operator");
+    let mut bob = Nc::connect(&chat, "2001:db8:1:2::1");
+    bob.expect("What is your name?");
+    bob.say("bob");
+    bob.expect("You are bob");
+    bob.expect("Also here: alice");
+    alice.expect("bob has arrived");
+
+    alice.say("/ban bob");
+    bob.expect("error: banned by alice");
+    bob.expect_end();
+    alice.expect("bob was banned by alice");
+    let mut neighbour = Nc::connect(&chat, "2001:db8:1:2::2");
+    neighbour.expect("error: banned for another 59m");
+    neighbour.expect_end();
+    let mut stranger = Nc::connect(&chat, "2001:db8:1:3::1");
+    stranger.expect("What is your name?");
+    stranger.say("carol");
+    stranger.expect("You are carol");
+    stranger.expect("Also here: alice");
+    alice.expect("carol has arrived");
+
+    alice.say("/unban 2001:db8:1:2::7");
+    alice.expect("Unbanned 2001:db8:1:2::/64");
+    let mut back = Nc::connect(&chat, "2001:db8:1:2::2");
+    back.expect("What is your name?");
+    drop(alice);
+    drop(stranger);
+    drop(back);
+    assert!(chat.terminate().success());
 }
