@@ -71,6 +71,11 @@ impl Display for Group {
     }
 }
 
+/// A change to the room's manners that outlives its servers (`--redis`):
+/// a field of the room's manners in Redis (`topic`, `ban ADDRESS`, `mute
+/// ADDRESS`) and its new value, or `None` to forget it.
+pub type Save = (String, Option<Vec<u8>>);
+
 /// One ban or mute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {

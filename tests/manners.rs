@@ -367,3 +367,49 @@ fn an_ipv6_ban_covers_its_64() {
     drop(back);
     assert!(chat.terminate().success());
 }
+
+/// The topic and the bans outlive the servers that made them: kept in
+/// Redis, a server started later (as after a restart) knows them. (Its
+/// keeping is the server's own business, after the room's lines: the
+/// test waits until Redis holds it, as an operator would not notice.)
+#[cfg(all(feature = "manners", feature = "redis"))]
+#[test]
+fn a_server_started_later_knows_the_topic_and_the_bans() {
+    let Some(redis) = common::redis::Redis::start() else {
+        return;
+    };
+    let password = file("later", format!("{PASSWORD}\n").as_bytes(), 0o600);
+    let password = format!("--operator-password-file={}", password.display());
+    let url = redis.url();
+    let flags = ["--names", &password, "--redis", &url];
+    let first = ChatProcess::start(&flags);
+    let mut alice = named(&first, "127.0.0.1", "alice", "Nobody else is here");
+    alice.say(&format!("/op {PASSWORD}"));
+    alice.expect("You are an operator");
+    alice.say("/topic kept in Redis");
+    alice.expect("alice set the topic: kept in Redis");
+    let mut bob = named(&first, "127.0.0.6", "bob", "Also here: alice");
+    bob.expect("Topic: kept in Redis");
+    alice.expect("bob has arrived");
+    alice.say("/ban bob 2h spam");
+    bob.expect("error: banned by alice: spam");
+    bob.expect_end();
+    alice.expect("bob was banned by alice: spam");
+    let key = chat::room_keys::RoomKeys::new("chat").manners();
+    common::eventually("the ban kept in Redis", common::PATIENCE, || {
+        let held = redis.query(&["HEXISTS", &key, "ban 127.0.0.6"]);
+        (held.trim() == ":1").then_some(())
+    });
+
+    let second = ChatProcess::start(&flags);
+    let mut refused = from(&second, "127.0.0.6");
+    refused.expect("error: banned for another 1h59m: spam");
+    refused.expect_end();
+    let mut carol = named(&second, "127.0.0.7", "carol", "Also here: alice");
+    carol.expect("Topic: kept in Redis");
+    alice.expect("carol has arrived");
+    carol.say("/topic");
+    carol.expect("Topic: kept in Redis");
+    assert!(second.terminate().success());
+    assert!(first.terminate().success());
+}

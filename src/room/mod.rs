@@ -58,6 +58,10 @@ const YIELD_EVERY_BYTES: usize = 32 * 1024;
 /// accepting and reading go on during a flood.
 const YIELD_EVERY_LINES: usize = 256;
 
+/// Changes to the room's manners that may wait to be kept in Redis.
+#[cfg(feature = "redis")]
+const SAVES_BACKLOG: usize = 256;
+
 /// The room this server serves, opened: its own, or (`--redis`) its part
 /// of a room several servers share, once joined (as a server listening on
 /// `listening`, as the others' logs name it); an error says in one line
@@ -76,11 +80,16 @@ pub async fn open(
         _ => Greeting::AtOnce,
     };
     let Channels { hub, inputs, stop } = events::channels(greeting);
-    let room = Room::new(config, two_doors, &inputs, greeting, hub.messages.clone());
+    #[allow(unused_mut)]
+    let mut room = Room::new(config, two_doors, &inputs, greeting, hub.messages.clone());
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
-            let order = redis::join::join(shared, config, inputs, listening).await?;
+            let (saves, saved) = async_channel::bounded(SAVES_BACKLOG);
+            room.manners.keep_in(saves);
+            let mut order = redis::join::join(shared, config, inputs, listening, saved).await?;
+            // Before the server listens: its first newcomer finds them.
+            room.manners.restore(order.take_kept());
             run(order, room).boxed_local()
         }
         _ => run(order::Local::new(inputs), room).boxed_local(),

@@ -66,6 +66,7 @@ pub fn apply(
         _ if !operator => error(&format!("only operators can /{}", ask.word())),
         Ask::Topic => {
             manners.topic = Some(arg.to_vec());
+            manners.save("topic".into(), Some(arg.to_vec()));
             log_act(name, "set the topic", &String::from_utf8_lossy(arg));
             let set = line::line(&[name.as_bytes(), b" set the topic: ", arg]);
             return Some(broadcast(audience, set));
@@ -209,10 +210,12 @@ fn mark(me: Asker, arg: &[u8], audience: &mut Audience, manners: &mut Manners) -
         reason: reason.clone(),
     };
     if kind == "mute" {
+        manners.save_entry("mute", group, &entry);
         manners.mutes.insert(group, entry);
         manners.person(me.from).muted = Some(until);
         return None;
     }
+    manners.save_entry("ban", group, &entry);
     manners.bans.lock().insert(group, entry);
     let why = because(reason.as_deref());
     let whom = format!("{} ({group}) for {}", me.name, format_lasts(lasts));
@@ -262,6 +265,7 @@ fn mute(
         person.muted = None;
         if let Some(group) = person.address {
             manners.mutes.remove(group, now);
+            manners.save(format!("mute {group}"), None);
         }
         if !live {
             return tell(audience, me.from, error(&format!("{name} is not muted")));

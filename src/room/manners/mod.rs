@@ -19,11 +19,11 @@ pub mod ask;
 mod table;
 
 use std::collections::HashMap;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_channel::Sender;
 
-use crate::bans::{remaining, Bans, Group, Table};
+use crate::bans::{remaining, Bans, Entry, Group, Save, Table};
 use crate::command::{Ask, Command};
 use crate::line::{self, text_line, Line};
 use crate::queue::QueueSender;
@@ -73,6 +73,9 @@ pub struct Manners {
     /// The room's own way in, for the marks of this server's members'
     /// addresses (see `ask::mark`).
     marks: Option<Sender<Message>>,
+    /// Where changes go to be kept in Redis, in a room several servers
+    /// share (see `room::redis::keep`).
+    saves: Option<Sender<Save>>,
 }
 
 impl Manners {
@@ -100,6 +103,68 @@ impl Manners {
         let sent = self.marks.as_ref().map(|marks| marks.try_send(mark));
         if !matches!(sent, Some(Ok(()))) {
             crate::log::always(format_args!("a ban or a mute of member {id} was lost"));
+        }
+    }
+
+    /// Keeps the room's changes of manners in Redis through `saves`.
+    #[cfg(feature = "redis")]
+    pub fn keep_in(&mut self, saves: Sender<Save>) {
+        self.saves = Some(saves);
+    }
+
+    /// Keeps `field` as `value` (or forgets it), if the room keeps its
+    /// manners anywhere.
+    fn save(&self, field: String, value: Option<Vec<u8>>) {
+        if let Some(saves) = &self.saves {
+            if saves.try_send((field, value)).is_err() {
+                crate::log::always(format_args!("a change of the room's manners was not kept"));
+            }
+        }
+    }
+
+    /// Keeps a ban or a mute (`kind`) of `group`.
+    fn save_entry(&self, kind: &str, group: Group, entry: &Entry) {
+        let until = entry
+            .until
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let why = entry.reason.as_deref().map(|why| format!(" {why}"));
+        let value = format!("{until} {}{}", entry.by, why.unwrap_or_default());
+        self.save(format!("{kind} {group}"), Some(value.into_bytes()));
+    }
+
+    /// The room's manners as Redis kept them: the topic, the bans and the
+    /// mutes still on (what is over is forgotten there too).
+    #[cfg(feature = "redis")]
+    pub fn restore(&mut self, kept: Vec<(String, Vec<u8>)>) {
+        let now = SystemTime::now();
+        for (field, value) in kept {
+            if field == "topic" {
+                self.topic = Some(value);
+                continue;
+            }
+            let Some((kind, group)) = field.split_once(' ') else {
+                continue;
+            };
+            let value = String::from_utf8_lossy(&value);
+            let mut words = value.splitn(3, ' ');
+            let until = words.next().and_then(|until| until.parse::<u64>().ok());
+            let (Some(group), Some(until), Some(by)) = (Group::parse(group), until, words.next())
+            else {
+                continue;
+            };
+            let entry = Entry {
+                until: UNIX_EPOCH + std::time::Duration::from_secs(until),
+                by: by.into(),
+                reason: words.next().map(Into::into),
+            };
+            if entry.until <= now {
+                self.save(field, None);
+            } else if kind == "ban" {
+                self.bans.lock().insert(group, entry);
+            } else if kind == "mute" {
+                self.mutes.insert(group, entry);
+            }
         }
     }
 

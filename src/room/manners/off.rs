@@ -55,6 +55,15 @@ impl Manners {
     /// Nothing to forget.
     #[inline]
     pub fn left(&mut self, _id: u64) {}
+
+    /// Nothing to keep in Redis.
+    #[cfg(feature = "redis")]
+    pub fn keep_in(&mut self, _saves: async_channel::Sender<crate::bans::Save>) {}
+
+    /// Nothing kept to restore (a room of servers with manners may have
+    /// some: this server has no use for them).
+    #[cfg(feature = "redis")]
+    pub fn restore(&mut self, _kept: Vec<(String, Vec<u8>)>) {}
 }
 
 /// The commands of operators and manners, which this build does not have.

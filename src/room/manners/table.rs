@@ -36,5 +36,6 @@ pub(super) fn unban(name: &str, arg: &[u8], manners: &mut Manners) -> Line {
         return error(&format!("{group} is not banned"));
     }
     log_act(name, "unbanned", &group.to_string());
+    manners.save(format!("ban {group}"), None);
     text_line(&["Unbanned ", &group.to_string()])
 }
