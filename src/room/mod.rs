@@ -81,7 +81,7 @@ pub async fn open(
     };
     let Channels { hub, inputs, stop } = events::channels(greeting);
     #[allow(unused_mut)]
-    let mut room = Room::new(config, two_doors, &inputs, greeting, hub.messages.clone());
+    let mut room = Room::new(config, two_doors, &inputs, greeting, &hub.messages);
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
@@ -146,7 +146,7 @@ impl Room {
         two_doors: bool,
         inputs: &Inputs,
         greeting: Greeting,
-        marks: async_channel::Sender<Message>,
+        marks: &async_channel::Sender<Message>,
     ) -> Self {
         let log = inputs.log.clone();
         Room {

@@ -81,12 +81,12 @@ pub struct Manners {
 impl Manners {
     /// The manners of a room served with `config`, its bans shared with
     /// its newcomers' connections through `bans`.
-    pub fn new(config: &Config, bans: Bans, marks: Sender<Message>) -> Self {
+    pub fn new(config: &Config, bans: Bans, marks: &Sender<Message>) -> Self {
         Manners {
             password: config.operator_password.is_some(),
             motd: config.motd.iter().map(|text| line::line(&[text])).collect(),
             bans,
-            marks: Some(marks),
+            marks: Some(marks.clone()),
             ..Manners::default()
         }
     }

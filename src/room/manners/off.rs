@@ -16,7 +16,7 @@ pub struct Manners;
 
 impl Manners {
     /// No manners, whatever `config` says (it cannot ask for any).
-    pub fn new(_config: &Config, _bans: Bans, _marks: async_channel::Sender<Message>) -> Self {
+    pub fn new(_config: &Config, _bans: Bans, _marks: &async_channel::Sender<Message>) -> Self {
         Manners
     }
 
