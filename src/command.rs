@@ -38,11 +38,119 @@ pub enum Command {
     /// `/quit`: the end of the session, as the end of input is. The reader
     /// ends there: it never reaches the room.
     Quit,
+    /// One of the commands that keep a room civil (see [`Ask`]), and the
+    /// rest of its line, trimmed, which the room reads. `/op`'s password
+    /// never travels so: [`vouch`] puts its verdict in its place.
+    Ask(Ask, Vec<u8>),
     /// A command used wrongly: its usage, as the help shows it (one of
     /// [`USAGES`]).
     Usage(&'static str),
     /// Anything else: the command word as typed.
     Unknown(Vec<u8>),
+}
+
+/// The commands of operators and manners (PROTOCOL.md, "Operators and
+/// manners"): one variant a word, in the order of [`ASKS`], whose
+/// arguments the room reads (`room::manners`), as only it knows names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// `/op PASSWORD`, once vouched for: its argument is [`RIGHT`],
+    /// [`WRONG`], or empty when the server has no password.
+    Op,
+    /// `/kick NAME [REASON]`.
+    Kick,
+    /// `/ban NAME [DURATION] [REASON]`.
+    Ban,
+    /// `/unban ADDRESS`.
+    Unban,
+    /// `/bans`.
+    Bans,
+    /// `/mute NAME [DURATION]`.
+    Mute,
+    /// `/unmute NAME`.
+    Unmute,
+    /// `/topic [TEXT]`.
+    Topic,
+    /// `/ignore [NAME]`.
+    Ignore,
+    /// `/unignore NAME`.
+    Unignore,
+    /// `/away [TEXT]`.
+    Away,
+    /// `/back`.
+    Back,
+    /// No command anyone types: what the server of a member banned or
+    /// muted adds to the room's order, as from that member, so that every
+    /// server learns its address (`ban ADDRESS UNTIL OP [REASON]`, `mute
+    /// ADDRESS UNTIL OP`, UNTIL in seconds since the epoch): only its own
+    /// server knows where a member comes from.
+    Mark,
+}
+
+/// How many of [`ASKS`] a line may ask for: [`Ask::Mark`] is the
+/// servers' own.
+const TYPED: usize = 12;
+
+/// Each [`Ask`] and its word, in the order of the enum: its place is its
+/// byte on the wire between servers.
+pub const ASKS: [(Ask, &str); 13] = [
+    (Ask::Op, "op"),
+    (Ask::Kick, "kick"),
+    (Ask::Ban, "ban"),
+    (Ask::Unban, "unban"),
+    (Ask::Bans, "bans"),
+    (Ask::Mute, "mute"),
+    (Ask::Unmute, "unmute"),
+    (Ask::Topic, "topic"),
+    (Ask::Ignore, "ignore"),
+    (Ask::Unignore, "unignore"),
+    (Ask::Away, "away"),
+    (Ask::Back, "back"),
+    (Ask::Mark, "mark"),
+];
+
+impl Ask {
+    /// The command word, as `/help` and the error lines write it.
+    pub fn word(self) -> &'static str {
+        ASKS[self as usize].1
+    }
+}
+
+/// `/op`'s verdict when the password was right.
+pub const RIGHT: &[u8] = b"right";
+
+/// `/op`'s verdict when it was wrong.
+pub const WRONG: &[u8] = b"wrong";
+
+/// Puts `/op`'s verdict in place of its password, checked against the
+/// server's `password` (in constant time), so that the password goes no
+/// further than the connection that read it: not to the room, not to the
+/// other servers. Any other command is passed on as it is.
+#[cfg(feature = "manners")]
+pub fn vouch(command: Command, password: Option<&[u8]>) -> Command {
+    let Command::Ask(Ask::Op, given) = command else {
+        return command;
+    };
+    let verdict = match password {
+        None => &b""[..],
+        Some(password) if same(&given, password) => RIGHT,
+        Some(_) => WRONG,
+    };
+    Command::Ask(Ask::Op, verdict.to_vec())
+}
+
+#[cfg(feature = "manners")]
+/// Whether `given` is `secret`, in time that depends on their lengths
+/// alone, never on where they first differ.
+fn same(given: &[u8], secret: &[u8]) -> bool {
+    let longest = given.len().max(secret.len());
+    let mut differ = u8::from(given.len() != secret.len());
+    for at in 0..longest {
+        let a = given.get(at).copied().unwrap_or(0);
+        let b = secret.get(at).copied().unwrap_or(0xff);
+        differ |= std::hint::black_box(a ^ b);
+    }
+    differ == 0
 }
 
 /// `/nick`'s usage.
@@ -64,12 +172,38 @@ pub fn known_usage(text: &[u8]) -> Option<&'static str> {
     USAGES.into_iter().find(|usage| usage.as_bytes() == text)
 }
 
-/// The help, one command a line, as `/help` shows it.
+/// The help, one command a line, as `/help` shows it (without the
+/// feature `manners`, only the commands the server then has).
+#[cfg(not(feature = "manners"))]
 pub const HELP: [&str; 7] = [
     "/who: list who is here",
     "/nick NAME: change your name",
     "/me TEXT: an action, shown as * NAME TEXT",
     "/msg NAME TEXT: a line for NAME alone",
+    "/quit: leave",
+    "//TEXT: a line that starts with /",
+    "/help: this list",
+];
+
+/// The help, one command a line, as `/help` shows it.
+#[cfg(feature = "manners")]
+pub const HELP: [&str; 19] = [
+    "/who: list who is here (@ marks an operator)",
+    "/nick NAME: change your name",
+    "/me TEXT: an action, shown as * NAME TEXT",
+    "/msg NAME TEXT: a line for NAME alone",
+    "/away [TEXT]: say you are away, in /who and to whoever writes to you",
+    "/back: you are back",
+    "/ignore [NAME]: see no more of NAME's lines, or list whom you ignore",
+    "/unignore NAME: see NAME's lines again",
+    "/topic [TEXT]: show the topic; (operators) set it",
+    "/op PASSWORD: become an operator",
+    "/kick NAME [REASON]: (operators) send NAME away",
+    "/ban NAME [DURATION] [REASON]: (operators) send NAME away and refuse its address (1h by default)",
+    "/unban ADDRESS: (operators) end a ban",
+    "/bans: (operators) list the bans",
+    "/mute NAME [DURATION]: (operators) silence NAME and its address (10m by default)",
+    "/unmute NAME: (operators) end a mute",
     "/quit: leave",
     "//TEXT: a line that starts with /",
     "/help: this list",
@@ -111,6 +245,11 @@ pub fn parse(line: &[u8]) -> Command {
         Command::Help
     } else if is("quit") {
         Command::Quit
+    } else if let Some(&(ask, _)) = ASKS[..TYPED]
+        .iter()
+        .find(|(_, word)| cfg!(feature = "manners") && is(word))
+    {
+        Command::Ask(ask, rest.trim_ascii().to_vec())
     } else {
         Command::Unknown(word.to_vec())
     }
@@ -118,7 +257,7 @@ pub fn parse(line: &[u8]) -> Command {
 
 /// The first word of `text` (up to a space or a tab) and what follows the
 /// blanks after it.
-fn split_word(text: &[u8]) -> (&[u8], &[u8]) {
+pub fn split_word(text: &[u8]) -> (&[u8], &[u8]) {
     let blank = |b: &u8| *b == b' ' || *b == b'\t';
     let end = text.iter().position(blank).unwrap_or(text.len());
     let (word, rest) = text.split_at(end);
@@ -179,6 +318,28 @@ mod tests {
         assert_eq!(parse(b"/"), Command::Unknown(b"".to_vec()));
         assert_eq!(parse(b"/ who"), Command::Unknown(b"".to_vec()));
         assert_eq!(parse(b"/whois x"), Command::Unknown(b"whois".to_vec()));
+    }
+
+    #[cfg(feature = "manners")]
+    #[test]
+    fn asks_and_the_password_that_stays_here() {
+        assert_eq!(
+            parse(b"/KICK bob  be nice "),
+            Command::Ask(Ask::Kick, b"bob  be nice".to_vec())
+        );
+        assert_eq!(parse(b"/bans"), Command::Ask(Ask::Bans, Vec::new()));
+        assert_eq!(parse(b"/mark x"), Command::Unknown(b"mark".to_vec()));
+        for (at, (ask, word)) in ASKS.iter().enumerate() {
+            assert_eq!(*ask as usize, at);
+            assert_eq!(ask.word(), *word);
+        }
+        let op = |password: &[u8]| Command::Ask(Ask::Op, password.to_vec());
+        assert_eq!(vouch(parse(b"/op s3cret"), Some(b"s3cret")), op(RIGHT));
+        assert_eq!(vouch(parse(b"/op s3cre"), Some(b"s3cret")), op(WRONG));
+        assert_eq!(vouch(parse(b"/op s3cretx"), Some(b"s3cret")), op(WRONG));
+        assert_eq!(vouch(parse(b"/op"), Some(b"s3cret")), op(WRONG));
+        assert_eq!(vouch(parse(b"/op right"), None), op(b""));
+        assert_eq!(vouch(parse(b"/who"), Some(b"x")), Command::Who);
     }
 
     proptest::proptest! {

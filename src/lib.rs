@@ -68,6 +68,7 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+mod bans;
 pub mod command;
 pub mod config;
 mod conn;

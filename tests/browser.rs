@@ -261,11 +261,71 @@ fn the_page_in_a_browser() {
     ended_by_the_server(&mut browser);
     a_crowd(&mut browser);
     names_mode(&mut browser);
+    #[cfg(feature = "manners")]
+    operators(&mut browser);
     let _ = writeln!(
         std::io::stderr(),
         "the browser test took {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Operators and manners (the feature `manners`): an operator's acts are
+/// lines of their own style, and the list of who is here follows a kick,
+/// `/who`'s `@`, and an away.
+#[cfg(feature = "manners")]
+fn operators(browser: &mut Browser) {
+    use std::os::unix::fs::PermissionsExt;
+    let password = std::env::temp_dir().join(format!("chat-browser-op-{}", std::process::id()));
+    std::fs::write(&password, "s3cret\n").expect("write the password");
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let flag = format!("--operator-password-file={}", password.display());
+    let (chat, url) = start_chat(&["--names", &flag]);
+    let mut bob = Peer::connect_quiet(chat.addr);
+    bob.expect("What is your name?");
+    bob.say("bob");
+    bob.expect("You are bob");
+    bob.expect("Nobody else is here");
+    browser.open(&url);
+    browser.expect("notice", "What is your name?");
+    browser.type_line("alice");
+    browser.expect("notice", "You are alice");
+    browser.expect("notice", "Also here: bob");
+    bob.expect("alice has arrived");
+    browser.type_line("/op s3cret");
+    browser.expect("notice", "You are an operator");
+    assert_eq!(browser.ask(&["style"]), ["400", "solid"], "a notice");
+    // Away, and `/who`'s marks: the list keeps the names alone.
+    browser.type_line("/away lunch");
+    browser.expect("notice", "You are away: lunch");
+    browser.type_line("/who");
+    browser.expect("notice", "Here: bob, @alice (away: lunch)");
+    assert_eq!(browser.ask(&["who"]), ["bob", "alice"]);
+    browser.type_line("/back");
+    browser.expect("notice", "You are back");
+    // The operator's acts, in their own style.
+    browser.type_line("/topic be kind");
+    browser.expect("operator", "alice set the topic: be kind");
+    assert_eq!(
+        browser.ask(&["style"]),
+        ["600", "double"],
+        "an operator's act"
+    );
+    bob.expect("alice set the topic: be kind");
+    browser.type_line("/topic");
+    browser.expect("notice", "Topic: be kind");
+    browser.type_line("/mute bob");
+    browser.expect("operator", "bob was muted by alice");
+    bob.expect("bob was muted by alice");
+    bob.say("hello?");
+    bob.expect("error: you are muted for another 9m");
+    browser.type_line("/kick bob enough");
+    browser.expect("operator", "bob was kicked by alice: enough");
+    bob.expect("error: kicked by alice: enough");
+    bob.expect_end();
+    assert_eq!(browser.ask(&["who"]), ["alice"]);
+    browser.no_errors();
+    assert!(chat.terminate().success());
 }
 
 /// The book's room: the page is a client like `nc`, named by its address.

@@ -981,7 +981,7 @@ fn a_server_of_another_wire_format_is_refused() {
             stderr,
             format!(
                 "chat: the room \"chat\" speaks wire format {theirs} on its other servers, \
-                 and this chat speaks 2; run one version of chat on all of a room's servers\n"
+                 and this chat speaks 3; run one version of chat on all of a room's servers\n"
             )
         );
     }

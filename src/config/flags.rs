@@ -12,9 +12,9 @@ use std::time::Duration;
 use super::features::{built_with, redis_url};
 use super::units::{format_bytes, format_duration, parse_bytes, parse_duration, parse_rate};
 use super::{
-    default_max_connections, Config, Rate, RedisRoom, DURATION_CEILING, HEARTBEATS_AT_LEAST,
-    HEARTBEATS_PER_LIFETIME, HEARTBEAT_CEILING, HEARTBEAT_FLOOR, HISTORY_CEILING, LIFETIME_CEILING,
-    MAX_LINE_CEILING, NAMES_DEFAULT_RATE, SEND_QUEUE_CEILING,
+    default_max_connections, room_name, Config, Rate, RedisRoom, DURATION_CEILING,
+    HEARTBEATS_AT_LEAST, HEARTBEATS_PER_LIFETIME, HEARTBEAT_CEILING, HEARTBEAT_FLOOR,
+    HISTORY_CEILING, LIFETIME_CEILING, MAX_LINE_CEILING, NAMES_DEFAULT_RATE, SEND_QUEUE_CEILING,
 };
 use crate::log;
 
@@ -127,6 +127,8 @@ impl Flags {
                 | "heartbeat-lifetime"
                 | "tls-cert"
                 | "tls-key"
+                | "operator-password-file"
+                | "motd"
         )
     }
 
@@ -203,6 +205,13 @@ impl Flags {
             "tls-cert" | "tls-key" => {
                 built_with(&format!("--{flag}"), false, text)?;
             }
+            #[cfg(feature = "manners")]
+            "operator-password-file" | "motd" => {
+                let fields = (&mut config.operator_password, &mut config.motd);
+                super::files::read(flag, &text, fields)?;
+            }
+            #[cfg(not(feature = "manners"))]
+            "operator-password-file" | "motd" => return Err(super::files::not_built(flag)),
             _ => return Err(format!("invalid option '--{flag}'; try --help")),
         }
         Ok(())
@@ -248,6 +257,8 @@ impl Flags {
         };
         #[cfg(feature = "tls")]
         let tls = super::features::tls_pair(self.tls_cert, self.tls_key)?;
+        #[cfg(feature = "manners")]
+        super::files::names_only(config.names, &config.operator_password, &config.motd)?;
         if !self.send_queue_asked {
             config.send_queue_bytes = config.send_queue_bytes.max(config.least_send_queue());
         }
@@ -313,18 +324,6 @@ fn heartbeat(flag: &str, text: &str, ceiling: Duration) -> Result<Duration, Stri
         return Err(format!("{flag} must be at most {ceiling}"));
     }
     Ok(duration)
-}
-
-/// A room's name (`--room`), if it is one: letters, digits, `.`, `_` and
-/// `-`, at most 64; it becomes part of Redis keys.
-fn room_name(text: &str) -> Result<String, String> {
-    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if text.is_empty() || text.len() > 64 || !text.chars().all(fits) {
-        return Err(format!(
-            "bad --room {text:?}: letters, digits, '.', '_' and '-', at most 64"
-        ));
-    }
-    Ok(text.to_string())
 }
 
 /// `--history`'s count, at most [`HISTORY_CEILING`].

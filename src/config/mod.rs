@@ -6,9 +6,12 @@
 //! line's policy) and tests can shrink a limit to make it easy to hit.
 
 mod features;
+mod files;
 mod flags;
 mod units;
 
+#[cfg(feature = "manners")]
+pub use files::{read_motd, read_password, Password};
 pub use flags::{Flags, Settings, DEFAULT_ADDR};
 pub use units::{
     format_bytes, format_count, format_duration, parse_bytes, parse_duration, parse_rate,
@@ -74,6 +77,14 @@ pub struct Config {
     /// the `tls` feature): `None`, plain TCP, the book's.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::identity::Identity>,
+    /// Names mode: the password that makes an operator (`/op`), if any
+    /// (`--operator-password-file`; the feature `manners`).
+    #[cfg(feature = "manners")]
+    pub operator_password: Option<Password>,
+    /// Names mode: the message of the day, a line each, for every
+    /// newcomer (`--motd`; the feature `manners`).
+    #[cfg(feature = "manners")]
+    pub motd: Vec<Vec<u8>>,
 }
 
 /// A room shared through Redis.
@@ -297,8 +308,24 @@ impl Default for Config {
             announce: false,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "manners")]
+            operator_password: None,
+            #[cfg(feature = "manners")]
+            motd: Vec::new(),
         }
     }
+}
+
+/// A room's name (`--room`), if it is one: letters, digits, `.`, `_` and
+/// `-`, at most 64; it becomes part of Redis keys.
+pub(crate) fn room_name(text: &str) -> Result<String, String> {
+    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if text.is_empty() || text.len() > 64 || !text.chars().all(fits) {
+        return Err(format!(
+            "bad --room {text:?}: letters, digits, '.', '_' and '-', at most 64"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ pub enum InputEnd {
     NotReading,
     /// Names mode: too many names refused (`config::REFUSED_NAMES`).
     Refused,
+    /// Names mode: its address is banned; it was told so.
+    Banned,
 }
 
 impl From<LineError> for InputEnd {
@@ -107,5 +109,6 @@ pub fn describe(end: &InputEnd, config: &Config) -> String {
         ),
         InputEnd::NotReading => "not reading (send queue full)".to_string(),
         InputEnd::Refused => "too many refused names".to_string(),
+        InputEnd::Banned => "banned".to_string(),
     }
 }

@@ -79,6 +79,11 @@ pub async fn enter<T: Transport, S: Source>(
     let config = &*conn.config;
     let deadline = Instant::now() + config.naming_timeout;
     let mut refusals = 0;
+    if let Some(why) = conn.hub.bans.refusal(&conn.name) {
+        crate::log::always(format_args!("{} refused: banned", conn.name));
+        let _ = queue.push(text_line(&[&why]));
+        return Err(InputEnd::Banned);
+    }
     let ended = loop {
         if refusals == REFUSED_NAMES {
             break InputEnd::Refused;

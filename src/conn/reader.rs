@@ -71,6 +71,12 @@ pub fn read_input<T: Transport>(
                 Ok(Some(_)) if conn.watch.was_cut_off() => return entered(InputEnd::Closed),
                 Ok(Some(text)) if config.names => match command::parse(text) {
                     Command::Quit => return entered(InputEnd::Quit),
+                    #[cfg(feature = "manners")]
+                    command => {
+                        let password = config.operator_password.as_deref();
+                        Said::Command(Box::new(command::vouch(command, password)))
+                    }
+                    #[cfg(not(feature = "manners"))]
                     command => Said::Command(Box::new(command)),
                 },
                 Ok(Some(text)) => Said::Line(line(&[conn.name.as_bytes(), b": ", text])),

@@ -11,7 +11,7 @@
 //! those of clients that left and are still being flushed.
 
 use std::collections::{HashMap, HashSet};
-use std::net::Shutdown;
+use std::net::{IpAddr, Shutdown};
 use std::sync::Arc;
 
 use super::events::{Entering, LINES_IN_FLIGHT};
@@ -146,6 +146,57 @@ impl Audience {
         self.log.forget_before(oldest);
     }
 
+    /// Queues `line` for every member but those in `skip` (who ignore its
+    /// sender), as [`Audience::broadcast`] does. Its own loop, so that the
+    /// broadcast of a room where nobody ignores anyone stays as it was.
+    pub fn broadcast_except(&mut self, line: Line, skip: &[u64]) {
+        let len = line.len();
+        let number = self.log.append(line);
+        let mut oldest = number + 1;
+        for member in self.members.iter().filter(|m| !skip.contains(&m.id)) {
+            match member.queue.push_shared(number, len) {
+                Ok(first) => oldest = oldest.min(first),
+                Err(PushError::Full) => self.lagging.push(member.id),
+                Err(PushError::Closed) => {}
+            }
+        }
+        while let Some(id) = self.lagging.pop() {
+            self.cut_off(id);
+        }
+        self.draining.retain(|queue| !queue.is_done());
+        for queue in &self.draining {
+            if let Some(first) = queue.oldest_shared() {
+                oldest = oldest.min(first);
+            }
+        }
+        self.log.forget_before(oldest);
+    }
+
+    /// Where member `id` (of this server) connects from, as its socket
+    /// says: asked only for a ban or a mute, never on the hot path.
+    #[cfg_attr(not(feature = "manners"), allow(dead_code))]
+    pub fn address_of(&self, id: u64) -> Option<IpAddr> {
+        let member = &self.members[*self.index.get(&id)?];
+        member
+            .socket
+            .get_ref()
+            .peer_addr()
+            .ok()
+            .map(|peer| peer.ip())
+    }
+
+    /// Sends member `id` away (a kick, a ban): `farewell` is its last
+    /// line, then its queue is flushed and its connection closed; the
+    /// others hear `announce` in place of its `has left`, which its
+    /// connection's leave no longer says. A client of another server is
+    /// only taken off the list here: its own server sends it away.
+    #[cfg_attr(not(feature = "manners"), allow(dead_code))]
+    pub fn expel(&mut self, id: u64, farewell: Line, announce: Line) {
+        if self.take(id, Some(farewell)).is_some() {
+            self.broadcast(announce);
+        }
+    }
+
     /// Cuts off a member that does not read fast enough.
     fn cut_off(&mut self, id: u64) {
         if let Some(member) = self.remove(id) {
@@ -193,6 +244,14 @@ impl Audience {
     /// Removes a member whose input ended; its queue is closed after the
     /// farewell, so its writer flushes and ends. Then the others hear of it.
     pub fn leave(&mut self, id: u64, farewell: Option<Line>) {
+        if let Some(name) = self.take(id, farewell) {
+            self.broadcast(text_line(&[&name, " has left"]));
+        }
+    }
+
+    /// Takes member `id` out, wherever it is (here, on another server, cut
+    /// off), its queue closed after `farewell`; its name, if it was in.
+    fn take(&mut self, id: u64, farewell: Option<Line>) -> Option<Arc<str>> {
         let name = if let Some(name) = self.remote.remove(&id) {
             if let Some(roster) = &mut self.roster {
                 roster.remove(id);
@@ -205,12 +264,10 @@ impl Audience {
             member.queue.close();
             self.draining.push(member.queue);
             member.name
-        } else if let Some(name) = self.departed.remove(&id) {
-            name
         } else {
-            return;
+            self.departed.remove(&id)?
         };
-        self.broadcast(text_line(&[&name, " has left"]));
+        Some(name)
     }
 
     /// Takes a member out of the audience, if it is still in.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::events::{greeting, Entering};
 use super::history::History;
+use super::manners::{self, Manners};
 use crate::command::{Command, HELP};
 use crate::line::{self, text_line, Line};
 use crate::names::{self, Refusal};
@@ -26,7 +27,12 @@ const WHO_NAMES_PER_LINE: usize = 50;
 /// messages, then
 /// `NAME has arrived` for the others; or, if someone here has that name,
 /// hands the newcomer back to its connection with an `error:` line.
-pub fn enter(entering: Entering, audience: &mut Audience, history: &History) {
+pub fn enter(
+    entering: Entering,
+    audience: &mut Audience,
+    history: &History,
+    manners: &mut Manners,
+) {
     let Some(naming) = &entering.naming else {
         return;
     };
@@ -48,7 +54,9 @@ pub fn enter(entering: Entering, audience: &mut Audience, history: &History) {
     }
     let _ = entering.queue.push(greeting(&entering.name));
     let _ = entering.queue.push(also_here(audience));
+    manners.welcome(&entering.queue);
     history.replay(&entering.queue);
+    manners.joined(entering.id, &entering.socket);
     audience.broadcast(text_line(&[&entering.name, " has arrived"]));
     audience.join(entering);
 }
@@ -105,28 +113,36 @@ pub fn apply(
     command: Command,
     audience: &mut Audience,
     history: &mut History,
+    manners: &mut Manners,
 ) -> Option<usize> {
     let name = audience.name_of(from)?.clone();
+    if let Command::Say(_) | Command::Me(_) | Command::Msg { .. } | Command::Nick(_) = command {
+        if let Some(silenced) = manners.silenced(from) {
+            audience.send_to(from, silenced);
+            return None;
+        }
+    }
     match command {
         Command::Say(text) => {
             let line = line::line(&[name.as_bytes(), b": ", &text]);
             history.record(&line);
-            broadcast(audience, line)
+            said(from, audience, manners, line)
         }
         Command::Me(text) => {
             let line = line::line(&[b"* ", name.as_bytes(), b" ", &text]);
             history.record(&line);
-            broadcast(audience, line)
+            said(from, audience, manners, line)
         }
         Command::Who => {
-            who(from, audience);
+            who(from, audience, manners);
             None
         }
         Command::Nick(new) => nick(from, &name, &new, audience),
         Command::Msg { to, text } => {
-            private(from, &name, &to, &text, audience);
+            private(from, &name, &to, &text, audience, manners);
             None
         }
+        Command::Ask(ask, arg) => manners::ask::apply(from, &name, ask, &arg, audience, manners),
         Command::Help => {
             for help in HELP {
                 audience.send_to(from, text_line(&[help]));
@@ -150,11 +166,30 @@ pub fn apply(
 
 /// `/who`: everyone's name, first arrived first, in lines of
 /// [`WHO_NAMES_PER_LINE`], for `from` alone.
-fn who(from: u64, audience: &mut Audience) {
+#[cfg(not(feature = "manners"))]
+fn who(from: u64, audience: &mut Audience, _manners: &Manners) {
     let names: Vec<&str> = names_here(audience).collect();
     let lines: Vec<Line> = names
         .chunks(WHO_NAMES_PER_LINE)
         .map(|chunk| text_line(&["Here: ", &chunk.join(", ")]))
+        .collect();
+    for line in lines {
+        audience.send_to(from, line);
+    }
+}
+
+/// `/who`, with operators and aways shown (see `manners`).
+#[cfg(feature = "manners")]
+fn who(from: u64, audience: &mut Audience, manners: &Manners) {
+    let names: Vec<Vec<u8>> = audience
+        .roster()
+        .into_iter()
+        .flat_map(|roster| roster.in_arrival_order())
+        .filter_map(|id| Some(manners.shown(id, audience.name_of(id)?)))
+        .collect();
+    let lines: Vec<Line> = names
+        .chunks(WHO_NAMES_PER_LINE)
+        .map(|chunk| line::line(&[b"Here: ", &chunk.join(&b", "[..])]))
         .collect();
     for line in lines {
         audience.send_to(from, line);
@@ -196,7 +231,14 @@ fn nick(from: u64, name: &Arc<str>, new: &[u8], audience: &mut Audience) -> Opti
 
 /// `/msg TO TEXT` from `from`, called `name`: the line goes to TO and back
 /// to the sender, or the sender hears that nobody here is called TO.
-fn private(from: u64, name: &str, to: &[u8], text: &[u8], audience: &mut Audience) {
+fn private(
+    from: u64,
+    name: &str,
+    to: &[u8],
+    text: &[u8],
+    audience: &mut Audience,
+    manners: &Manners,
+) {
     let target = std::str::from_utf8(to)
         .ok()
         .and_then(|to| audience.roster()?.holder(&names::keys(to)));
@@ -215,8 +257,28 @@ fn private(from: u64, name: &str, to: &[u8], text: &[u8], audience: &mut Audienc
         text,
     ]);
     audience.send_to(from, line.clone());
-    if target != from {
+    if target != from && !manners.ignores(target, from) {
         audience.send_to(target, line);
+    }
+    if let Some(away) = manners.away(target).filter(|_| target != from) {
+        let note: &[&[u8]] = match away {
+            [] => &[target_name.as_bytes(), b" is away"],
+            away => &[target_name.as_bytes(), b" is away: ", away],
+        };
+        audience.send_to(from, line::line(note));
+    }
+}
+
+/// A message or an action from `from`: to everyone but those who ignore
+/// it. Returns its length, for the room's pacing.
+fn said(from: u64, audience: &mut Audience, manners: &Manners, line: Line) -> Option<usize> {
+    match manners.ignorers(from) {
+        Some(skip) => {
+            let length = line.len();
+            audience.broadcast_except(line, &skip);
+            Some(length)
+        }
+        None => broadcast(audience, line),
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use async_channel::{Receiver, Sender};
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
+use crate::bans::Bans;
 use crate::command::Command;
 use crate::line::{text_line, Line, Log};
 use crate::names::Keys;
@@ -140,6 +141,9 @@ pub struct Hub {
     pub messages: Sender<Message>,
     /// When a book-mode newcomer is greeted.
     greeting: Greeting,
+    /// Names mode's bans, which the room makes and a newcomer is refused
+    /// by before it is asked its name.
+    pub bans: Bans,
 }
 
 impl Hub {
@@ -166,6 +170,8 @@ pub struct Inputs {
     pub stop: Receiver<()>,
     /// The broadcast lines, kept once for every queue that has them to send.
     pub log: Log,
+    /// The bans, which the room writes and the hub's connections read.
+    pub bans: Bans,
 }
 
 /// Both ends of the room's channels, made together so that they match.
@@ -188,6 +194,7 @@ pub fn channels(greeting: Greeting) -> Channels {
     let (messages, messages_rx) = async_channel::bounded(MESSAGES_BACKLOG);
     let (stop, stop_rx) = async_channel::bounded(1);
     let log = Log::default();
+    let bans = Bans::default();
     Channels {
         hub: Hub {
             stopping: stop_rx.clone(),
@@ -196,6 +203,7 @@ pub fn channels(greeting: Greeting) -> Channels {
             leaving,
             messages,
             greeting,
+            bans: bans.clone(),
         },
         inputs: Inputs {
             entering: entering_rx,
@@ -203,6 +211,7 @@ pub fn channels(greeting: Greeting) -> Channels {
             messages: messages_rx,
             stop: stop_rx,
             log,
+            bans,
         },
         stop,
     }

@@ -10,7 +10,7 @@
 //!   reads what it missed when it is back;
 //! - `chat:R:count`: how many events the stream has had, each message
 //!   numbered by it, so that a server knows how many it missed;
-//! - `chat:R:mode`: the room's mode and wire format (`book 2`, `names 2`),
+//! - `chat:R:mode`: the room's mode and wire format (`book 3`, `names 3`),
 //!   kept while any server is alive;
 //! - `chat:R:servers`: the servers that have joined, each by a random
 //!   number; `chat:R:alive:S`, S's heartbeat, which expires when S stops
@@ -20,7 +20,10 @@
 //!   place among arrivals (`chat:R:arrivals` counts them);
 //! - `chat:R:name:KEY`: who holds a name (an address, in book mode),
 //!   `S:ID`; `chat:R:held:S:ID`, the keys a client holds, to let go of them
-//!   when it leaves.
+//!   when it leaves;
+//! - `chat:R:manners` (names mode's operators and manners): `topic`, and
+//!   `ban ADDRESS` and `mute ADDRESS`, each `UNTIL BY [REASON]` (UNTIL in
+//!   seconds since the epoch), so that a server started later knows them.
 //!
 //! Plain text, with no Redis in it: it is compiled in every build, and
 //! costs nothing where nothing calls it.
@@ -53,6 +56,12 @@ impl RoomKeys {
     /// The count of the events the stream has had.
     pub fn count(&self) -> String {
         self.key(format_args!("count"))
+    }
+
+    /// The room's manners that outlive its servers (the topic, the bans
+    /// and mutes by address), a hash: a server that joins later reads it.
+    pub fn manners(&self) -> String {
+        self.key(format_args!("manners"))
     }
 
     /// The room's mode and wire format.

@@ -20,6 +20,11 @@ mod commands;
 pub mod events;
 mod history;
 pub mod keys;
+#[cfg(feature = "manners")]
+mod manners;
+#[cfg(not(feature = "manners"))]
+#[path = "manners/off.rs"]
+mod manners;
 mod order;
 #[cfg(feature = "redis")]
 mod redis;
@@ -32,11 +37,12 @@ use std::pin::Pin;
 
 use futures_lite::{future, FutureExt};
 
-use crate::line::{text_line, Log};
+use crate::line::text_line;
 use crate::Config;
 use audience::Audience;
-use events::{greeting, Channels, Entering, Greeting, Hub, Leaving, Message, Said};
+use events::{greeting, Channels, Entering, Greeting, Hub, Inputs, Leaving, Message, Said};
 use history::History;
+use manners::Manners;
 use order::{Event, Order};
 
 /// What a book-mode newcomer hears when its address (its name) is already
@@ -51,6 +57,10 @@ const YIELD_EVERY_BYTES: usize = 32 * 1024;
 /// Lines broadcast between two yields, however short they are, so that
 /// accepting and reading go on during a flood.
 const YIELD_EVERY_LINES: usize = 256;
+
+/// Changes to the room's manners that may wait to be kept in Redis.
+#[cfg(feature = "redis")]
+const SAVES_BACKLOG: usize = 256;
 
 /// The room this server serves, opened: its own, or (`--redis`) its part
 /// of a room several servers share, once joined (as a server listening on
@@ -70,11 +80,16 @@ pub async fn open(
         _ => Greeting::AtOnce,
     };
     let Channels { hub, inputs, stop } = events::channels(greeting);
-    let room = Room::new(config, two_doors, inputs.log.clone(), greeting);
+    #[allow(unused_mut)]
+    let mut room = Room::new(config, two_doors, &inputs, greeting, &hub.messages);
     let run = match &config.redis {
         #[cfg(feature = "redis")]
         Some(shared) => {
-            let order = redis::join::join(shared, config, inputs, listening).await?;
+            let (saves, saved) = async_channel::bounded(SAVES_BACKLOG);
+            room.manners.keep_in(saves);
+            let mut order = redis::join::join(shared, config, inputs, listening, saved).await?;
+            // Before the server listens: its first newcomer finds them.
+            room.manners.restore(order.take_kept());
             run(order, room).boxed_local()
         }
         _ => run(order::Local::new(inputs), room).boxed_local(),
@@ -116,19 +131,30 @@ struct Room {
     /// Whether a book-mode newcomer is greeted as it joins, or was as it
     /// got in line.
     greeting: Greeting,
+    /// Names mode's operators, bans, mutes, topic, ignore lists, aways.
+    manners: Manners,
 }
 
 impl Room {
     /// An empty room for `config`: in names mode the room keeps a roster
     /// of names and carries out commands; newcomers get the last
-    /// `config.history` messages. Broadcast lines are kept once, in `log`,
-    /// which the connections' queues send from.
-    fn new(config: &Config, two_doors: bool, log: Log, greeting: Greeting) -> Self {
+    /// `config.history` messages. Broadcast lines are kept once, in the
+    /// `inputs`' log, which the connections' queues send from; the bans
+    /// are shared with the connections through them too.
+    fn new(
+        config: &Config,
+        two_doors: bool,
+        inputs: &Inputs,
+        greeting: Greeting,
+        marks: &async_channel::Sender<Message>,
+    ) -> Self {
+        let log = inputs.log.clone();
         Room {
             audience: Audience::new(config.names, two_doors && !config.names, log),
             history: History::new(config.history),
             pacer: Pacer::default(),
             greeting,
+            manners: Manners::new(config, inputs.bans.clone(), marks),
         }
     }
 
@@ -162,7 +188,8 @@ impl Room {
     /// if its name is free.
     fn enter(&mut self, entering: Entering) {
         if entering.naming.is_some() {
-            commands::enter(entering, &mut self.audience, &self.history);
+            let manners = &mut self.manners;
+            commands::enter(entering, &mut self.audience, &self.history, manners);
             return;
         }
         if self.greeting == Greeting::OnJoin {
@@ -186,6 +213,7 @@ impl Room {
     /// A client leaves.
     fn leave(&mut self, leaving: Leaving) {
         self.audience.leave(leaving.id, leaving.farewell);
+        self.manners.left(leaving.id);
     }
 
     /// A client's line: a message, or in names mode a command.
@@ -197,8 +225,8 @@ impl Room {
                 self.audience.broadcast(line);
             }
             Said::Command(command) => {
-                let applied =
-                    commands::apply(from, *command, &mut self.audience, &mut self.history);
+                let (audience, history) = (&mut self.audience, &mut self.history);
+                let applied = commands::apply(from, *command, audience, history, &mut self.manners);
                 if let Some(length) = applied {
                     self.pacer.count(length);
                 }

@@ -15,6 +15,8 @@
 //                           as shown (with its time when Times is on)
 //   sender                  the sender's name in the line `line` last gave,
 //                           and `bold` if it alone is bold there, or `plain`
+//   style                   the line `line` last gave: its font weight and
+//                           the style of its left border
 //   times                   click Times, then the input; result: that
 //                           line's text now
 //   placeholder             what the input's placeholder says now
@@ -137,6 +139,13 @@ const commands = {
       if (name === null) return ['(none)', 'plain'];
       const weight = (element) => Number(getComputedStyle(element).fontWeight);
       return [name.textContent, weight(name) >= 600 && weight(line) < 600 ? 'bold' : 'plain'];
+    });
+  },
+
+  async style() {
+    return await page.$eval(`#log > :nth-child(${cursor})`, (line) => {
+      const style = getComputedStyle(line);
+      return [String(style.fontWeight), style.borderLeftStyle];
     });
   },
 

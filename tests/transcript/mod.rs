@@ -59,6 +59,15 @@ fn config(settings: &::transcript::script::Settings) -> Result<chat::Config, Str
     if let Some(timeout) = settings.naming_timeout {
         config.naming_timeout = timeout;
     }
+    #[cfg(feature = "manners")]
+    if let Some(password) = &settings.operator_password {
+        config.operator_password = Some(chat::config::Password::new(password.as_bytes()));
+    }
+    #[cfg(feature = "manners")]
+    if let Some(motd) = &settings.motd {
+        let motd = motd.strip_suffix(b"\n").unwrap_or(motd);
+        config.motd = motd.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    }
     Ok(config)
 }
 

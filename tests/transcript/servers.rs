@@ -60,6 +60,14 @@ impl ::transcript::Servers for Local {
                     .into(),
             ));
         }
+        let manners = script.settings.operator_password.is_some() || script.settings.motd.is_some();
+        if manners && !cfg!(feature = "manners") {
+            return Ok(Err(
+                "it has operators or a message of the day, and these tests were built \
+                 without them (cargo test --features manners)"
+                    .into(),
+            ));
+        }
         let count = script.settings.servers();
         if count > 1 && !cfg!(feature = "redis") {
             return Ok(Err(format!(

@@ -96,6 +96,11 @@ impl Server {
                 }
                 (true, false) => Some("--http for its client via web"),
                 (false, true) => Some("--redis for its several servers"),
+                // A `chat` built without operators and manners refuses
+                // their flags, and exits.
+                _ if settings.operator_password.is_some() || settings.motd.is_some() => {
+                    Some("--operator-password-file or --motd")
+                }
                 (false, false) => None,
             };
             return match (exited, needed) {

@@ -40,7 +40,43 @@ pub fn flags(settings: &Settings) -> Vec<String> {
     if let Some(timeout) = settings.naming_timeout {
         flags.push(format!("--naming-timeout={}ms", timeout.as_millis()));
     }
+    if let Some(password) = &settings.operator_password {
+        let path = written("password", password.as_bytes());
+        flags.push(format!("--operator-password-file={path}"));
+    }
+    if let Some(motd) = &settings.motd {
+        flags.push(format!("--motd={}", written("motd", motd)));
+    }
     flags
+}
+
+/// A file holding `bytes`, readable by its owner alone, for a flag that
+/// takes a file: named by this process and what it holds, so that each
+/// script's file is written once. Its path.
+pub fn written(what: &str, bytes: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    let name = format!(
+        "transcript-{what}-{}-{:x}",
+        std::process::id(),
+        hasher.finish()
+    );
+    let path = std::env::temp_dir().join(name);
+    if !path.exists() {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path);
+        if let Ok(mut file) = file {
+            let _ = file.write_all(bytes);
+        }
+    }
+    path.display().to_string()
 }
 
 /// What a script needs, in a few words, for `transcript --list`: its

@@ -123,7 +123,10 @@ pub fn check(played: &Played) -> Result<(), String> {
         let greetings = client
             .lines
             .iter()
-            .filter(|l| l.starts_with("You are "))
+            // In names mode `You are an operator`, `You are away` and the
+            // like are answers, not greetings: a greeting names the client.
+            .filter_map(|l| l.strip_prefix("You are "))
+            .filter(|rest| !played.names || client.names.iter().any(|n| n == rest))
             .count();
         if played.names {
             if client.lines.first().map(String::as_str) != Some("What is your name?") {
@@ -226,7 +229,7 @@ fn check_order(played: &Played) -> Result<(), String> {
     for step in &played.steps {
         let lists: Vec<Vec<String>> = grouped(step)
             .into_iter()
-            .map(|lines| broadcasts(&lines))
+            .map(|lines| broadcasts(&lines, &played.motd))
             .collect();
         let longest = lists
             .iter()
@@ -248,7 +251,7 @@ fn check_order(played: &Played) -> Result<(), String> {
 
 /// The broadcasts among a client's lines: not those for it alone, and not
 /// the history a newcomer is given (`Recent messages (K):` and K lines).
-fn broadcasts(lines: &[String]) -> Vec<String> {
+fn broadcasts(lines: &[String], motd: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     let mut history = 0;
     for line in lines {
@@ -259,7 +262,7 @@ fn broadcasts(lines: &[String]) -> Vec<String> {
             .and_then(|rest| rest.strip_suffix("):"))
         {
             history = count.parse().unwrap_or(0);
-        } else if !for_one_client(line) {
+        } else if !for_one_client(line) && !motd.contains(line) {
             out.push(line.clone());
         }
     }
@@ -268,8 +271,13 @@ fn broadcasts(lines: &[String]) -> Vec<String> {
 
 /// Whether `line` goes to one client alone rather than to everyone.
 fn for_one_client(line: &str) -> bool {
-    const PREFIXES: [&str; 7] = [
+    const PREFIXES: [&str; 12] = [
         "You are ",
+        "Topic: ",
+        "No topic is set",
+        "Ignoring: ",
+        "Unbanned ",
+        "Nobody is banned",
         "error: ",
         "What is your name?",
         "Also here: ",
@@ -278,6 +286,8 @@ fn for_one_client(line: &str) -> bool {
         "/",
     ];
     PREFIXES.iter().any(|prefix| line.starts_with(prefix))
+        || line.ends_with(" is away")
+        || line.contains(" is away: ")
         || crate::run::private_ends(line).is_some()
 }
 

@@ -66,7 +66,8 @@ pub fn refusal(event: &Event, names: bool) -> Option<&'static str> {
                 Command::Say(text)
                 | Command::Me(text)
                 | Command::Nick(text)
-                | Command::Unknown(text) => &[text],
+                | Command::Unknown(text)
+                | Command::Ask(_, text) => &[text],
                 Command::Msg { to, text } => &[to, text],
                 Command::Usage(_) | Command::Who | Command::Help | Command::Quit => &[],
             };

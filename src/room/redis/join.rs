@@ -1,6 +1,9 @@
 //! Joining a room that several servers share: once, at start, where an
 //! error ends the server with one line saying what to do.
 
+use async_channel::Receiver;
+
+use crate::bans::Save;
 use std::io;
 use std::net::SocketAddr;
 
@@ -21,6 +24,7 @@ pub async fn join(
     config: &Config,
     inputs: Inputs,
     listening: Option<SocketAddr>,
+    saved: Receiver<Save>,
 ) -> io::Result<Cluster> {
     let names = config.names;
     let refused = |error| refusal(shared, names, error);
@@ -37,7 +41,14 @@ pub async fn join(
         shown(&shared.url),
         store.server
     ));
-    Ok(cluster(inputs, config, store, shared.heartbeat))
+    let kept = store
+        .kept()
+        .await
+        .map_err(|error| refused(JoinError::Redis(error)))?;
+    let mut cluster = cluster(inputs, config, store, shared.heartbeat);
+    cluster.saved = Some(saved);
+    cluster.kept = kept;
+    Ok(cluster)
 }
 
 /// Where this server listens and on which host, as the other servers' logs

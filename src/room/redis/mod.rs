@@ -27,6 +27,7 @@
 
 mod check;
 pub mod join;
+mod keep;
 mod membership;
 mod publish;
 mod recall;
@@ -123,6 +124,12 @@ pub struct Cluster {
     stopped: bool,
     /// The order has started following the room.
     started: bool,
+    /// The room's changes of manners to keep in Redis (see `keep`), until
+    /// the room lets go of its end.
+    saved: Option<Receiver<crate::bans::Save>>,
+    /// The room's manners as kept in Redis when this server joined, until
+    /// the room takes them.
+    kept: Vec<(String, Vec<u8>)>,
 }
 
 /// What the order has taken and not yet handed to the room. The room's own
@@ -148,6 +155,8 @@ enum Next {
     Room(Option<store::Entry>),
     /// Time to say this server is alive.
     Heartbeat,
+    /// A change of the room's manners to keep; `None` once the room let go.
+    Save(Option<crate::bans::Save>),
 }
 
 impl Order for Cluster {
@@ -184,14 +193,15 @@ impl Cluster {
         };
         let local = &mut self.local;
         let heartbeat = &mut self.heartbeat;
+        let saved = self.saved.as_ref();
         let next = future::or(
             async { Next::Local(local.next_local().await) },
             future::or(async { Next::Room(following.next().await) }, async {
                 heartbeat.next().await;
                 Next::Heartbeat
             }),
-        )
-        .await;
+        );
+        let next = future::or(next, keep::next(saved)).await;
         match next {
             Next::Local(None) => self.stopping = true,
             Next::Local(Some(first)) => self.publish_from(first).await,
@@ -202,6 +212,7 @@ impl Cluster {
                     self.lose(&format!("lost: {error}"));
                 }
             }
+            Next::Save(save) => self.keep(save).await,
         }
     }
 
@@ -373,5 +384,7 @@ fn cluster(inputs: Inputs, config: &Config, store: Store, heartbeat: Duration) -
         stopping: false,
         stopped: false,
         started: false,
+        saved: None,
+        kept: Vec::new(),
     }
 }

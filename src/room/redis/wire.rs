@@ -18,8 +18,9 @@ use crate::room::events::Said;
 /// The version of this format, held in the room's mode key (see
 /// `room::keys`): a server that speaks another is refused at start, so
 /// that no server ever reads what it cannot. 1 was the format before the
-/// mode key said; 2 added an arrival's and a rename's refusal.
-pub const VERSION: u32 = 2;
+/// mode key said; 2 added an arrival's and a rename's refusal; 3 the
+/// commands of operators and manners.
+pub const VERSION: u32 = 3;
 
 /// The digits of an arrival's place, at its end.
 pub const SEQ_DIGITS: usize = 20;
@@ -130,6 +131,8 @@ fn said_kind(said: &Said) -> u8 {
         Command::Quit => b'Q',
         Command::Usage(_) => b'U',
         Command::Unknown(_) => b'K',
+        // One lower-case letter each, in the order of `command::ASKS`.
+        Command::Ask(ask, _) => b'a' + ask as u8,
     }
 }
 
@@ -140,7 +143,9 @@ fn said_fields(said: &Said, out: &mut Vec<u8>) {
         return bytes(line, out);
     };
     match &**command {
-        Command::Say(text) | Command::Me(text) | Command::Unknown(text) => bytes(text, out),
+        Command::Say(text) | Command::Me(text) | Command::Unknown(text) | Command::Ask(_, text) => {
+            bytes(text, out)
+        }
         // As a rename that Redis did not see (see [`Event::Rename`]).
         Command::Nick(text) => {
             bytes(text, out);
@@ -227,6 +232,10 @@ fn read_command(kind: u8, body: &mut Reader<'_>) -> Result<Command, Garbled> {
         b'Q' => Command::Quit,
         b'U' => Command::Usage(command::known_usage(&body.field()?).ok_or(Garbled)?),
         b'K' => Command::Unknown(body.field()?),
+        b'a'..=b'z' => {
+            let &(ask, _) = command::ASKS.get(usize::from(kind - b'a')).ok_or(Garbled)?;
+            Command::Ask(ask, body.field()?)
+        }
         _ => return Err(Garbled),
     })
 }
@@ -294,6 +303,8 @@ mod tests {
             Just(Command::Quit),
             proptest::sample::select(command::USAGES.to_vec()).prop_map(Command::Usage),
             bytes().prop_map(Command::Unknown),
+            (proptest::sample::select(command::ASKS.to_vec()), bytes())
+                .prop_map(|((ask, _), arg)| Command::Ask(ask, arg)),
         ]
     }
 

@@ -29,6 +29,7 @@
 //! The model is in `model` (what a line or a leave owes whom), the reading
 //! in `read` (waiting for what is owed, and nothing more).
 
+mod manners;
 mod model;
 mod read;
 mod text;
@@ -86,6 +87,8 @@ pub struct Played {
     pub servers: usize,
     pub steps: Vec<StepRecord>,
     pub clients: Vec<ClientRecord>,
+    /// The message of the day's lines, each for one newcomer alone.
+    pub motd: Vec<String>,
 }
 
 /// A client of the script and the model's view of it.
@@ -157,9 +160,11 @@ pub fn play(script: &Script, servers: Vec<Server>, options: &Options) -> Result<
         clients: Vec::new(),
         by_name: HashMap::new(),
         steps: Vec::new(),
+        manners: manners::Model::new(&script.settings),
     };
     let done = runner.play(script, options);
     let played = Played {
+        motd: runner.manners.motd.clone(),
         names: runner.names,
         servers: runner.servers.len(),
         steps: runner.steps,
@@ -194,6 +199,8 @@ struct Runner {
     clients: Vec<Client>,
     by_name: HashMap<String, usize>,
     steps: Vec<StepRecord>,
+    /// Names mode's operators, bans, mutes, topic, ignores and aways.
+    manners: manners::Model,
 }
 
 impl Runner {

@@ -230,17 +230,28 @@ impl Runner {
             return Said::Other;
         }
         let me = self.shown(who);
-        match command::parse(text) {
+        let command = command::parse(text);
+        if self.manners.silenced(who, &command) {
+            self.clients[who].owed += 1;
+            return Said::Other;
+        }
+        let ignored = self.manners.ignored(who);
+        match command {
             Command::Say(text) => {
                 let line = format!("{me}: {}", self.display(&text));
-                self.clients[who].record.sent.push(line);
-                self.broadcast();
+                // A line some do not see is no line of the check that
+                // everyone sees every line.
+                if !ignored {
+                    self.clients[who].record.sent.push(line);
+                }
+                self.broadcast_from(who);
                 self.messages += 1;
             }
             Command::Me(_) => {
-                self.broadcast();
+                self.broadcast_from(who);
                 self.messages += 1;
             }
+            Command::Ask(ask, arg) => self.ask(who, ask, &arg),
             Command::Who => {
                 let members = self.clients.iter().filter(|c| c.member).count();
                 self.clients[who].owed += members.div_ceil(50);
@@ -257,21 +268,7 @@ impl Runner {
                 }
                 _ => self.clients[who].owed += 1,
             },
-            Command::Msg { to, .. } => {
-                self.clients[who].owed += 1;
-                let to = std::str::from_utf8(&to).ok().map(chat::names::keys);
-                let target = to.and_then(|keys| {
-                    self.clients.iter().position(|c| {
-                        c.member
-                            && c.chosen
-                                .as_ref()
-                                .is_some_and(|name| share_a_key(&name.keys, &keys))
-                    })
-                });
-                if let Some(target) = target.filter(|&target| target != who) {
-                    self.clients[target].owed += 1;
-                }
-            }
+            Command::Msg { to, .. } => self.private(who, &to),
             Command::Help => self.clients[who].owed += command::HELP.len(),
             Command::Quit => {
                 let client = &mut self.clients[who];
@@ -305,7 +302,8 @@ impl Runner {
             }
             return;
         };
-        self.clients[who].owed += self.recent();
+        self.clients[who].owed += self.recent() + self.manners.welcome();
+        self.manners.joined(who);
         self.broadcast();
         let shown = self.display(name.shown.as_bytes());
         let client = &mut self.clients[who];
@@ -367,7 +365,17 @@ impl Runner {
         }
         self.clients[who].member = false;
         self.clients[who].closing = true;
+        self.manners.left(who);
         self.broadcast();
+    }
+
+    /// One line from `who` for every member but those who ignore it.
+    pub(super) fn broadcast_from(&mut self, who: usize) {
+        for (index, client) in self.clients.iter_mut().enumerate() {
+            if client.member && !self.manners.ignores(index, who) {
+                client.owed += 1;
+            }
+        }
     }
 }
 

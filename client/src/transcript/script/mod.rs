@@ -110,6 +110,12 @@ pub struct Settings {
     pub servers: Option<usize>,
     /// `server binary`
     pub binary: bool,
+    /// `set operator-password SECRET`: names mode's operators' password
+    /// (`--operator-password-file`, a file the runner writes).
+    pub operator_password: Option<String>,
+    /// `set motd "LINE\nLINE"`: the message of the day (`--motd`, a file
+    /// the runner writes).
+    pub motd: Option<Vec<u8>>,
 }
 
 impl Settings {
@@ -281,6 +287,8 @@ fn parse_setting(settings: &mut Settings, setting: &str) -> Result<(), String> {
             }
             settings.servers = Some(count);
         }
+        "operator-password" => settings.operator_password = Some(value.trim().to_string()),
+        "motd" => settings.motd = Some(words::parse_quoted(value.trim())?.0),
         _ => return Err(format!("unknown setting {key:?}")),
     }
     Ok(())

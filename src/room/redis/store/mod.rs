@@ -161,6 +161,32 @@ impl Store {
         commands.query_async::<()>(&mut self.connection).await
     }
 
+    /// Keeps `value` as the room's manners' `field`, or forgets it.
+    pub async fn keep(&mut self, field: &str, value: Option<&[u8]>) -> RedisResult<()> {
+        let key = self.keys.manners();
+        let command = match value {
+            Some(value) => {
+                let mut command = redis::cmd("HSET");
+                command.arg(&key).arg(field).arg(value);
+                command
+            }
+            None => {
+                let mut command = redis::cmd("HDEL");
+                command.arg(&key).arg(field);
+                command
+            }
+        };
+        command.query_async::<()>(&mut self.connection).await
+    }
+
+    /// The room's manners as kept: each field and its value.
+    pub async fn kept(&mut self) -> RedisResult<Vec<(String, Vec<u8>)>> {
+        redis::cmd("HGETALL")
+            .arg(self.keys.manners())
+            .query_async(&mut self.connection)
+            .await
+    }
+
     /// This server's client `conn`.
     fn own(&self, conn: u64) -> Origin {
         Origin {
