@@ -12,6 +12,8 @@
 
 #![forbid(unsafe_code)]
 
+#[path = "transcript/cert.rs"]
+pub mod cert;
 #[path = "transcript/command.rs"]
 pub mod command;
 #[path = "transcript/diff.rs"]
@@ -32,6 +34,10 @@ pub mod run;
 pub mod script;
 #[path = "transcript/snapshot.rs"]
 pub mod snapshot;
+#[path = "transcript/socket.rs"]
+mod socket;
+#[path = "transcript/tls.rs"]
+mod tls;
 #[path = "transcript/wait.rs"]
 pub mod wait;
 #[path = "transcript/web.rs"]
@@ -42,6 +48,10 @@ pub mod wire;
 use std::time::Duration;
 
 use script::{Script, Step};
+
+/// Why a script that speaks TLS is skipped by a build without it.
+pub const NO_TLS: &str = "it connects over TLS (set tls on), and this transcript was built \
+                          without TLS (cargo build -p client --features tls)";
 
 /// What became of a script that did not fail.
 pub enum Outcome {
@@ -101,6 +111,9 @@ impl Default for Play<'_> {
 /// transcript, after checking the protocol's invariants.
 pub fn play(script: &Script, servers: &dyn Servers, how: &Play) -> Result<Outcome, Failure> {
     let failure = |why: String, partial: Option<String>| Failure { why, partial };
+    if script.settings.tls && !cfg!(feature = "tls") {
+        return Ok(Outcome::Skipped(NO_TLS.into()));
+    }
     let mut running = match servers.start(script) {
         Ok(Ok(running)) => running,
         Ok(Err(why)) => return Ok(Outcome::Skipped(why)),

@@ -73,7 +73,7 @@ fn config(settings: &::transcript::script::Settings) -> Result<chat::Config, Str
 
 #[cfg(test)]
 mod tests {
-    #[cfg(not(all(feature = "web", feature = "redis")))]
+    #[cfg(not(all(feature = "web", feature = "redis", feature = "tls")))]
     use super::*;
 
     /// Without the page's code a script with a client via web is not
@@ -100,6 +100,18 @@ mod tests {
         }
     }
 
+    /// Without TLS a script that speaks it is not played in clear instead,
+    /// nor passed: it is skipped, saying which build plays it.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn a_tls_script_is_skipped_without_the_feature() {
+        match transcript("set tls on\nconnect alice\nalice: hi\n") {
+            Ok(Outcome::Skipped(why)) => assert!(why.contains("--features tls"), "{why}"),
+            Ok(Outcome::Played(transcript)) => panic!("played: {transcript}"),
+            Err(why) => panic!("{why}"),
+        }
+    }
+
     /// A page's close frame may cut off the lines still owed to it, so a
     /// script that chains one to a step owing it lines is an error, which
     /// says why, rather than a transcript that depends on the machine.
@@ -113,6 +125,7 @@ mod tests {
         let addresses = vec![::transcript::run::Server {
             chat: server.addr,
             page: server.page,
+            tls: None,
         }];
         let options = ::transcript::run::Options {
             max_line: 100,

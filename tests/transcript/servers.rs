@@ -1,8 +1,8 @@
 //! The servers a script is played against: one, or `set servers N` of
 //! them joined through a Redis of their own (same room), each started as
-//! the script says: in this process, the built `chat` (`server binary`),
-//! or `CHAT_SERVER`'s command (the engine's `command`, as `transcript
-//! --server` runs it).
+//! the script says: in this process, the built `chat` (`server binary`,
+//! and every script that speaks TLS), or `CHAT_SERVER`'s command (the
+//! engine's `command`, as `transcript --server` runs it).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use crate::bins::ChatProcess;
 use crate::common::redis::{Redis, ROOM};
 use crate::common::TestServer;
 
+use ::transcript::cert::{self, Certificate};
 use ::transcript::script::Script;
 use ::transcript::{command, run, Running};
 
@@ -24,6 +25,8 @@ pub struct Servers {
     each: Vec<Server>,
     /// The Redis of several servers; dropped (killed) last.
     redis: Option<Redis>,
+    /// The certificate of a script that speaks TLS; deleted last.
+    tls: Option<Certificate>,
 }
 
 /// One server under test.
@@ -69,6 +72,13 @@ impl ::transcript::Servers for Local {
             ));
         }
         let count = script.settings.servers();
+        if script.settings.tls && !cfg!(feature = "tls") {
+            return Ok(Err(
+                "it connects over TLS (set tls on), and these tests were built without it \
+                 (cargo test --features tls)"
+                    .into(),
+            ));
+        }
         if count > 1 && !cfg!(feature = "redis") {
             return Ok(Err(format!(
                 "it has {count} servers joined through Redis, and these tests were built \
@@ -96,18 +106,30 @@ impl Servers {
         };
         let url = redis.as_ref().map(Redis::url);
         let template = template();
+        // A script's certificate, made as `transcript` makes it; here a
+        // missing `openssl` is a failure, as in the TLS tests.
+        let tls = if settings.tls {
+            Some(Certificate::make()?.ok_or_else(|| cert::MISSING.to_string())?)
+        } else {
+            None
+        };
         let mut servers = Servers {
             each: Vec::new(),
             redis,
+            tls,
         };
         for _ in 0..count {
+            let tls = servers.tls.as_ref();
             let server = if let Some(template) = &template {
-                match command::Server::start(template, settings, web, url.as_deref())? {
+                match command::Server::start(template, settings, web, url.as_deref(), tls)? {
                     Ok(server) => Server::External(server),
                     Err(why) => return Ok(Err(why)),
                 }
-            } else if settings.binary {
+            } else if settings.binary || tls.is_some() {
+                // The server in this process has no TLS of its own: a
+                // script that speaks TLS plays against the built `chat`.
                 let mut flags = ::transcript::flags::flags(settings);
+                flags.extend(tls.iter().flat_map(|pair| pair.flags()));
                 if web {
                     flags.push("--http=127.0.0.1:0".into());
                 }
@@ -145,20 +167,24 @@ impl Servers {
 impl Running for Servers {
     /// Where each server listens, `@1` first.
     fn addresses(&self) -> Vec<run::Server> {
+        let tls = self.tls.as_ref().map(|pair| pair.cert.clone());
         self.each
             .iter()
             .map(|server| match server {
                 Server::InProcess(server) => run::Server {
                     chat: server.addr,
                     page: server.page,
+                    tls: None,
                 },
                 Server::Binary { process, page } => run::Server {
                     chat: process.addr,
                     page: *page,
+                    tls: tls.clone(),
                 },
                 Server::External(server) => run::Server {
                     chat: server.addr,
                     page: server.page,
+                    tls: tls.clone(),
                 },
             })
             .collect()

@@ -21,6 +21,12 @@
 //! own in `{flags}`: `chat --redis`'s flag, as `{flags}` carries `chat`'s
 //! others. A command without `{flags}` cannot join them, and those scripts
 //! are skipped.
+//!
+//! A script that speaks TLS (`set tls on`) gives the command a certificate
+//! made for it: `{flags}` carries `--tls-cert=FILE --tls-key=FILE`, and a
+//! command without `{flags}` cannot be given them: those scripts are
+//! skipped, as are those of a server that exits at once when given them
+//! (a `chat` built without `--features tls`).
 
 use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -30,6 +36,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use crate::cert::Certificate;
 use crate::log::Log;
 use crate::script::Settings;
 use crate::wait::try_eventually;
@@ -59,12 +66,13 @@ impl Server {
         settings: &Settings,
         web: bool,
         redis: Option<&str>,
+        tls: Option<&Certificate>,
     ) -> Result<Result<Self, String>, String> {
         let Planned {
             command,
             addr,
             page,
-        } = match plan(template, settings, web, redis)? {
+        } = match plan(template, settings, web, redis, tls)? {
             Ok(planned) => planned,
             Err(why) => return Ok(Err(why)),
         };
@@ -102,6 +110,11 @@ impl Server {
                     Some("--operator-password-file or --motd")
                 }
                 (false, false) => None,
+            };
+            let needed = match (needed, tls.is_some()) {
+                (Some(needed), true) => Some(format!("{needed}, or --tls-cert for TLS")),
+                (None, true) => Some("--tls-cert for its clients over TLS".to_string()),
+                (needed, false) => needed.map(str::to_string),
             };
             return match (exited, needed) {
                 (true, Some(needed)) => Ok(Err(format!(
@@ -205,8 +218,12 @@ fn plan(
     settings: &Settings,
     web: bool,
     redis: Option<&str>,
+    tls: Option<&Certificate>,
 ) -> Result<Result<Planned, String>, String> {
     let mut flags = crate::flags::flags(settings);
+    if let Some(pair) = tls {
+        flags.extend(pair.flags());
+    }
     if let Some(url) = redis {
         if !template.contains("{flags}") {
             return Ok(Err(format!(

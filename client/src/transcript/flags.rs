@@ -86,6 +86,9 @@ pub fn needs(script: &Script) -> String {
     if script.uses_web() {
         needs.push("the page (--http)".into());
     }
+    if script.settings.tls {
+        needs.push("TLS (--tls-cert, --tls-key)".into());
+    }
     let servers = script.settings.servers();
     if servers > 1 {
         needs.push(format!("{servers} servers (--redis)"));

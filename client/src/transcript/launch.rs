@@ -1,10 +1,11 @@
 //! The servers `transcript` plays scripts against: a fresh one per script
 //! from a command (`--server 'COMMAND {flags} {addr}'`), or one already
 //! running (`--addr HOST:PORT`), which can serve only scripts that ask
-//! nothing of it.
+//! nothing of it (not even TLS: its certificate is not the script's).
 
 use std::net::SocketAddr;
 
+use crate::cert::{self, Certificate};
 use crate::command;
 use crate::redis::{self, Redis};
 use crate::script::Script;
@@ -42,9 +43,14 @@ impl Servers for FromCommand {
             None
         };
         let url = redis.as_ref().map(Redis::url);
+        let tls = match certificate(&self.template, script)? {
+            Ok(tls) => tls,
+            Err(why) => return Ok(Err(why)),
+        };
         let mut started = Started {
             each: Vec::new(),
             _redis: redis,
+            tls,
         };
         for _ in 0..count {
             match command::Server::start(
@@ -52,6 +58,7 @@ impl Servers for FromCommand {
                 settings,
                 script.uses_web(),
                 url.as_deref(),
+                started.tls.as_ref(),
             )? {
                 Ok(server) => started.each.push(server),
                 Err(why) => return Ok(Err(why)),
@@ -61,6 +68,32 @@ impl Servers for FromCommand {
     }
 }
 
+/// The certificate of a script that speaks TLS, made for it (`Ok(None)`
+/// for one that does not): `Ok(Err(why))` when the command cannot be
+/// given one, or there is no `openssl` to make it.
+fn certificate(
+    template: &str,
+    script: &Script,
+) -> Result<Result<Option<Certificate>, String>, String> {
+    if !script.settings.tls {
+        return Ok(Ok(None));
+    }
+    if !template.contains("{flags}") {
+        return Ok(Err(
+            "it connects over TLS (set tls on), and the server command has no {flags} \
+             for --tls-cert and --tls-key"
+                .into(),
+        ));
+    }
+    Ok(match Certificate::make()? {
+        Some(pair) => Ok(Some(pair)),
+        None => Err(format!(
+            "it connects over TLS (set tls on), and {}",
+            cert::MISSING
+        )),
+    })
+}
+
 /// A script's servers from a command, and their Redis.
 struct Started {
     /// Each server, `@1` first. Declared before the Redis, so that they
@@ -68,6 +101,8 @@ struct Started {
     each: Vec<command::Server>,
     /// The Redis that joins them, if several; killed last.
     _redis: Option<Redis>,
+    /// The certificate they speak TLS with (`set tls on`); deleted last.
+    tls: Option<Certificate>,
 }
 
 impl Running for Started {
@@ -77,6 +112,7 @@ impl Running for Started {
             .map(|server| run::Server {
                 chat: server.addr,
                 page: server.page,
+                tls: self.tls.as_ref().map(|pair| pair.cert.clone()),
             })
             .collect()
     }
@@ -110,6 +146,13 @@ impl Servers for AtAddress {
                 "it needs {needs}, and a running server (--addr) has the flags it was started with"
             )));
         }
+        if settings.tls {
+            return Ok(Err(
+                "it connects over TLS (set tls on), and a running server (--addr) has no \
+                 certificate made for the script"
+                    .into(),
+            ));
+        }
         if script.uses_web() {
             return Ok(Err(
                 "it has a client via web, and a running server (--addr) has no page address".into(),
@@ -133,6 +176,7 @@ impl Running for Fixed {
         vec![run::Server {
             chat: self.0,
             page: None,
+            tls: None,
         }]
     }
 

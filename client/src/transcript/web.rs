@@ -10,7 +10,8 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::error::ProtocolError;
 use tungstenite::{Bytes, Error, Message, WebSocket};
 
-use crate::wire::{io_failure, Got};
+use crate::socket::io_failure;
+use crate::wire::Got;
 
 /// A page's connection: lines in and out as frames.
 pub struct WebPeer {

@@ -1,6 +1,7 @@
-//! A client's connection as the runner drives it: TCP, or the page's
-//! WebSocket (`connect NAME via web`), both read and written as lines, so
-//! that one model of the protocol and one transcript serve both.
+//! A client's connection as the runner drives it: TCP (over TLS too, for
+//! `set tls on`), or the page's WebSocket (`connect NAME via web`), both
+//! read and written as lines, so that one model of the protocol and one
+//! transcript serve both.
 //!
 //! On a WebSocket every step keeps the meaning the WebSocket can give it:
 //!
@@ -29,15 +30,15 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::Path;
 use std::time::Duration;
 
+use crate::socket::connect_socket;
+pub use crate::socket::io_failure;
 use crate::web::{self, Handshake, WebPeer};
 
 /// How long a client waits for a line it is owed, unless told otherwise.
 pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(20);
-
-/// Small receive buffers make a client that stops reading fill up sooner.
-const CLIENT_RECV_BUFFER: usize = 32 * 1024;
 
 /// What a connection gave when read.
 pub enum Got {
@@ -88,9 +89,22 @@ impl Wire {
     /// Connects to the chat's TCP address, where a read waits at most
     /// `patience`; also returns the address the server sees, `ADDR` in its
     /// lines.
-    pub fn tcp(addr: SocketAddr, patience: Duration) -> Result<(Wire, String), String> {
+    ///
+    /// With `tls`, the certificate to trust (`set tls on`), the connection
+    /// is TLS, read and written as a TCP one (see `tls`).
+    pub fn tcp(
+        addr: SocketAddr,
+        tls: Option<&Path>,
+        patience: Duration,
+    ) -> Result<(Wire, String), String> {
         let stream = connect_socket(addr, patience)?;
-        let local = stream.local_addr().map_err(|e| e.to_string())?.to_string();
+        let (stream, local) = match tls {
+            Some(ca) => crate::tls::connect(stream, ca, patience)?,
+            None => {
+                let local = stream.local_addr().map_err(|e| e.to_string())?.to_string();
+                (stream, local)
+            }
+        };
         let reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
         let kind = Kind::Tcp {
             writer: Some(stream),
@@ -355,38 +369,4 @@ impl Wire {
             Kind::Web { reading, .. } | Kind::Refused { reading, .. } => *reading = false,
         }
     }
-}
-
-/// A failed read or write, said plainly: a timeout is the wait for a line
-/// that never came.
-pub fn io_failure(error: &std::io::Error, patience: Duration) -> String {
-    match error.kind() {
-        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
-            format!("nothing within {patience:?} ({error})")
-        }
-        _ => error.to_string(),
-    }
-}
-
-/// A client socket with a small receive buffer, so that a client that stops
-/// reading fills up after little traffic.
-fn connect_socket(addr: SocketAddr, patience: Duration) -> Result<TcpStream, String> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        None,
-    )
-    .map_err(|e| e.to_string())?;
-    socket
-        .set_recv_buffer_size(CLIENT_RECV_BUFFER)
-        .map_err(|e| e.to_string())?;
-    socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
-    socket
-        .connect(&addr.into())
-        .map_err(|e| format!("cannot connect: {e}"))?;
-    let stream = TcpStream::from(socket);
-    stream
-        .set_read_timeout(Some(patience))
-        .map_err(|e| e.to_string())?;
-    Ok(stream)
 }

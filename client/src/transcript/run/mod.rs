@@ -38,6 +38,7 @@ pub use text::{display, private_ends};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::script::{Action, Script, Step};
@@ -125,6 +126,9 @@ pub struct Server {
     pub chat: SocketAddr,
     /// The page's address (`--http`), if it serves the page.
     pub page: Option<SocketAddr>,
+    /// The certificate its chat address speaks TLS with (`set tls on`),
+    /// the only one its clients trust; `None`: plain TCP.
+    pub tls: Option<PathBuf>,
 }
 
 /// How a script is played, beyond its servers.

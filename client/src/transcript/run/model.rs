@@ -86,7 +86,7 @@ impl Runner {
             .ok_or_else(|| format!("there is no server @{}", place.server))?;
         let mut ending = String::new();
         let (wire, addr) = match place.via {
-            Via::Tcp => Wire::tcp(server.chat, self.patience)?,
+            Via::Tcp => Wire::tcp(server.chat, server.tls.as_deref(), self.patience)?,
             Via::Web => {
                 let page = server.page.ok_or("the server serves no page")?;
                 let (wire, addr, refusal) = Wire::web(page, self.patience)?;
