@@ -253,15 +253,10 @@ impl Frames<'_> {
 }
 
 impl Source for Frames<'_> {
-    fn try_peek(&mut self) -> io::Result<()> {
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.drained() && !self.ended {
             self.next_frame()?;
         }
-        Ok(())
-    }
-
-    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_peek()?;
         if self.drained() {
             return Ok(0);
         }
