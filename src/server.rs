@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,6 +111,9 @@ async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let config = Arc::new(config);
+    for listener in std::iter::once(&listener).chain(&http) {
+        crate::transport::tune(listener.as_fd());
+    }
     let executor = LocalExecutor::new();
     executor
         .run(async {
