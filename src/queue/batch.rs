@@ -52,6 +52,14 @@ impl QueueReceiver {
         .await
     }
 
+    /// Whether the batch just taken was the last: the room let go of the
+    /// queue, and nothing is left in it. Its write can then carry the
+    /// connection's end with it.
+    pub fn is_finished(&self) -> bool {
+        let state = self.shared.lock();
+        state.sender_gone && state.lines.is_empty()
+    }
+
     /// What [`next_batch`](Self::next_batch) would take, put into one
     /// buffer line by line by `frame`, as a transport puts lines on the
     /// wire (the buffer is sized for `slack` bytes more a line), and the

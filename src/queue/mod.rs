@@ -478,6 +478,19 @@ mod tests {
     }
 
     #[test]
+    fn the_last_batch_is_known_as_it_is_taken() {
+        let (sender, receiver, _) = queue(1000, &Log::default());
+        sender.push(line("a")).unwrap();
+        assert!(batch_now(&receiver, 100).is_some());
+        assert!(!receiver.is_finished(), "the room may queue more");
+        sender.push(line("b")).unwrap();
+        sender.close();
+        assert!(!receiver.is_finished(), "b is still to take");
+        assert_eq!(batch_now(&receiver, 100), Some(Some(b"b".to_vec())));
+        assert!(receiver.is_finished(), "b was the last");
+    }
+
+    #[test]
     fn a_run_counts_each_line_against_the_limit() {
         let log = Log::default();
         let (sender, _receiver, _) = queue(2 * (10 + LINE_OVERHEAD), &log);
