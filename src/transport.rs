@@ -15,6 +15,7 @@ use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
+use std::task::{ready, Poll};
 
 use futures_lite::AsyncWriteExt;
 use smol::Async;
@@ -126,16 +127,22 @@ impl Transport for Tcp {
 /// then cost the two ends one packet, not two.
 async fn write_last(socket: &Async<TcpStream>, mut bytes: &[u8]) -> io::Result<()> {
     use rustix::net::SendFlags;
-    while !bytes.is_empty() {
-        let sent = socket
-            .write_with(|stream| Ok(rustix::net::send(stream, bytes, SendFlags::MORE)?))
-            .await?;
-        if sent == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
+    // A poll function, not `write_with`: its readiness future would take
+    // room in every connection's state, idle or not.
+    std::future::poll_fn(|context| {
+        while !bytes.is_empty() {
+            let flags = SendFlags::MORE | SendFlags::NOSIGNAL;
+            match rustix::net::send(socket.get_ref(), bytes, flags) {
+                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Ok(sent) => bytes = &bytes[sent..],
+                Err(rustix::io::Errno::AGAIN) => ready!(socket.poll_writable(context))?,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(error) => return Poll::Ready(Err(error.into())),
+            }
         }
-        bytes = &bytes[sent..];
-    }
-    Ok(())
+        Poll::Ready(Ok(()))
+    })
+    .await
 }
 
 /// A connection's kernel send buffer, which grows, up to
