@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_net::TcpListener;
 use futures_lite::future;
 use rustix::io::Errno;
-use smol::{LocalExecutor, Timer};
+use smol::{Async, LocalExecutor, Timer};
 
 use crate::config::format_count;
 use crate::conn;
@@ -208,8 +208,9 @@ impl Doors<'_, '_> {
     async fn accept(&self, listener: &TcpListener, kind: Kind) {
         let config = &self.config;
         let mut failing = false;
+        let listener_fd: Arc<Async<std::net::TcpListener>> = listener.clone().into();
         loop {
-            let (stream, addr) = match listener.accept().await {
+            let (stream, addr) = match accept(&listener_fd).await {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     if !failing {
@@ -225,7 +226,7 @@ impl Doors<'_, '_> {
             if self.places.borrow().live >= config.max_connections {
                 let cap = format_count(config.max_connections, "connection");
                 self.log_turn_away(&self.full, addr, format!("server full ({cap})"));
-                self.turn_away(kind, stream.into(), SERVER_FULL);
+                self.turn_away(kind, stream, SERVER_FULL);
                 continue;
             }
             if let Some(most) = config
@@ -234,7 +235,7 @@ impl Doors<'_, '_> {
             {
                 let why = format!("too many connections from its address ({most})");
                 self.log_turn_away(&self.crowded, addr, why);
-                self.turn_away(kind, stream.into(), TOO_MANY_FROM_ADDRESS);
+                self.turn_away(kind, stream, TOO_MANY_FROM_ADDRESS);
                 continue;
             }
             let id = self.next_id.get() + 1;
@@ -244,7 +245,7 @@ impl Doors<'_, '_> {
             let (hub, config) = (self.hub.clone(), config.clone());
             match kind {
                 Kind::Chat => {
-                    let task = conn::serve(Tcp(stream.into()), addr, id, hub, config, slot);
+                    let task = conn::serve(Tcp(stream), addr, id, hub, config, slot);
                     self.executor.spawn(task).detach();
                 }
                 #[cfg(feature = "web")]
@@ -252,8 +253,7 @@ impl Doors<'_, '_> {
                     let loopback = listener
                         .local_addr()
                         .is_ok_and(|local| local.ip().to_canonical().is_loopback());
-                    let task =
-                        crate::web::serve(stream.into(), addr, id, hub, config, slot, loopback);
+                    let task = crate::web::serve(stream, addr, id, hub, config, slot, loopback);
                     self.executor.spawn(task).detach();
                 }
                 #[cfg(not(feature = "web"))]
@@ -289,6 +289,21 @@ impl Doors<'_, '_> {
             Kind::Page => unreachable!("no page without the web feature"),
         }
     }
+}
+
+/// Accepts the next connection on `listener`, non-blocking from the start
+/// (`accept4`'s flag), so that async-io need not make it so: a system call
+/// fewer for every connection.
+async fn accept(listener: &Async<std::net::TcpListener>) -> io::Result<(Socket, SocketAddr)> {
+    use rustix::net::{acceptfrom_with, SocketFlags};
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let (fd, addr) = listener
+        .read_with(|listener| Ok(acceptfrom_with(listener, flags)?))
+        .await?;
+    let addr = addr.and_then(|addr| SocketAddr::try_from(addr).ok());
+    let addr = addr.ok_or_else(|| io::Error::other("a connection without an address"))?;
+    let stream = Async::new_nonblocking(std::net::TcpStream::from(fd))?;
+    Ok((Arc::new(stream), addr))
 }
 
 /// The line a newcomer past the connection cap gets.
