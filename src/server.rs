@@ -209,6 +209,11 @@ impl Doors<'_, '_> {
         let config = &self.config;
         let mut failing = false;
         let listener_fd: Arc<Async<std::net::TcpListener>> = listener.clone().into();
+        // Asked once, not once a connection (a getsockname each).
+        #[cfg(feature = "web")]
+        let loopback = listener
+            .local_addr()
+            .is_ok_and(|local| local.ip().to_canonical().is_loopback());
         loop {
             let (stream, addr) = match accept(&listener_fd).await {
                 Ok(accepted) => accepted,
@@ -250,9 +255,6 @@ impl Doors<'_, '_> {
                 }
                 #[cfg(feature = "web")]
                 Kind::Page => {
-                    let loopback = listener
-                        .local_addr()
-                        .is_ok_and(|local| local.ip().to_canonical().is_loopback());
                     let task = crate::web::serve(stream, addr, id, hub, config, slot, loopback);
                     self.executor.spawn(task).detach();
                 }
