@@ -92,7 +92,14 @@ impl QueueReceiver {
         build: impl FnOnce(&mut State, &LogLines, usize, usize) -> T,
     ) -> Option<T> {
         let mut build = Some(build);
+        let mut slept = false;
         poll_fn(|context| {
+            if std::mem::take(&mut slept) {
+                // Woken: the tasks woken with it run first, once, so that
+                // what they queue here too goes out in this write.
+                context.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             let mut state = self.shared.lock();
             if state.lines.is_empty() {
                 if state.sender_gone {
@@ -106,6 +113,7 @@ impl QueueReceiver {
                     Some(waker) if waker.will_wake(context.waker()) => {}
                     waker => *waker = Some(context.waker().clone()),
                 }
+                slept = true;
                 return Poll::Pending;
             }
             let log = self.log.lock();

@@ -470,11 +470,29 @@ mod tests {
         assert!(!wakes.is_empty());
         wakes.wake_all();
         assert!(executor.try_tick(), "woken by the room");
+        // It lets the others run once before it takes its batch.
+        while executor.try_tick() {}
         assert_eq!(
             smol::block_on(writer),
             Some(b"a\nb\n".to_vec()),
             "both at once"
         );
+    }
+
+    #[test]
+    fn a_woken_writer_takes_what_came_while_the_others_ran() {
+        let (sender, receiver, _) = queue(1000, &Log::default());
+        let executor = smol::LocalExecutor::new();
+        let writer = executor.spawn(async move {
+            let batch = receiver.next_batch(100).await;
+            batch.map(|batch| batch.bytes().to_vec())
+        });
+        while executor.try_tick() {}
+        sender.push(line("a")).unwrap();
+        assert!(executor.try_tick(), "woken, it lets the others run");
+        sender.push(line("b")).unwrap();
+        while executor.try_tick() {}
+        assert_eq!(smol::block_on(writer), Some(b"ab".to_vec()), "one batch");
     }
 
     #[test]
