@@ -210,10 +210,15 @@ impl Peer {
 
 /// The address in the server's next log line, which must start with
 /// `prefix`: anything else (a `CHAT_BIN` built without the page, a port in
-/// use) is the server refusing to start, and is shown as it said it.
+/// use) is the server refusing to start, and is shown as it said it. A
+/// server of a shared room says first which room it joined.
 fn logged_addr(stderr: &mut impl BufRead, prefix: &str) -> SocketAddr {
     let mut line = String::new();
     stderr.read_line(&mut line).expect("read chat's log");
+    if line.starts_with("chat: joined room ") {
+        line.clear();
+        stderr.read_line(&mut line).expect("read chat's log");
+    }
     line.trim_end()
         .strip_prefix(prefix)
         .map(|rest| rest.trim_end_matches('/'))
