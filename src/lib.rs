@@ -76,6 +76,7 @@ mod line;
 mod lines;
 pub mod log;
 pub mod names;
+mod places;
 mod queue;
 mod room;
 mod server;

@@ -15,18 +15,14 @@ use std::time::{Duration, Instant};
 
 use smol::{Async, Timer};
 
-/// A non-blocking byte source that can be looked at before the reader
-/// commits a buffer to it: a connection idle for hours then holds no read
-/// buffer.
+/// A non-blocking byte source, read into the reader's scratch space
+/// first: a connection idle for hours then holds no read buffer.
 ///
 /// Its operations are attempts and a poll function, not futures: an idle
 /// connection's task holds no waiting future, only the reader's state, and
 /// a wake-up meant for the connection's writer costs the reader no system
 /// call (it tries again only once the reactor reports input).
 pub trait Source {
-    /// Succeeds when a read would not block (data, or end of input);
-    /// `WouldBlock` when there is nothing yet.
-    fn try_peek(&mut self) -> io::Result<()>;
     /// Reads what is there now, or fails with `WouldBlock`.
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
     /// Ready once the source has had input since an attempt would block.
@@ -40,10 +36,6 @@ pub trait Source {
 }
 
 impl Source for &Async<std::net::TcpStream> {
-    fn try_peek(&mut self) -> io::Result<()> {
-        self.get_ref().peek(&mut [0u8; 1]).map(|_| ())
-    }
-
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.get_ref().read(buf)
     }
@@ -54,10 +46,6 @@ impl Source for &Async<std::net::TcpStream> {
 }
 
 impl Source for &[u8] {
-    fn try_peek(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         Read::read(self, buf)
     }
@@ -219,31 +207,31 @@ impl<R: Source> LineReader<R> {
             self.start = 0;
             self.scanned = self.buf.len();
         }
-        let mut idle = self.idle_timeout.map(Timer::after);
-        let mut unfinished = self
+        // The deadlines now, their timers only once the source has nothing:
+        // boxed, as a timer is 56 bytes of every idle connection's state.
+        let idle_at = self.idle_timeout.map(|timeout| Instant::now() + timeout);
+        let mut unfinished_at = self
             .line_started
             .zip(self.line_timeout)
-            .map(|(started, timeout)| Timer::at(started + timeout));
+            .map(|(started, timeout)| started + timeout);
+        let (mut idle, mut unfinished) = (None, None);
         poll_fn(|context| {
             if let Poll::Ready(result) = self.poll_fill(context, pending) {
                 return Poll::Ready(result.map_err(LineError::from));
             }
-            if unfinished.is_none() {
-                unfinished = self
+            if unfinished_at.is_none() {
+                unfinished_at = self
                     .source
                     .line_begun()
                     .zip(self.line_timeout)
-                    .map(|(begun, timeout)| Timer::at(begun + timeout));
+                    .map(|(begun, timeout)| begun + timeout);
             }
-            if let Some(Poll::Ready(_)) = unfinished
-                .as_mut()
-                .map(|timer| Pin::new(timer).poll(context))
-            {
+            if expired(&mut unfinished, unfinished_at, context) {
                 return Poll::Ready(Err(LineError::Unfinished));
             }
-            match idle.as_mut().map(|timer| Pin::new(timer).poll(context)) {
-                Some(Poll::Ready(_)) => Poll::Ready(Err(LineError::Idle)),
-                _ => Poll::Pending,
+            match expired(&mut idle, idle_at, context) {
+                true => Poll::Ready(Err(LineError::Idle)),
+                false => Poll::Pending,
             }
         })
         .await
@@ -265,18 +253,16 @@ impl<R: Source> LineReader<R> {
         }
     }
 
-    /// One attempt: with no line pending, looks for input before taking a
-    /// buffer; then reads at most one byte past the limit, enough to tell a
+    /// One attempt: reads at most one byte past the limit, enough to tell a
     /// line is too long.
     ///
     /// It reads into a scratch buffer on the stack and keeps only what
     /// arrived: a peer trickling a line a byte at a time holds its bytes,
-    /// not a chunk's worth of buffer. The buffer grows by at least half
+    /// not a chunk's worth of buffer, and an attempt that finds nothing
+    /// takes no buffer at all (so it needs no look first: that was a
+    /// system call more for every read). The buffer grows by at least half
     /// again when it must grow, so a long line still costs few copies.
     fn try_fill(&mut self, pending: usize) -> io::Result<()> {
-        if pending == 0 {
-            self.source.try_peek()?;
-        }
         let want = READ_CHUNK.min(self.max_line.saturating_add(1) - pending);
         let mut scratch = [0u8; READ_CHUNK];
         let read = self.source.try_read(&mut scratch[..want])?;
@@ -291,6 +277,16 @@ impl<R: Source> LineReader<R> {
         self.buf.extend_from_slice(&scratch[..read]);
         Ok(())
     }
+}
+
+/// Whether the deadline `at`, if any, has passed, as `timer` (made for it
+/// at the first call) says; else its wake-up is registered with `context`.
+fn expired(timer: &mut Option<Box<Timer>>, at: Option<Instant>, context: &mut Context<'_>) -> bool {
+    let Some(at) = at else {
+        return false;
+    };
+    let timer = timer.get_or_insert_with(|| Box::new(Timer::at(at)));
+    Pin::new(&mut **timer).poll(context).is_ready()
 }
 
 /// Drops one trailing `\r`, as Go's `bufio.ScanLines` does.
@@ -368,10 +364,6 @@ mod tests {
     struct ResetAfter<'a>(&'a [u8]);
 
     impl Source for ResetAfter<'_> {
-        fn try_peek(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-
         fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             if self.0.is_empty() {
                 return Err(io::ErrorKind::ConnectionReset.into());
@@ -415,7 +407,7 @@ mod tests {
         let mut next = std::pin::pin!(lines.next_line());
         let mut poll = || future::block_on(future::poll_once(next.as_mut()));
         assert!(poll().is_none());
-        assert_eq!(attempts.get(), 1, "one look, then wait for the reactor");
+        assert_eq!(attempts.get(), 1, "one try, then wait for the reactor");
         for _ in 0..3 {
             assert!(poll().is_none());
         }
@@ -423,6 +415,23 @@ mod tests {
         input.borrow_mut().extend_from_slice(b"hi\n");
         let line = poll().map(|line| line.unwrap().map(<[u8]>::to_vec));
         assert_eq!(line, Some(Some(b"hi".to_vec())));
+    }
+
+    #[test]
+    fn a_line_costs_one_attempt_not_a_look_and_a_read() {
+        let source = Scripted::new(b"hi\n");
+        let attempts = source.attempts.clone();
+        let mut lines = LineReader::new(source, 100, None, None);
+        let line = future::block_on(lines.next_line()).unwrap();
+        assert_eq!(line, Some(&b"hi"[..]));
+        assert_eq!(attempts.get(), 1, "one read");
+        assert!(lines.buf.capacity() > 0);
+        let mut idle = LineReader::new(Scripted::new(b""), 100, None, None);
+        {
+            let mut next = std::pin::pin!(idle.next_line());
+            assert!(future::block_on(future::poll_once(next.as_mut())).is_none());
+        }
+        assert_eq!(idle.buf.capacity(), 0, "nothing read: no buffer");
     }
 
     /// Input a test controls: it has what `input` holds, and is readable
@@ -450,10 +459,6 @@ mod tests {
     }
 
     impl Source for Scripted {
-        fn try_peek(&mut self) -> io::Result<()> {
-            self.attempt()
-        }
-
         fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             self.attempt()?;
             let mut input = self.input.borrow_mut();
@@ -512,10 +517,6 @@ mod tests {
     }
 
     impl Source for Chunked {
-        fn try_peek(&mut self) -> io::Result<()> {
-            self.attempt()
-        }
-
         fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             self.attempt()?;
             let Some(chunk) = self.chunks.front_mut() else {

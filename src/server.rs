@@ -6,10 +6,10 @@
 //! a bounded grace period, for the connections to flush and close.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +17,12 @@ use std::time::Duration;
 use async_net::TcpListener;
 use futures_lite::future;
 use rustix::io::Errno;
-use smol::{LocalExecutor, Timer};
+use smol::{Async, LocalExecutor, Timer};
 
 use crate::config::format_count;
 use crate::conn;
 use crate::log;
+use crate::places::{Places, Slot};
 use crate::room;
 use crate::room::events::Hub;
 use crate::transport::{Socket, Tcp};
@@ -110,6 +111,9 @@ async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let config = Arc::new(config);
+    for listener in std::iter::once(&listener).chain(&http) {
+        crate::transport::tune(listener.as_fd());
+    }
     let executor = LocalExecutor::new();
     executor
         .run(async {
@@ -117,20 +121,7 @@ async fn run(
                 room::open(&config, listener.local_addr().ok(), http.is_some()).await?;
             let broadcaster = executor.spawn(run);
             if config.announce {
-                if let Ok(local) = listener.local_addr() {
-                    log::always(format_args!("listening on {local}"));
-                }
-                if let Some(Ok(local)) = http.as_ref().map(|http| http.local_addr()) {
-                    #[cfg(feature = "tls")]
-                    let scheme = if config.tls.is_some() {
-                        "https"
-                    } else {
-                        "http"
-                    };
-                    #[cfg(not(feature = "tls"))]
-                    let scheme = "http";
-                    log::always(format_args!("the page is at {scheme}://{local}/"));
-                }
+                announce(&config, &listener, http.as_ref());
             }
             // Every connection task holds a clone; when the last is dropped,
             // `all_done` reports it: completion by drop, no counting.
@@ -184,6 +175,28 @@ async fn run(
         .await
 }
 
+/// Says where the server listens (`Config::announce`), once it is ready:
+/// the line tests and scripts wait for.
+fn announce(config: &Config, listener: &TcpListener, http: Option<&TcpListener>) {
+    if let Ok(local) = listener.local_addr() {
+        log::always(format_args!("listening on {local}"));
+    }
+    if let Some(Ok(local)) = http.map(|http| http.local_addr()) {
+        #[cfg(feature = "tls")]
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        #[cfg(not(feature = "tls"))]
+        let scheme = {
+            let _ = config;
+            "http"
+        };
+        log::always(format_args!("the page is at {scheme}://{local}/"));
+    }
+}
+
 /// What a listener's connections are.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -223,8 +236,14 @@ impl Doors<'_, '_> {
     async fn accept(&self, listener: &TcpListener, kind: Kind) {
         let config = &self.config;
         let mut failing = false;
+        let listener_fd: Arc<Async<std::net::TcpListener>> = listener.clone().into();
+        // Asked once, not once a connection (a getsockname each).
+        #[cfg(feature = "web")]
+        let loopback = listener
+            .local_addr()
+            .is_ok_and(|local| local.ip().to_canonical().is_loopback());
         loop {
-            let (stream, addr) = match listener.accept().await {
+            let (stream, addr) = match accept(&listener_fd).await {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     if !failing {
@@ -240,7 +259,7 @@ impl Doors<'_, '_> {
             if self.places.borrow().live >= config.max_connections {
                 let cap = format_count(config.max_connections, "connection");
                 self.log_turn_away(&self.full, addr, format!("server full ({cap})"));
-                self.turn_away(kind, stream.into(), SERVER_FULL);
+                self.turn_away(kind, stream, SERVER_FULL);
                 continue;
             }
             if let Some(most) = config
@@ -249,7 +268,7 @@ impl Doors<'_, '_> {
             {
                 let why = format!("too many connections from its address ({most})");
                 self.log_turn_away(&self.crowded, addr, why);
-                self.turn_away(kind, stream.into(), TOO_MANY_FROM_ADDRESS);
+                self.turn_away(kind, stream, TOO_MANY_FROM_ADDRESS);
                 continue;
             }
             let id = self.next_id.get() + 1;
@@ -264,23 +283,19 @@ impl Doors<'_, '_> {
                     let local = listener.local_addr();
                     local.is_ok_and(|local| local.ip().to_canonical().is_loopback())
                 });
-                let (socket, tls) = (stream.into(), tls.config());
+                let (socket, tls) = (stream, tls.config());
                 let task = crate::tls::serve(socket, tls, page, addr, id, hub, config, slot);
                 self.executor.spawn(task).detach();
                 continue;
             }
             match kind {
                 Kind::Chat => {
-                    let task = conn::serve(Tcp(stream.into()), addr, id, hub, config, slot);
+                    let task = conn::serve(Tcp(stream), addr, id, hub, config, slot);
                     self.executor.spawn(task).detach();
                 }
                 #[cfg(feature = "web")]
                 Kind::Page => {
-                    let loopback = listener
-                        .local_addr()
-                        .is_ok_and(|local| local.ip().to_canonical().is_loopback());
-                    let socket: Socket = stream.into();
-                    let task = crate::web::serve(socket, addr, id, hub, config, slot, loopback);
+                    let task = crate::web::serve(stream, addr, id, hub, config, slot, loopback);
                     self.executor.spawn(task).detach();
                 }
                 #[cfg(not(feature = "web"))]
@@ -325,71 +340,23 @@ impl Doors<'_, '_> {
     }
 }
 
+/// Accepts the next connection on `listener`, non-blocking from the start
+/// (`accept4`'s flag), so that async-io need not make it so: a system call
+/// fewer for every connection.
+async fn accept(listener: &Async<std::net::TcpListener>) -> io::Result<(Socket, SocketAddr)> {
+    use rustix::net::{acceptfrom_with, SocketFlags};
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let (fd, addr) = listener
+        .read_with(|listener| Ok(acceptfrom_with(listener, flags)?))
+        .await?;
+    let addr = addr.and_then(|addr| SocketAddr::try_from(addr).ok());
+    let addr = addr.ok_or_else(|| io::Error::other("a connection without an address"))?;
+    let stream = Async::new_nonblocking(std::net::TcpStream::from(fd))?;
+    Ok((Arc::new(stream), addr))
+}
+
 /// The line a newcomer past the connection cap gets.
 const SERVER_FULL: &[u8] = b"error: server full\n";
 
 /// The line a newcomer past the cap per address gets.
 const TOO_MANY_FROM_ADDRESS: &[u8] = b"error: too many connections from your address\n";
-
-/// The places taken under the caps.
-#[derive(Default)]
-struct Places {
-    /// Connections alive.
-    live: usize,
-    /// Connections alive per address, when there is a cap per address
-    /// (an IPv4-mapped IPv6 address counts as its IPv4 address).
-    by_address: HashMap<IpAddr, usize>,
-}
-
-impl Places {
-    /// Connections alive from `address`.
-    fn from(&self, address: IpAddr) -> usize {
-        self.by_address.get(&address).copied().unwrap_or(0)
-    }
-}
-
-/// A connection's place under the caps, given back when its task ends.
-/// Everything runs on the server's one thread: a `RefCell` is enough.
-struct Slot {
-    /// The places, this one included.
-    places: Rc<RefCell<Places>>,
-    /// The address it counts against, when there is a cap per address.
-    address: Option<IpAddr>,
-    /// Dropped with the slot: the server waits for every one at shutdown.
-    _done: async_channel::Sender<()>,
-}
-
-impl Slot {
-    /// Takes one more place (and one from `address`).
-    fn take(
-        places: &Rc<RefCell<Places>>,
-        address: Option<IpAddr>,
-        done: async_channel::Sender<()>,
-    ) -> Self {
-        let mut taken = places.borrow_mut();
-        taken.live += 1;
-        if let Some(address) = address {
-            *taken.by_address.entry(address).or_default() += 1;
-        }
-        Slot {
-            places: places.clone(),
-            address,
-            _done: done,
-        }
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut places = self.places.borrow_mut();
-        places.live -= 1;
-        if let Some(address) = self.address {
-            if let Some(count) = places.by_address.get_mut(&address) {
-                *count -= 1;
-                if *count == 0 {
-                    places.by_address.remove(&address);
-                }
-            }
-        }
-    }
-}

@@ -1,7 +1,11 @@
-//! The `churn` scenario: the cost of a connection's whole life, arrival,
-//! a line and departure, announced each time to the observers.
+//! The `churn` scenarios: the cost of a connection's whole life, arrival,
+//! a line and departure, announced each time to the observers; over TCP
+//! (`churn`), or over the page's WebSocket (`churn-web`, in `web`).
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -10,19 +14,63 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use smol::LocalExecutor;
 
 use crate::clients::{connect_readers, wait_until, Mode};
-use crate::server::Server;
+use crate::server::{Peer, Server};
+
+/// Visits at a time, as the issue that set the goal measured them.
+const WORKERS: usize = 20;
+
+/// Clients that stay and hear every arrival and leave.
+const OBSERVERS: usize = 4;
+
+/// Visits in all.
+const CYCLES: usize = 20_000;
+
+/// One visit to the server at an address: whether it went through.
+pub type Visit = fn(SocketAddr) -> Pin<Box<dyn Future<Output = bool>>>;
 
 /// Clients connect, say a line, leave, over and over, with observers.
 pub fn churn() -> String {
-    const OBSERVERS: usize = 3;
-    const WORKERS: usize = 8;
-    const CYCLES: usize = 20_000;
     let server = Server::start(&[]);
+    let addr = server.addr;
+    churn_on(&server, addr, |addr| Box::pin(visit(addr)))
+}
+
+/// One TCP visit: connect, say a line, half-close, read everything up to
+/// the server's close (the greeting and the echo).
+async fn visit(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr).await else {
+        return false;
+    };
+    // tokio's example asks a name first (see `Peer`).
+    let said: &[u8] = match Peer::chosen().is_some_and(Peer::asks_name) {
+        true => b"visitor\nhello, and goodbye\n",
+        false => b"hello, and goodbye\n",
+    };
+    if stream.write_all(said).await.is_err() {
+        return false;
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut buf = [0u8; 4096];
+    while let Ok(1..) = stream.read(&mut buf).await {}
+    true
+}
+
+/// [`WORKERS`] clients at a time make `visit`s to `addr` of `server`
+/// until [`CYCLES`] are done, with [`OBSERVERS`] in the room over TCP.
+pub fn churn_on(server: &Server, addr: SocketAddr, visit: Visit) -> String {
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
-        let observers = connect_readers::<TcpStream>(&executor, &[server.addr], OBSERVERS, epoch, false, 64 * 1024, Mode::Book).await;
-        let addr = server.addr;
+        let observers = connect_readers::<TcpStream>(
+            &executor,
+            &[server.addr],
+            OBSERVERS,
+            epoch,
+            false,
+            64 * 1024,
+            Mode::Book,
+        )
+        .await;
         let done = Rc::new(RefCell::new(0usize));
         let cpu_before = server.cpu_ns();
         let started = Instant::now();
@@ -30,15 +78,10 @@ pub fn churn() -> String {
             let done = done.clone();
             executor
                 .spawn(async move {
-                    let mut buf = vec![0u8; 4096];
                     for _ in 0..CYCLES / WORKERS {
-                        let Ok(mut stream) = TcpStream::connect(addr).await else { return };
-                        if stream.write_all(b"hello, and goodbye\n").await.is_err() {
+                        if !visit(addr).await {
                             return;
                         }
-                        let _ = stream.shutdown(std::net::Shutdown::Write);
-                        // Read the greeting and the echo, up to the close.
-                        while let Ok(1..) = stream.read(&mut buf).await {}
                         *done.borrow_mut() += 1;
                     }
                 })

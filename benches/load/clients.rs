@@ -12,7 +12,7 @@ use async_net::TcpStream;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use smol::{LocalExecutor, Timer};
 
-use crate::server::Server;
+use crate::server::{Peer, Server};
 
 /// Connections the benchmark opens ahead of their greetings.
 const CONNECT_WINDOW: usize = 100;
@@ -114,13 +114,11 @@ async fn read_lines(
     seen.borrow_mut().ended = true;
 }
 
-/// The timestamp of a line `ADDR: T<16 hex>...`, if it is a payload line.
+/// The timestamp of a line `ADDR: T<16 hex>...`, if it is a payload line
+/// (or `ADDR says: T...`, as smol's example says it: see `Peer`).
 fn timestamp(line: &[u8]) -> Option<u64> {
-    let space = line.iter().position(|&b| b == b' ')?;
-    let hex = line.get(space + 1..space + 18)?;
-    if hex[0] != b'T' {
-        return None;
-    }
+    let colon = line.windows(3).position(|w| w == b": T")?;
+    let hex = line.get(colon + 2..colon + 19)?;
     u64::from_str_radix(std::str::from_utf8(&hex[1..]).ok()?, 16).ok()
 }
 
@@ -221,7 +219,7 @@ pub async fn connect_readers<'a, C: Client>(
         let seen: SeenRef = Rc::default();
         let addr = addrs[index % addrs.len()];
         let mut client = C::connect(executor, addr, epoch, seen.clone(), record, buffer).await;
-        if mode == Mode::Names {
+        if mode == Mode::Names || Peer::chosen().is_some_and(Peer::asks_name) {
             let name = format!("c{index}\n");
             client.send(name.as_bytes()).await.expect("name");
         }
@@ -232,12 +230,23 @@ pub async fn connect_readers<'a, C: Client>(
     // counted in total, since accepting need not follow the order of
     // connecting.
     let expected = count * mode.greeting() + count * (count - 1) / 2;
-    let ready = wait_until(started, || {
+    let total = || {
         clients
             .iter()
             .map(|(_, seen)| seen.borrow().lines)
             .sum::<usize>()
-            >= expected
+    };
+    // The book's server announces a newcomer before it is in, so a client
+    // just before it may miss its arrival: for a peer, the storm is over
+    // when nothing more arrives for a while.
+    let mut quiet = (0, Instant::now());
+    let ready = wait_until(started, || {
+        let now = total();
+        if now != quiet.0 {
+            quiet = (now, Instant::now());
+        }
+        now >= expected
+            || Peer::chosen().is_some() && quiet.1.elapsed() > Duration::from_millis(500)
     })
     .await;
     if !ready {

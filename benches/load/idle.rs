@@ -12,8 +12,18 @@ use crate::server::Server;
 /// 10,000 connections held open and quiet: the server's memory per
 /// connection.
 pub fn idle() -> String {
+    idle_in(Mode::Book)
+}
+
+/// `idle` in names mode: every connection named.
+pub fn idle_names() -> String {
+    idle_in(Mode::Names)
+}
+
+/// The scenario in `mode`.
+fn idle_in(mode: Mode) -> String {
     const CLIENTS: usize = 10_000;
-    let server = Server::start(&[]);
+    let server = Server::start(mode.flags());
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     let baseline = server.rss_kib();
@@ -26,7 +36,7 @@ pub fn idle() -> String {
             epoch,
             false,
             1024,
-            Mode::Book,
+            mode,
         )
         .await;
         let storm = started.elapsed();

@@ -14,9 +14,19 @@ use crate::server::Server;
 
 /// One line every 10 ms to 100 clients: how long each takes to arrive.
 pub fn latency() -> String {
+    latency_in(Mode::Book)
+}
+
+/// `latency` in names mode: named clients, the room formatting each line.
+pub fn latency_names() -> String {
+    latency_in(Mode::Names)
+}
+
+/// The scenario in `mode`.
+fn latency_in(mode: Mode) -> String {
     const CLIENTS: usize = 100;
     const LINES: usize = 300;
-    let server = Server::start(&[]);
+    let server = Server::start(mode.flags());
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
     smol::block_on(executor.run(async {
@@ -27,7 +37,7 @@ pub fn latency() -> String {
             epoch,
             true,
             16 * 1024,
-            Mode::Book,
+            mode,
         )
         .await;
         let started = Instant::now();

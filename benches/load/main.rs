@@ -41,8 +41,8 @@ mod web;
 use churn::churn;
 use fanout::{fanout, fanout_names, fanout_wide};
 use flood::flood;
-use idle::idle;
-use latency::latency;
+use idle::{idle, idle_names};
+use latency::{latency, latency_names};
 use server::{pin_benchmark, raise_fd_limit};
 use slow::slow;
 
@@ -67,13 +67,17 @@ fn main() {
         ("tls", tls::fanout),
         ("fanout-wide", fanout_wide),
         ("latency", latency),
+        ("latency-names", latency_names),
         ("idle", idle),
+        ("idle-names", idle_names),
         ("slow", slow),
         ("churn", churn),
         #[cfg(feature = "tls")]
         ("churn-tls", tls::churn),
         #[cfg(feature = "tls")]
         ("idle-tls", tls::idle),
+        #[cfg(feature = "web")]
+        ("churn-web", web::churn),
         ("flood", flood),
     ];
     // A typo must not pass for a run that measured nothing.
@@ -81,7 +85,7 @@ fn main() {
     if let Some(unknown) = wanted.iter().find(|w| !known.contains(&w.as_str())) {
         // Reached only in a build without the scenario's feature.
         let hint = match unknown.as_str() {
-            "web" => " (`web` is built with `--features web`)",
+            "web" | "churn-web" => " (`web` and `churn-web` are built with `--features web`)",
             "cluster" => " (`cluster` is built with `--features redis`)",
             "tls" | "churn-tls" | "idle-tls" => " (the TLS rows are built with `--features tls`)",
             _ => "",

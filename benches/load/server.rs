@@ -31,6 +31,9 @@ impl Server {
         // CHAT_BIN runs another build of `chat`, to compare two builds.
         let binary =
             std::env::var_os("CHAT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_chat").into());
+        if let Some(peer) = Peer::chosen() {
+            return Self::start_peer(peer, binary, extra);
+        }
         let mut child = Command::new(binary)
             .args(extra)
             .arg("127.0.0.1:0")
@@ -57,6 +60,42 @@ impl Server {
             addr,
             page,
             log,
+        };
+        if let Some(&cpu) = SERVER_CPU.get() {
+            server.pin(cpu);
+        }
+        server
+    }
+
+    /// Starts `binary` as the peer server `peer`, and waits until it
+    /// accepts connections at its fixed address. A probe connection says
+    /// so, and leaves at once: a line or two before the scenario starts,
+    /// which the scenarios' counts allow for.
+    fn start_peer(peer: Peer, binary: std::ffi::OsString, extra: &[&str]) -> Self {
+        assert!(
+            extra.is_empty(),
+            "this scenario needs chat's own flags {extra:?}: not for CHAT_PEER"
+        );
+        let child = Command::new(binary)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the peer server");
+        let addr = peer.addr();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the peer never listened on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let server = Server {
+            child,
+            addr,
+            page: None,
+            log: Default::default(),
         };
         if let Some(&cpu) = SERVER_CPU.get() {
             server.pin(cpu);
@@ -115,12 +154,71 @@ impl Drop for Server {
     }
 }
 
+/// A peer server measured in `chat`'s place, for the README's side by
+/// side: `CHAT_PEER=go|smol|tokio CHAT_BIN=path cargo bench -- fanout-wide
+/// churn` (the book's `ch8/chat`, smol's `chat-server` example, tokio's
+/// `chat` example, each as published). Each listens on its own fixed
+/// address and speaks its own dialect of the book's chat; the scenarios
+/// that need `chat`'s flags (names mode, the page, Redis) refuse to run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Peer {
+    /// The book's: the same lines as `chat` in book mode.
+    Go,
+    /// smol's example: `ADDR says: TEXT`, and a newcomer sees its own
+    /// arrival (in place of a greeting).
+    Smol,
+    /// tokio's example: asks a name first, and never echoes a line to
+    /// its sender.
+    Tokio,
+}
+
+impl Peer {
+    /// The peer `CHAT_PEER` names, if any.
+    pub fn chosen() -> Option<Peer> {
+        static CHOSEN: OnceLock<Option<Peer>> = OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            let name = std::env::var("CHAT_PEER").ok()?;
+            match name.as_str() {
+                "go" => Some(Peer::Go),
+                "smol" => Some(Peer::Smol),
+                "tokio" => Some(Peer::Tokio),
+                _ => panic!("CHAT_PEER={name:?}: go, smol or tokio"),
+            }
+        })
+    }
+
+    /// Where it listens, as published.
+    fn addr(self) -> SocketAddr {
+        let port = match self {
+            Peer::Go => 8000,
+            Peer::Smol => 6000,
+            Peer::Tokio => 6142,
+        };
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// Whether a sender gets its own lines back.
+    pub fn echoes(self) -> bool {
+        self != Peer::Tokio
+    }
+
+    /// Whether a client must give a name before it is in.
+    pub fn asks_name(self) -> bool {
+        self == Peer::Tokio
+    }
+}
+
 /// The address in the server's next log line, which must start with
 /// `prefix`: anything else (a `CHAT_BIN` built without the page, a port in
-/// use) is the server refusing to start, and is shown as it said it.
+/// use) is the server refusing to start, and is shown as it said it. A
+/// server of a shared room says first which room it joined.
 fn logged_addr(stderr: &mut impl BufRead, prefix: &str) -> SocketAddr {
     let mut line = String::new();
     stderr.read_line(&mut line).expect("read chat's log");
+    if line.starts_with("chat: joined room ") {
+        line.clear();
+        stderr.read_line(&mut line).expect("read chat's log");
+    }
     line.trim_end()
         .strip_prefix(prefix)
         .map(|rest| rest.trim_end_matches('/'))

@@ -21,6 +21,7 @@ use smol::{Async, LocalExecutor};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Error, HandshakeError, Message, WebSocket};
 
+use crate::churn::churn_on;
 use crate::clients::{Client, Mode, SeenRef};
 use crate::fanout::fan_out;
 use crate::server::Server;
@@ -92,38 +93,7 @@ impl Client for Page {
         record: bool,
         buffer: usize,
     ) -> Self {
-        let socket = Rc::new(Async::<TcpStream>::connect(addr).await.expect("connect"));
-        let _ = socket.get_ref().set_nodelay(true);
-        let mut request = format!("ws://{addr}/ws")
-            .into_client_request()
-            .expect("a request");
-        // As the page does: its Origin is the Host it was served from.
-        let origin = format!("http://{addr}").parse().expect("an origin");
-        request.headers_mut().insert("Origin", origin);
-        let tapped = Tapped {
-            socket: socket.clone(),
-            tap: Some(Vec::new()),
-        };
-        let mut handshake = tungstenite::client::client(request, tapped);
-        let mut websocket = loop {
-            match handshake {
-                Ok((websocket, _)) => break websocket,
-                // The request fits an empty socket's buffer: only the
-                // answer is ever waited for.
-                Err(HandshakeError::Interrupted(midway)) => {
-                    socket.readable().await.expect("wait for the answer");
-                    handshake = midway.handshake();
-                }
-                Err(HandshakeError::Failure(error)) => panic!("handshake failed: {error}"),
-            }
-        };
-        let tap = websocket.get_mut().tap.take().unwrap_or_default();
-        let head = tap
-            .windows(4)
-            .position(|window| window == b"\r\n\r\n")
-            .expect("the answer's head")
-            + 4;
-        let early = tap[head..].to_vec();
+        let (socket, websocket, early) = open(addr).await.expect("open a WebSocket");
         executor
             .spawn(read_frames(
                 socket.clone(),
@@ -167,6 +137,77 @@ impl Client for Page {
             }
         }
     }
+}
+
+/// What a page does to open its WebSocket at `addr`: the socket, the
+/// WebSocket over it, and the bytes that came after the answer's head
+/// (the first frames).
+async fn open(addr: SocketAddr) -> io::Result<(Rc<Async<TcpStream>>, WebSocket<Tapped>, Vec<u8>)> {
+    let socket = Rc::new(Async::<TcpStream>::connect(addr).await?);
+    let _ = socket.get_ref().set_nodelay(true);
+    let mut request = format!("ws://{addr}/ws")
+        .into_client_request()
+        .map_err(io::Error::other)?;
+    // As the page does: its Origin is the Host it was served from.
+    let origin = format!("http://{addr}").parse().map_err(io::Error::other)?;
+    request.headers_mut().insert("Origin", origin);
+    let tapped = Tapped {
+        socket: socket.clone(),
+        tap: Some(Vec::new()),
+    };
+    let mut handshake = tungstenite::client::client(request, tapped);
+    let mut websocket = loop {
+        match handshake {
+            Ok((websocket, _)) => break websocket,
+            // The request fits an empty socket's buffer: only the
+            // answer is ever waited for.
+            Err(HandshakeError::Interrupted(midway)) => {
+                socket.readable().await?;
+                handshake = midway.handshake();
+            }
+            Err(HandshakeError::Failure(error)) => return Err(io::Error::other(error)),
+        }
+    };
+    let tap = websocket.get_mut().tap.take().unwrap_or_default();
+    let head = tap
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or_else(|| io::Error::other("no head"))?
+        + 4;
+    let early = tap[head..].to_vec();
+    Ok((socket, websocket, early))
+}
+
+/// `churn` over the page: each visit opens a WebSocket, says a line in a
+/// text frame, closes (a close frame, as a page that goes away), and
+/// reads until the server closes the connection.
+pub fn churn() -> String {
+    let server = Server::start(Page::FLAGS);
+    let page = Page::addr(&server);
+    churn_on(&server, page, |addr| Box::pin(visit(addr)))
+}
+
+/// One visit over the page's WebSocket.
+async fn visit(addr: SocketAddr) -> bool {
+    let Ok((socket, mut websocket, _)) = open(addr).await else {
+        return false;
+    };
+    let said = websocket
+        .write(Message::text("hello, and goodbye"))
+        .and_then(|()| websocket.close(None));
+    if !matches!(said, Ok(()) | Err(Error::Io(_))) {
+        return false;
+    }
+    // The socket's buffer is empty: what tungstenite keeps goes now.
+    while let Err(Error::Io(error)) = websocket.flush() {
+        if error.kind() != io::ErrorKind::WouldBlock || socket.writable().await.is_err() {
+            return false;
+        }
+    }
+    let mut stream = &*socket;
+    let mut buf = [0u8; 4096];
+    while let Ok(1..) = stream.read(&mut buf).await {}
+    true
 }
 
 /// Reads a page's frames until the connection ends or the server

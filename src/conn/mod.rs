@@ -32,15 +32,11 @@ use smol::Async;
 use crate::log;
 use crate::queue::{queue, QueueReceiver, QueueSender};
 use crate::room::events::{Entering, Hub, Leaving};
-use crate::transport::{Socket, Transport, SEND_BUFFER};
+use crate::transport::{Socket, Transport};
 use crate::Config;
 use connection::{Conn, Entry};
 use ending::{describe, farewell, InputEnd, ReadEnd};
 use reader::read_input;
-
-/// The kernel's receive buffer of a connection: a few lines of the longest
-/// kind in flight, however fast the client sends.
-const RECEIVE_BUFFER: usize = 64 * 1024;
 
 /// How long a connection that ended on our side (a limit, a shutdown) keeps
 /// reading, and discarding, so that the peer gets our last line before the
@@ -87,7 +83,6 @@ pub fn serve<T: Transport, Ticket>(
     config: Arc<Config>,
     ticket: Ticket,
 ) -> impl Future<Output = ()> {
-    tune(transport.socket());
     // An IPv4 client of a dual-stack listener is named as Go names it:
     // 127.0.0.1:PORT, not [::ffff:127.0.0.1]:PORT.
     let name: Arc<str> = SocketAddr::new(addr.ip().to_canonical(), addr.port())
@@ -112,23 +107,6 @@ pub fn serve<T: Transport, Ticket>(
         conn.close(&ended).await;
         drop(ticket);
     }
-}
-
-/// Sets a new connection's socket up for chat.
-fn tune(socket: &Socket) {
-    // As Go does for every TCP connection: a line goes out when written,
-    // not when the peer's delayed acknowledgement lets Nagle's algorithm
-    // send it (up to 40 ms later). The writer batches what piles up.
-    let _ = socket.get_ref().set_nodelay(true);
-    // The kernel's send buffer, bounded: left to autotune, a thousand
-    // clients that never read pinned 1.5 GiB of the machine's TCP
-    // memory (its pressure limit, which hurts every socket on the box).
-    // It grows only as the client reads (see `SendBuffer`).
-    let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket.get_ref(), SEND_BUFFER);
-    // And what a client sends waits in a bounded buffer too: a chat
-    // client needs no window of megabytes, and a flooder then waits in
-    // its own kernel, not in ours.
-    let _ = rustix::net::sockopt::set_socket_recv_buffer_size(socket.get_ref(), RECEIVE_BUFFER);
 }
 
 impl<T: Transport> Conn<T> {

@@ -52,6 +52,14 @@ impl QueueReceiver {
         .await
     }
 
+    /// Whether the batch just taken was the last: the room let go of the
+    /// queue, and nothing is left in it. Its write can then carry the
+    /// connection's end with it.
+    pub fn is_finished(&self) -> bool {
+        let state = self.shared.lock();
+        state.sender_gone && state.lines.is_empty()
+    }
+
     /// What [`next_batch`](Self::next_batch) would take, put into one
     /// buffer line by line by `frame`, as a transport puts lines on the
     /// wire (the buffer is sized for `slack` bytes more a line), and the
@@ -84,7 +92,14 @@ impl QueueReceiver {
         build: impl FnOnce(&mut State, &LogLines, usize, usize) -> T,
     ) -> Option<T> {
         let mut build = Some(build);
+        let mut slept = false;
         poll_fn(|context| {
+            if std::mem::take(&mut slept) {
+                // Woken: the tasks woken with it run first, once, so that
+                // what they queue here too goes out in this write.
+                context.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             let mut state = self.shared.lock();
             if state.lines.is_empty() {
                 if state.sender_gone {
@@ -98,6 +113,7 @@ impl QueueReceiver {
                     Some(waker) if waker.will_wake(context.waker()) => {}
                     waker => *waker = Some(context.waker().clone()),
                 }
+                slept = true;
                 return Poll::Pending;
             }
             let log = self.log.lock();

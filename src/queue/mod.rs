@@ -168,9 +168,16 @@ impl QueueSender {
 
     /// Queues the log's line `number`, of `len` bytes, without waiting:
     /// the queue's last run grows by one, or a new run starts. Returns the
-    /// number of the oldest log line the queue still has to send.
-    pub fn push_shared(&self, number: u64, len: usize) -> Result<u64, PushError> {
-        self.add(cost(len), |state| {
+    /// number of the oldest log line the queue still has to send. A
+    /// waiting writer is not woken now but put in `wakes`, for the room to
+    /// wake once its burst is applied (see [`Wakes`]).
+    pub fn push_shared(
+        &self,
+        number: u64,
+        len: usize,
+        wakes: &mut Wakes,
+    ) -> Result<u64, PushError> {
+        self.add_then(cost(len), Some(wakes), |state| {
             let lines = &mut state.lines;
             match lines.back_mut() {
                 Some(Entry::Shared { to, .. }) if *to == number => *to += 1,
@@ -186,6 +193,17 @@ impl QueueSender {
     /// Adds what costs `cost`, with `enqueue`, if there is room; wakes the
     /// writer.
     fn add<T>(&self, cost: usize, enqueue: impl FnOnce(&mut State) -> T) -> Result<T, PushError> {
+        self.add_then(cost, None, enqueue)
+    }
+
+    /// [`add`](Self::add), the writer woken now, or later if `wakes` is
+    /// given: put there.
+    fn add_then<T>(
+        &self,
+        cost: usize,
+        wakes: Option<&mut Wakes>,
+        enqueue: impl FnOnce(&mut State) -> T,
+    ) -> Result<T, PushError> {
         let mut state = self.shared.lock();
         if state.receiver_gone {
             return Err(PushError::Closed);
@@ -197,8 +215,10 @@ impl QueueSender {
         let added = enqueue(&mut state);
         let waker = state.waker.take();
         drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
+        match (waker, wakes) {
+            (Some(waker), Some(wakes)) => wakes.0.push(waker),
+            (Some(waker), None) => waker.wake(),
+            (None, _) => {}
         }
         Ok(added)
     }
@@ -248,6 +268,39 @@ impl QueueSender {
 impl Drop for QueueSender {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Writers with broadcast lines to take, to be woken together once the room
+/// has applied what is ready for it: a burst then reaches each writer
+/// whole, and goes out in one write, not one write a line. Woken at the
+/// latest when dropped.
+///
+/// (The room runs on the writers' thread: a writer woken at the first line
+/// of a burst would run, and write that line alone, before the room
+/// applied the rest. In a room of 1,000 with one sender, that was a
+/// system call for every 32 deliveries, against one for 300 with ten
+/// senders.)
+#[derive(Default)]
+pub struct Wakes(Vec<Waker>);
+
+impl Wakes {
+    /// Whether a writer waits to be woken.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Wakes every writer put here.
+    pub fn wake_all(&mut self) {
+        for waker in self.0.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+impl Drop for Wakes {
+    fn drop(&mut self) {
+        self.wake_all();
     }
 }
 
@@ -374,12 +427,14 @@ mod tests {
         sender.push(line("greeting\n")).unwrap();
         for text in ["a\n", "b\n", "c\n"] {
             let number = log.append(line(text));
-            sender.push_shared(number, text.len()).unwrap();
+            sender
+                .push_shared(number, text.len(), &mut Wakes::default())
+                .unwrap();
         }
         sender.push(line("reply\n")).unwrap();
         let number = log.append(line("d\n"));
         assert_eq!(
-            sender.push_shared(number, 2),
+            sender.push_shared(number, 2, &mut Wakes::default()),
             Ok(0),
             "the oldest it still has"
         );
@@ -397,15 +452,77 @@ mod tests {
     }
 
     #[test]
+    fn a_broadcast_wakes_the_writer_only_when_the_room_says() {
+        let log = Log::default();
+        let (sender, receiver, _) = queue(1000, &log);
+        let executor = smol::LocalExecutor::new();
+        let writer = executor.spawn(async move {
+            let batch = receiver.next_batch(100).await;
+            batch.map(|batch| batch.bytes().to_vec())
+        });
+        while executor.try_tick() {}
+        let mut wakes = Wakes::default();
+        for text in ["a\n", "b\n"] {
+            let number = log.append(line(text));
+            sender.push_shared(number, 2, &mut wakes).unwrap();
+        }
+        assert!(!executor.try_tick(), "not woken by the lines themselves");
+        assert!(!wakes.is_empty());
+        wakes.wake_all();
+        assert!(executor.try_tick(), "woken by the room");
+        // It lets the others run once before it takes its batch.
+        while executor.try_tick() {}
+        assert_eq!(
+            smol::block_on(writer),
+            Some(b"a\nb\n".to_vec()),
+            "both at once"
+        );
+    }
+
+    #[test]
+    fn a_woken_writer_takes_what_came_while_the_others_ran() {
+        let (sender, receiver, _) = queue(1000, &Log::default());
+        let executor = smol::LocalExecutor::new();
+        let writer = executor.spawn(async move {
+            let batch = receiver.next_batch(100).await;
+            batch.map(|batch| batch.bytes().to_vec())
+        });
+        while executor.try_tick() {}
+        sender.push(line("a")).unwrap();
+        assert!(executor.try_tick(), "woken, it lets the others run");
+        sender.push(line("b")).unwrap();
+        while executor.try_tick() {}
+        assert_eq!(smol::block_on(writer), Some(b"ab".to_vec()), "one batch");
+    }
+
+    #[test]
+    fn the_last_batch_is_known_as_it_is_taken() {
+        let (sender, receiver, _) = queue(1000, &Log::default());
+        sender.push(line("a")).unwrap();
+        assert!(batch_now(&receiver, 100).is_some());
+        assert!(!receiver.is_finished(), "the room may queue more");
+        sender.push(line("b")).unwrap();
+        sender.close();
+        assert!(!receiver.is_finished(), "b is still to take");
+        assert_eq!(batch_now(&receiver, 100), Some(Some(b"b".to_vec())));
+        assert!(receiver.is_finished(), "b was the last");
+    }
+
+    #[test]
     fn a_run_counts_each_line_against_the_limit() {
         let log = Log::default();
         let (sender, _receiver, _) = queue(2 * (10 + LINE_OVERHEAD), &log);
         for _ in 0..2 {
             let number = log.append(line("0123456789"));
-            sender.push_shared(number, 10).unwrap();
+            sender
+                .push_shared(number, 10, &mut Wakes::default())
+                .unwrap();
         }
         let number = log.append(line("x"));
-        assert_eq!(sender.push_shared(number, 1), Err(PushError::Full));
+        assert_eq!(
+            sender.push_shared(number, 1, &mut Wakes::default()),
+            Err(PushError::Full)
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ mod tests {
         let ready = || future::block_on(future::poll_once(watch.replies_taken())).is_some();
         for _ in 0..100 {
             let number = log.append(Arc::new(vec![b'x'; 1000]));
-            sender.push_shared(number, 1000).unwrap();
+            sender
+                .push_shared(number, 1000, &mut super::super::Wakes::default())
+                .unwrap();
         }
         assert!(ready(), "broadcast lines are shared: no wait");
         let reply = Arc::new(vec![b'y'; REPLY_BACKLOG]);

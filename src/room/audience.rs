@@ -10,6 +10,7 @@
 //! The log forgets a line once no queue has it to send: the audience's, and
 //! those of clients that left and are still being flushed.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Shutdown};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use super::roster::Roster;
 use crate::line::{text_line, Line, Log};
 use crate::log;
 use crate::names::Keys;
-use crate::queue::{PushError, QueueSender};
+use crate::queue::{PushError, QueueSender, Wakes};
 use crate::transport::Socket;
 
 /// One client in the audience.
@@ -47,6 +48,10 @@ pub struct Audience {
     members: Vec<Member>,
     /// Where each member's id sits in `members`.
     index: HashMap<u64, usize>,
+    /// The writers with broadcast lines to take, woken once the room has
+    /// applied what was ready (see [`Audience::wake_writers`]). In a cell:
+    /// the room wakes them while its order looks at the audience.
+    wakes: RefCell<Wakes>,
     /// Members whose queue overflowed during the current broadcast.
     lagging: Vec<u64>,
     /// Clients cut off, by id, whose connection has not said it left yet:
@@ -127,8 +132,9 @@ impl Audience {
         let len = line.len();
         let number = self.log.append(line);
         let mut oldest = number + 1;
+        let wakes = self.wakes.get_mut();
         for member in &self.members {
-            match member.queue.push_shared(number, len) {
+            match member.queue.push_shared(number, len, wakes) {
                 Ok(first) => oldest = oldest.min(first),
                 Err(PushError::Full) => self.lagging.push(member.id),
                 Err(PushError::Closed) => {}
@@ -153,8 +159,9 @@ impl Audience {
         let len = line.len();
         let number = self.log.append(line);
         let mut oldest = number + 1;
+        let wakes = self.wakes.get_mut();
         for member in self.members.iter().filter(|m| !skip.contains(&m.id)) {
-            match member.queue.push_shared(number, len) {
+            match member.queue.push_shared(number, len, wakes) {
                 Ok(first) => oldest = oldest.min(first),
                 Err(PushError::Full) => self.lagging.push(member.id),
                 Err(PushError::Closed) => {}
@@ -195,6 +202,18 @@ impl Audience {
         if self.take(id, Some(farewell)).is_some() {
             self.broadcast(announce);
         }
+    }
+
+    /// Whether some writer has broadcast lines it was not woken for yet.
+    pub fn writers_to_wake(&self) -> bool {
+        !self.wakes.borrow().is_empty()
+    }
+
+    /// Wakes the writers of every broadcast since the last time: the room
+    /// calls it when it has nothing more to apply at once, or pauses.
+    pub fn wake_writers(&self) {
+        // (A wake only schedules the writer: none runs in here.)
+        self.wakes.borrow_mut().wake_all();
     }
 
     /// Cuts off a member that does not read fast enough.

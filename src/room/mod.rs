@@ -14,6 +14,8 @@
 //! It yields to the other tasks every [`YIELD_EVERY_BYTES`] broadcast, so
 //! that writers drain the queues while a burst goes through: a client
 //! reading at a steady pace is never cut off by a burst it can absorb.
+//! And it wakes the writers only when it has applied what is ready, or
+//! pauses (see [`settled`]): a burst reaches each writer whole.
 
 mod audience;
 mod commands;
@@ -30,10 +32,11 @@ mod order;
 mod redis;
 mod roster;
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
+use std::task::Poll;
 
 use futures_lite::{future, FutureExt};
 
@@ -113,10 +116,38 @@ pub struct Opened {
 /// Applies what `order` gives, one event at a time, until it says the
 /// server stops.
 async fn run(mut order: impl Order, mut room: Room) {
-    while let Some(event) = order.next(&room.audience).await {
+    while let Some(event) = settled(order.next(&room.audience), &room.audience).await {
         room.apply(event);
-        room.pacer.pause_if_due().await;
+        if room.pacer.is_due() {
+            room.audience.wake_writers();
+            future::yield_now().await;
+        }
     }
+    room.audience.wake_writers();
+}
+
+/// The order's `next` event, once the burst before it has settled: when
+/// nothing is ready, the room yields once, so that the connections it gave
+/// permits back to send what they have read already, and only if that
+/// brings nothing wakes the writers, then waits. A sender's lines in
+/// flight then reach each writer in one batch, not one a line; an event
+/// ready at once costs nothing more.
+async fn settled<F: Future<Output = Option<Event>>>(next: F, audience: &Audience) -> Option<Event> {
+    let mut next = pin!(next);
+    let mut yielded = false;
+    poll_fn(|context| {
+        if let Poll::Ready(event) = next.as_mut().poll(context) {
+            return Poll::Ready(event);
+        }
+        if !yielded && audience.writers_to_wake() {
+            yielded = true;
+            context.waker().wake_by_ref();
+        } else {
+            audience.wake_writers();
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The applying side: what the room does with each event, in the order it
@@ -251,12 +282,14 @@ impl Pacer {
         self.lines += 1;
     }
 
-    /// Yields to the other tasks if enough went out since the last time.
-    async fn pause_if_due(&mut self) {
-        if self.bytes >= YIELD_EVERY_BYTES || self.lines >= YIELD_EVERY_LINES {
+    /// Whether enough went out since the last time to let the other tasks
+    /// run (then the count starts again).
+    fn is_due(&mut self) -> bool {
+        let due = self.bytes >= YIELD_EVERY_BYTES || self.lines >= YIELD_EVERY_LINES;
+        if due {
             self.bytes = 0;
             self.lines = 0;
-            future::yield_now().await;
         }
+        due
     }
 }

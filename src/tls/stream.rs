@@ -242,10 +242,6 @@ impl Tls {
 pub struct TlsSource<'a>(&'a Tls);
 
 impl Source for TlsSource<'_> {
-    fn try_peek(&mut self) -> io::Result<()> {
-        self.0.fill()
-    }
-
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.fill()?;
         match self.0.session.borrow_mut().reader().read(buf) {

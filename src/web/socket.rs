@@ -254,15 +254,10 @@ impl<W: Wire> Frames<'_, W> {
 }
 
 impl<W: Wire> Source for Frames<'_, W> {
-    fn try_peek(&mut self) -> io::Result<()> {
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.drained() && !self.ended {
             self.next_frame()?;
         }
-        Ok(())
-    }
-
-    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_peek()?;
         if self.drained() {
             return Ok(0);
         }
