@@ -185,7 +185,44 @@ fn bad_certificate_or_key_files_are_one_line_and_exit_1() {
     let (cert, key) = certificate(&dir, "server");
     let (_, other_key) = certificate(&dir, "other");
     let missing = dir.join("missing.pem");
+    // PEM whose body is base64 but not a certificate or key, and PEM whose
+    // body is not base64 at all.
+    let corrupt = dir.join("corrupt.crt");
+    let pem = |label: &str, body: &str| {
+        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+    };
+    std::fs::write(&corrupt, pem("CERTIFICATE", "AAAABBBBCCCC")).unwrap();
+    let base64 = dir.join("base64.crt");
+    std::fs::write(&base64, pem("CERTIFICATE", "AAA!BBBBCCCC")).unwrap();
+    let corrupt_key = dir.join("corrupt.key");
+    std::fs::write(&corrupt_key, pem("PRIVATE KEY", "AAAABBBBCCCC")).unwrap();
     let cases = [
+        (
+            &corrupt,
+            &key,
+            format!(
+                "certificate {}: not a valid certificate (bad encoding)\n",
+                corrupt.display()
+            ),
+        ),
+        (
+            &base64,
+            &key,
+            format!(
+                "certificate {}: not valid PEM (bad base64)\n",
+                base64.display()
+            ),
+        ),
+        (
+            &cert,
+            &base64,
+            format!("key {}: not valid PEM (bad base64)\n", base64.display()),
+        ),
+        (
+            &cert,
+            &corrupt_key,
+            format!("key {}: not a valid private key\n", corrupt_key.display()),
+        ),
         (
             &missing,
             &key,
