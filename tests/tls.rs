@@ -517,3 +517,58 @@ fn a_tls_client_that_stops_reading_is_cut_off() {
     let _ = stalled.kill();
     let _ = stalled.wait();
 }
+
+#[test]
+fn a_bad_ca_file_is_an_error_before_connecting() {
+    let dir = scratch("bad-ca");
+    let corrupt = dir.join("corrupt.crt");
+    std::fs::write(
+        &corrupt,
+        "-----BEGIN CERTIFICATE-----\nAAA!BBBBCCCC\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let output = Command::new(tls_client())
+        .args(["--tls", "--tls-ca"])
+        .arg(&corrupt)
+        .arg(format!("localhost:{}", addr.port()))
+        .output()
+        .expect("run client");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "client: TLS: certificates {}: not valid PEM (bad base64)\n",
+            corrupt.display()
+        )
+    );
+    // Connections queue in order: the first the listener accepts after the
+    // client has exited is ours, so the client never connected.
+    let ours = TcpStream::connect(addr).expect("connect");
+    let (_, from) = listener.accept().expect("accept");
+    assert_eq!(from, ours.local_addr().unwrap(), "the client connected");
+}
+
+#[test]
+fn client_tls_to_a_plaintext_server_asks_whether_it_is_one() {
+    let chat = ChatProcess::start(&[]);
+    let dir = scratch("plain-server");
+    let pair = certificate(&dir, "server");
+    let output = Command::new(tls_client())
+        .args(["--tls", "--tls-ca"])
+        .arg(&pair.0)
+        .arg(format!("localhost:{}", chat.addr.port()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run client");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        "client: TLS: handshake with localhost failed: the answer is not TLS \
+         (is it a TLS server?)\n"
+    );
+    assert!(output.stdout.is_empty(), "{output:?}");
+}
