@@ -185,7 +185,44 @@ fn bad_certificate_or_key_files_are_one_line_and_exit_1() {
     let (cert, key) = certificate(&dir, "server");
     let (_, other_key) = certificate(&dir, "other");
     let missing = dir.join("missing.pem");
+    // PEM whose body is base64 but not a certificate or key, and PEM whose
+    // body is not base64 at all.
+    let corrupt = dir.join("corrupt.crt");
+    let pem = |label: &str, body: &str| {
+        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+    };
+    std::fs::write(&corrupt, pem("CERTIFICATE", "AAAABBBBCCCC")).unwrap();
+    let base64 = dir.join("base64.crt");
+    std::fs::write(&base64, pem("CERTIFICATE", "AAA!BBBBCCCC")).unwrap();
+    let corrupt_key = dir.join("corrupt.key");
+    std::fs::write(&corrupt_key, pem("PRIVATE KEY", "AAAABBBBCCCC")).unwrap();
     let cases = [
+        (
+            &corrupt,
+            &key,
+            format!(
+                "certificate {}: not a valid certificate (bad encoding)\n",
+                corrupt.display()
+            ),
+        ),
+        (
+            &base64,
+            &key,
+            format!(
+                "certificate {}: not valid PEM (bad base64)\n",
+                base64.display()
+            ),
+        ),
+        (
+            &cert,
+            &base64,
+            format!("key {}: not valid PEM (bad base64)\n", base64.display()),
+        ),
+        (
+            &cert,
+            &corrupt_key,
+            format!("key {}: not a valid private key\n", corrupt_key.display()),
+        ),
         (
             &missing,
             &key,
@@ -479,4 +516,59 @@ fn a_tls_client_that_stops_reading_is_cut_off() {
     talker.expect(&format!("{me}: still here"));
     let _ = stalled.kill();
     let _ = stalled.wait();
+}
+
+#[test]
+fn a_bad_ca_file_is_an_error_before_connecting() {
+    let dir = scratch("bad-ca");
+    let corrupt = dir.join("corrupt.crt");
+    std::fs::write(
+        &corrupt,
+        "-----BEGIN CERTIFICATE-----\nAAA!BBBBCCCC\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let output = Command::new(tls_client())
+        .args(["--tls", "--tls-ca"])
+        .arg(&corrupt)
+        .arg(format!("localhost:{}", addr.port()))
+        .output()
+        .expect("run client");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "client: TLS: certificates {}: not valid PEM (bad base64)\n",
+            corrupt.display()
+        )
+    );
+    // Connections queue in order: the first the listener accepts after the
+    // client has exited is ours, so the client never connected.
+    let ours = TcpStream::connect(addr).expect("connect");
+    let (_, from) = listener.accept().expect("accept");
+    assert_eq!(from, ours.local_addr().unwrap(), "the client connected");
+}
+
+#[test]
+fn client_tls_to_a_plaintext_server_asks_whether_it_is_one() {
+    let chat = ChatProcess::start(&[]);
+    let dir = scratch("plain-server");
+    let pair = certificate(&dir, "server");
+    let output = Command::new(tls_client())
+        .args(["--tls", "--tls-ca"])
+        .arg(&pair.0)
+        .arg(format!("localhost:{}", chat.addr.port()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run client");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        "client: TLS: handshake with localhost failed: the answer is not TLS \
+         (is it a TLS server?)\n"
+    );
+    assert!(output.stdout.is_empty(), "{output:?}");
 }

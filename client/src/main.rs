@@ -147,10 +147,17 @@ fn run() -> Result<ExitCode, String> {
         Mode::Pipe => Session::Pipe,
     };
     smol::block_on(async {
+        // The CA file is read before connecting: an error there is not a
+        // connection the server sees.
+        #[cfg(feature = "tls")]
+        let tls = match &args.tls {
+            Some(options) => Some(tls::prepare(addr::split(addr)?.0, options)?),
+            None => None,
+        };
         let stream = connect(addr).await?;
         #[cfg(feature = "tls")]
-        let stream = match &args.tls {
-            Some(options) => tls::connect(stream, addr::split(addr)?.0, options).await?,
+        let stream = match tls {
+            Some(prepared) => tls::connect(stream, prepared).await?,
             None => stream,
         };
         match session {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use async_net::{TcpListener, TcpStream};
 use futures_lite::{future, io, AsyncWriteExt};
-use futures_rustls::rustls::pki_types::pem::PemObject;
+use futures_rustls::rustls::pki_types::pem::{self, PemObject};
 use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use futures_rustls::rustls::{self, ClientConfig, RootCertStore};
 use futures_rustls::TlsConnector;
@@ -34,13 +34,18 @@ pub struct Options {
     pub name: Option<String>,
 }
 
-/// Shakes hands over `stream`, connected to `host`, and returns the plain
-/// end of a loopback connection whose other end a thread relays over TLS.
-pub async fn connect(
-    stream: TcpStream,
-    host: &str,
-    options: &Options,
-) -> Result<TcpStream, String> {
+/// What the handshake needs, made before connecting: a CA file that
+/// cannot be used is an error before the server sees anything.
+pub struct Prepared {
+    /// The trust and the protocol versions.
+    connector: TlsConnector,
+    /// The name the certificate must be for.
+    server_name: ServerName<'static>,
+}
+
+/// Reads the trusted certificates and checks the name to shake hands with
+/// `host` (ADDR's host) as `options` ask.
+pub fn prepare(host: &str, options: &Options) -> Result<Prepared, String> {
     let name = options.name.as_deref().unwrap_or(match host {
         "" => "localhost",
         host => host,
@@ -48,10 +53,21 @@ pub async fn connect(
     let server_name = ServerName::try_from(name.to_string())
         .map_err(|error| format!("TLS: bad name {name:?}: {error}"))?;
     let config = client_config(options.ca.as_deref())?;
-    let tls = TlsConnector::from(Arc::new(config))
-        .connect(server_name, stream)
+    Ok(Prepared {
+        connector: TlsConnector::from(Arc::new(config)),
+        server_name,
+    })
+}
+
+/// Shakes hands over `stream` as `prepared`, and returns the plain end of
+/// a loopback connection whose other end a thread relays over TLS.
+pub async fn connect(stream: TcpStream, prepared: Prepared) -> Result<TcpStream, String> {
+    let name = prepared.server_name.to_str().into_owned();
+    let tls = prepared
+        .connector
+        .connect(prepared.server_name, stream)
         .await
-        .map_err(|error| refused(name, error))?;
+        .map_err(|error| refused(&name, error))?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .map_err(|error| format!("TLS: cannot make the loopback relay: {error}"))?;
@@ -84,10 +100,18 @@ fn client_config(ca: Option<&str>) -> Result<ClientConfig, String> {
         .map_err(|error| format!("TLS: cannot read certificates {file}: {error}"))?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|error| format!("TLS: certificates {file}: {error}"))?;
-        roots
-            .add(cert)
-            .map_err(|error| format!("TLS: certificates {file}: {error}"))?;
+        let cert = cert.map_err(|error| match error {
+            pem::Error::Base64Decode(_) => {
+                format!("TLS: certificates {file}: not valid PEM (bad base64)")
+            }
+            error => format!("TLS: certificates {file}: not valid PEM ({error})"),
+        })?;
+        roots.add(cert).map_err(|error| match error {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding) => {
+                format!("TLS: certificates {file}: not a valid certificate (bad encoding)")
+            }
+            error => format!("TLS: certificates {file}: {error}"),
+        })?;
     }
     if roots.is_empty() {
         return Err(format!("TLS: no certificate in {file}"));
@@ -114,8 +138,19 @@ fn refused(name: &str, error: std::io::Error) -> String {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         .is_some_and(|error| matches!(error, rustls::Error::InvalidCertificate(_)));
+    let not_tls = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|error| {
+            matches!(
+                error,
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+            )
+        });
     if certificate {
         format!("TLS: certificate not trusted for {name}: {error}")
+    } else if not_tls {
+        format!("TLS: handshake with {name} failed: the answer is not TLS (is it a TLS server?)")
     } else {
         format!("TLS: handshake with {name} failed: {error}")
     }

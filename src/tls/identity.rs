@@ -96,7 +96,7 @@ fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, String> {
     let chain = read(cert, "certificate")?;
     let chain = CertificateDer::pem_slice_iter(&chain)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| format!("certificate {}: {error}", cert.display()))?;
+        .map_err(|error| format!("certificate {}: {}", cert.display(), not_pem(error)))?;
     if chain.is_empty() {
         return Err(format!(
             "certificate {}: no PEM certificate (BEGIN CERTIFICATE) in it",
@@ -109,7 +109,7 @@ fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, String> {
             "key {}: no PEM private key (PKCS#8, RSA or EC) in it",
             key.display()
         ),
-        error => format!("key {}: {error}", key.display()),
+        error => format!("key {}: {}", key.display(), not_pem(error)),
     })?;
     // Deprecated for want of post-quantum key exchange, which only the
     // larger provider (aws-lc-rs) has; X25519 and the NIST curves remain.
@@ -132,12 +132,35 @@ fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, String> {
                 key.display(),
                 cert.display()
             ),
+            rustls::Error::InvalidCertificate(why) => format!(
+                "certificate {}: not a valid certificate ({})",
+                cert.display(),
+                match why {
+                    rustls::CertificateError::BadEncoding => "bad encoding".to_string(),
+                    why => format!("{why:?}"),
+                }
+            ),
+            rustls::Error::General(_) => {
+                format!("key {}: not a valid private key", key.display())
+            }
             error => format!(
                 "certificate {} or key {}: {error}",
                 cert.display(),
                 key.display()
             ),
         })
+}
+
+/// Why a file is not PEM, in words rather than the parser's: the PEM
+/// of a file someone copied or edited by hand is what goes wrong.
+fn not_pem(error: rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match error {
+        Error::Base64Decode(_) => "not valid PEM (bad base64)".to_string(),
+        Error::MissingSectionEnd { .. } => "not valid PEM (no END line)".to_string(),
+        Error::IllegalSectionStart { .. } => "not valid PEM (bad BEGIN line)".to_string(),
+        error => format!("not valid PEM ({error})"),
+    }
 }
 
 /// The bytes of `path`, the `what` of the pair.

@@ -39,7 +39,8 @@ pub fn connect(
         ca: Some(ca.display().to_string()),
         name: Some("localhost".into()),
     };
-    let handshake = client_tls::connect(stream, "localhost", &options);
+    let prepared = client_tls::prepare("localhost", &options)?;
+    let handshake = client_tls::connect(stream, prepared);
     let late = async {
         smol::Timer::after(patience).await;
         Err(format!("TLS: no handshake within {patience:?}"))
