@@ -93,8 +93,13 @@ struct Asker<'a> {
 fn op(me: Asker, verdict: &[u8], audience: &mut Audience, manners: &mut Manners) -> Option<usize> {
     let reply = if !manners.password || verdict.is_empty() {
         text_line(&[NO_PASSWORD])
+    } else if manners.is_operator(me.from) {
+        // Already one: nothing to log, nothing to count.
+        text_line(&["You are an operator"])
     } else if verdict == RIGHT {
-        manners.person(me.from).operator = true;
+        let person = manners.person(me.from);
+        person.operator = true;
+        person.wrong = 0;
         log_act(me.name, "became an operator", "");
         text_line(&["You are an operator"])
     } else if verdict == WRONG {
@@ -105,7 +110,7 @@ fn op(me: Asker, verdict: &[u8], audience: &mut Audience, manners: &mut Manners)
             tell(audience, me.from, error("wrong operator password"));
             let farewell = error("too many wrong passwords");
             let left = text_line(&[me.name, " has left"]);
-            audience.expel(me.from, farewell, left);
+            audience.expel(me.from, farewell, left, "too many wrong passwords");
             manners.left(me.from);
             return None;
         }
@@ -186,7 +191,7 @@ fn send_off(
     let farewell = text_line(&["error: ", verb, " by ", by, why]);
     let announce = text_line(&[&found.1, " was ", verb, " by ", by, why]);
     let length = announce.len();
-    audience.expel(found.0, farewell, announce);
+    audience.expel(found.0, farewell, announce, &format!("{verb} by {by}"));
     manners.left(found.0);
     length
 }

@@ -158,14 +158,19 @@ impl Runner {
         }
     }
 
-    /// `/op`: right, wrong (the third time, an error more and the close),
-    /// or no password here.
+    /// `/op`: right (which forgets the wrong ones), wrong (the third time,
+    /// an error more and the close), from an operator already (answered
+    /// as right, whatever it says), or no password here.
     fn op(&mut self, who: usize, given: &[u8]) {
         let Some(password) = &self.manners.password else {
             return;
         };
+        if self.manners.operators.contains(&who) {
+            return;
+        }
         if given == password.as_slice() {
             self.manners.operators.push(who);
+            self.manners.wrong.retain(|&(w, _)| w != who);
             return;
         }
         let tries = match self.manners.wrong.iter_mut().find(|(w, _)| *w == who) {
