@@ -67,7 +67,7 @@ pub enum Ask {
     Bans,
     /// `/mute NAME [DURATION]`.
     Mute,
-    /// `/unmute NAME`.
+    /// `/unmute NAME` or `/unmute ADDRESS`.
     Unmute,
     /// `/topic [TEXT]`.
     Topic,
@@ -85,15 +85,14 @@ pub enum Ask {
     /// ADDRESS UNTIL OP`, UNTIL in seconds since the epoch): only its own
     /// server knows where a member comes from.
     Mark,
+    /// `/mutes`. (After [`Ask::Mark`]: a variant's place is its byte
+    /// between servers, and those before it keep theirs.)
+    Mutes,
 }
-
-/// How many of [`ASKS`] a line may ask for: [`Ask::Mark`] is the
-/// servers' own.
-const TYPED: usize = 12;
 
 /// Each [`Ask`] and its word, in the order of the enum: its place is its
 /// byte on the wire between servers.
-pub const ASKS: [(Ask, &str); 13] = [
+pub const ASKS: [(Ask, &str); 14] = [
     (Ask::Op, "op"),
     (Ask::Kick, "kick"),
     (Ask::Ban, "ban"),
@@ -107,6 +106,7 @@ pub const ASKS: [(Ask, &str); 13] = [
     (Ask::Away, "away"),
     (Ask::Back, "back"),
     (Ask::Mark, "mark"),
+    (Ask::Mutes, "mutes"),
 ];
 
 impl Ask {
@@ -187,7 +187,7 @@ pub const HELP: [&str; 7] = [
 
 /// The help, one command a line, as `/help` shows it.
 #[cfg(feature = "manners")]
-pub const HELP: [&str; 19] = [
+pub const HELP: [&str; 20] = [
     "/who: list who is here (@ marks an operator)",
     "/nick NAME: change your name",
     "/me TEXT: an action, shown as * NAME TEXT",
@@ -203,7 +203,8 @@ pub const HELP: [&str; 19] = [
     "/unban ADDRESS: (operators) end a ban",
     "/bans: (operators) list the bans",
     "/mute NAME [DURATION]: (operators) silence NAME and its address (10m by default)",
-    "/unmute NAME: (operators) end a mute",
+    "/unmute NAME|ADDRESS: (operators) end a mute, of NAME or of an address",
+    "/mutes: (operators) list the mutes",
     "/quit: leave",
     "//TEXT: a line that starts with /",
     "/help: this list",
@@ -245,9 +246,10 @@ pub fn parse(line: &[u8]) -> Command {
         Command::Help
     } else if is("quit") {
         Command::Quit
-    } else if let Some(&(ask, _)) = ASKS[..TYPED]
+    } else if let Some(&(ask, _)) = ASKS
         .iter()
-        .find(|(_, word)| cfg!(feature = "manners") && is(word))
+        // A line may ask for any but [`Ask::Mark`], the servers' own.
+        .find(|(ask, word)| cfg!(feature = "manners") && *ask != Ask::Mark && is(word))
     {
         Command::Ask(ask, rest.trim_ascii().to_vec())
     } else {
@@ -329,6 +331,7 @@ mod tests {
         );
         assert_eq!(parse(b"/bans"), Command::Ask(Ask::Bans, Vec::new()));
         assert_eq!(parse(b"/mark x"), Command::Unknown(b"mark".to_vec()));
+        assert_eq!(parse(b"/mutes"), Command::Ask(Ask::Mutes, Vec::new()));
         for (at, (ask, word)) in ASKS.iter().enumerate() {
             assert_eq!(*ask as usize, at);
             assert_eq!(ask.word(), *word);

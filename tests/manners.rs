@@ -191,6 +191,101 @@ fn a_mute_follows_its_address_across_a_leave() {
     assert!(chat.terminate().success());
 }
 
+/// A mute outlives its client: `/mutes` lists it by address, with its
+/// end, and `/unmute ADDRESS` ends it once nobody here has the name.
+#[cfg(feature = "manners")]
+#[test]
+fn a_mute_of_one_gone_is_listed_and_lifted_by_its_address() {
+    let mut chat = server("mutes");
+    let mut alice = named(&chat, "127.0.0.1", "alice", "Nobody else is here");
+    let mut mallory = named(&chat, "127.0.0.10", "mallory", "Also here: alice");
+    alice.expect("mallory has arrived");
+    alice.say(&format!("/op {PASSWORD}"));
+    alice.expect("You are an operator");
+    alice.say("/mutes");
+    alice.expect("Nobody is muted");
+    alice.say("/mute mallory 2h");
+    alice.expect("mallory was muted by alice");
+    mallory.expect("mallory was muted by alice");
+    alice.say("/mutes");
+    let line = alice.text();
+    let until = line
+        .strip_prefix("127.0.0.10 until ")
+        .and_then(|rest| rest.strip_suffix(" by alice"))
+        .unwrap_or_else(|| panic!("a mute's line: {line:?}"));
+    let in_two_hours = SystemTime::now() + Duration::from_secs(7200);
+    let seconds = in_two_hours.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let ends = parse_utc(until);
+    assert!(
+        ends <= seconds + 1 && ends + 60 >= seconds,
+        "{until} is not about two hours from now"
+    );
+    mallory.half_close();
+    mallory.expect_end();
+    alice.expect("mallory has left");
+
+    alice.say("/unmute mallory");
+    alice.expect("error: nobody here is called mallory");
+    alice.say("/unmute 127.0.0.10");
+    alice.expect("Unmuted 127.0.0.10");
+    alice.say("/mutes");
+    alice.expect("Nobody is muted");
+    let mut back = named(&chat, "127.0.0.10", "mallory", "Also here: alice");
+    alice.expect("mallory has arrived");
+    back.say("sorry");
+    back.expect("mallory: sorry");
+    alice.expect("mallory: sorry");
+
+    let status = chat.terminate_keep_log();
+    assert!(status.success(), "chat exited with {status}");
+    let mut log = String::new();
+    chat.stderr.read_to_string(&mut log).expect("chat's log");
+    assert!(
+        log.contains("operator: alice unmuted 127.0.0.10\n"),
+        "{log}"
+    );
+}
+
+/// A kicked client's place under `--max-connections` is free once it has
+/// its last lines (it does not wait out its linger), and the log says why
+/// it left. An operator's `/op` again answers as before, logged once.
+#[cfg(feature = "manners")]
+#[test]
+fn a_kicked_client_frees_its_place_and_the_log_says_why() {
+    let password = file("kick", format!("{PASSWORD}\n").as_bytes(), 0o600);
+    let flag = format!("--operator-password-file={}", password.display());
+    let mut chat = ChatProcess::start(&["--names", &flag, "--verbose", "--max-connections=2"]);
+    let mut alice = named(&chat, "127.0.0.1", "alice", "Nobody else is here");
+    let mut carol = named(&chat, "127.0.0.8", "carol", "Also here: alice");
+    alice.expect("carol has arrived");
+    alice.say(&format!("/op {PASSWORD}"));
+    alice.expect("You are an operator");
+    alice.say(&format!("/op {PASSWORD}"));
+    alice.expect("You are an operator");
+    alice.say("/kick carol out");
+    carol.expect("error: kicked by alice: out");
+    carol.expect_end();
+    alice.expect("carol was kicked by alice: out");
+    // Carol has not closed her side: her connection lingers, without its
+    // place.
+    let mut dave = from(&chat, "127.0.0.9");
+    dave.expect("What is your name?");
+    drop(dave);
+
+    let status = chat.terminate_keep_log();
+    assert!(status.success(), "chat exited with {status}");
+    let mut log = String::new();
+    chat.stderr.read_to_string(&mut log).expect("chat's log");
+    let kicked = format!("chat: {} left: kicked by alice\n", carol.name);
+    assert!(log.contains(&kicked), "{kicked:?} in {log}");
+    assert_eq!(
+        log.matches(&carol.name).count(),
+        2,
+        "connected, left: {log}"
+    );
+    assert_eq!(log.matches("alice became an operator").count(), 1, "{log}");
+}
+
 /// `chat FLAGS 127.0.0.1:0` is refused at start: its one line.
 fn refused(flags: &[&str]) -> String {
     let output = Command::new(chat_bin())

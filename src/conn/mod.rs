@@ -104,8 +104,7 @@ pub fn serve<T: Transport, Ticket>(
             return;
         };
         let ended = conn.run(entry, outgoing).await;
-        conn.close(&ended).await;
-        drop(ticket);
+        conn.close(&ended, ticket).await;
     }
 }
 
@@ -213,13 +212,23 @@ impl<T: Transport> Conn<T> {
     }
 
     /// Lingers if the connection ended on our side, so that the client
-    /// gets our last line; then logs why it left.
-    async fn close(&self, ended: &Ended) {
+    /// gets our last line; then logs why it left, and lets go of its
+    /// `ticket` (its place under the caps). One the room sent away (a
+    /// kick, a ban) lets go of it before it lingers, its last lines
+    /// flushed, as one cut off does: the room logged why it left.
+    async fn close<Ticket>(&self, ended: &Ended, ticket: Ticket) {
         let input = ended.input.as_ref().map(|input| &input.end);
         let clean = matches!(input, Some(InputEnd::Closed | InputEnd::Failed(_)));
         let cut_off = matches!(ended.output, Some(OutputEnd::CutOff));
+        let sent_away = input.is_none() && self.watch.was_sent_away();
+        if sent_away {
+            drop(ticket);
+        }
         if !clean && !cut_off {
             linger(self.transport.socket()).await;
+        }
+        if sent_away {
+            return;
         }
         let why = match input {
             _ if cut_off => "cut off (send queue full)".to_string(),

@@ -88,6 +88,8 @@ struct State {
     receiver_gone: bool,
     /// Set by the broadcaster when it cuts the client off.
     cut_off: bool,
+    /// Set by the room when it sends the client away (a kick, a ban).
+    sent_away: bool,
 }
 
 /// The broadcaster's end of a client's queue.
@@ -255,6 +257,14 @@ impl QueueSender {
         if let Some(watcher) = watcher {
             watcher.wake();
         }
+    }
+
+    /// Marks the client as sent away by the room (a kick, a ban), before
+    /// the room lets go of its queue: its connection, once flushed, frees
+    /// its place at once, and leaves the log's line to the room, which
+    /// knows why.
+    pub fn send_away(&self) {
+        self.shared.lock().sent_away = true;
     }
 
     /// Whether its writer has nothing left to do for it: gone, or done

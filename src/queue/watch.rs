@@ -35,6 +35,12 @@ impl QueueWatch {
         self.shared.lock().cut_off
     }
 
+    /// Whether the room sent this client away (see
+    /// [`QueueSender::send_away`](super::QueueSender::send_away)).
+    pub fn was_sent_away(&self) -> bool {
+        self.shared.lock().sent_away
+    }
+
     /// Waits until the replies queued for the client are under
     /// [`REPLY_BACKLOG`], or it will never take them (cut off, or its
     /// writer is gone).

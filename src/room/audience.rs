@@ -195,10 +195,20 @@ impl Audience {
     /// Sends member `id` away (a kick, a ban): `farewell` is its last
     /// line, then its queue is flushed and its connection closed; the
     /// others hear `announce` in place of its `has left`, which its
-    /// connection's leave no longer says. A client of another server is
-    /// only taken off the list here: its own server sends it away.
+    /// connection's leave no longer says. The log says it left, `why`
+    /// (`kicked by alice`): its connection knows only that it was sent
+    /// away, and frees its place once flushed. A client of another server
+    /// is only taken off the list here: its own server sends it away.
     #[cfg_attr(not(feature = "manners"), allow(dead_code))]
-    pub fn expel(&mut self, id: u64, farewell: Line, announce: Line) {
+    pub fn expel(&mut self, id: u64, farewell: Line, announce: Line, why: &str) {
+        if let Some(member) = self.index.get(&id).map(|&at| &self.members[at]) {
+            member.queue.send_away();
+            // As its connection names itself (see `conn::serve`).
+            if let Ok(peer) = member.socket.get_ref().peer_addr() {
+                let peer = std::net::SocketAddr::new(peer.ip().to_canonical(), peer.port());
+                log::verbose(format_args!("{peer} left: {why}"));
+            }
+        }
         if self.take(id, Some(farewell)).is_some() {
             self.broadcast(announce);
         }

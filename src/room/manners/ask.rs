@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{error, log_act, table, tell, Manners};
+use super::{error, everyone, log_act, table, tell, Manners};
 use crate::bans::{because, Entry, Group};
 use crate::command::{split_word, Ask, RIGHT, WRONG};
 use crate::config::parse_duration;
@@ -55,9 +55,9 @@ pub fn apply(
             Some(topic) => line::line(&[b"Topic: ", topic]),
             None => text_line(&["No topic is set"]),
         },
-        Ask::Ignore if arg.is_empty() => ignoring(from, audience, manners),
-        Ask::Ignore | Ask::Unignore => ignore(me, ask, arg, audience, manners),
-        Ask::Away => away(from, arg, manners),
+        Ask::Ignore if arg.is_empty() => everyone::ignoring(from, audience, manners),
+        Ask::Ignore | Ask::Unignore => everyone::ignore(me, ask, arg, audience, manners),
+        Ask::Away => everyone::away(from, arg, manners),
         Ask::Back => match manners.person(from).away.take() {
             Some(_) => text_line(&["You are back"]),
             None => error("you are not away"),
@@ -72,6 +72,7 @@ pub fn apply(
             return Some(broadcast(audience, set));
         }
         Ask::Bans => return table::bans(from, audience, manners),
+        Ask::Mutes => return table::mutes(from, audience, manners),
         Ask::Unban => table::unban(name, arg, manners),
         Ask::Kick | Ask::Ban => return send_away(me, ask, arg, audience, manners),
         Ask::Mute | Ask::Unmute => return mute(me, ask, arg, audience, manners),
@@ -81,11 +82,11 @@ pub fn apply(
 
 /// Who asks, and as whom.
 #[derive(Clone, Copy)]
-struct Asker<'a> {
+pub(super) struct Asker<'a> {
     /// Its id.
-    from: u64,
+    pub(super) from: u64,
     /// Its name now.
-    name: &'a Arc<str>,
+    pub(super) name: &'a Arc<str>,
 }
 
 /// `/op`, vouched for by the asker's connection: an operator from now on,
@@ -93,8 +94,13 @@ struct Asker<'a> {
 fn op(me: Asker, verdict: &[u8], audience: &mut Audience, manners: &mut Manners) -> Option<usize> {
     let reply = if !manners.password || verdict.is_empty() {
         text_line(&[NO_PASSWORD])
+    } else if manners.is_operator(me.from) {
+        // Already one: nothing to log, nothing to count.
+        text_line(&["You are an operator"])
     } else if verdict == RIGHT {
-        manners.person(me.from).operator = true;
+        let person = manners.person(me.from);
+        person.operator = true;
+        person.wrong = 0;
         log_act(me.name, "became an operator", "");
         text_line(&["You are an operator"])
     } else if verdict == WRONG {
@@ -105,7 +111,7 @@ fn op(me: Asker, verdict: &[u8], audience: &mut Audience, manners: &mut Manners)
             tell(audience, me.from, error("wrong operator password"));
             let farewell = error("too many wrong passwords");
             let left = text_line(&[me.name, " has left"]);
-            audience.expel(me.from, farewell, left);
+            audience.expel(me.from, farewell, left, "too many wrong passwords");
             manners.left(me.from);
             return None;
         }
@@ -186,7 +192,7 @@ fn send_off(
     let farewell = text_line(&["error: ", verb, " by ", by, why]);
     let announce = text_line(&[&found.1, " was ", verb, " by ", by, why]);
     let length = announce.len();
-    audience.expel(found.0, farewell, announce);
+    audience.expel(found.0, farewell, announce, &format!("{verb} by {by}"));
     manners.left(found.0);
     length
 }
@@ -225,7 +231,9 @@ fn mark(me: Asker, arg: &[u8], audience: &mut Audience, manners: &mut Manners) -
 }
 
 /// `/mute NAME [DURATION]` and `/unmute NAME`: the room hears of it; a
-/// mute holds the address too, so that leaving does not end it.
+/// mute holds the address too, so that leaving does not end it (and
+/// `/unmute ADDRESS` ends it then). A mute of one muted mutes it anew,
+/// for the duration given, said again.
 fn mute(
     me: Asker,
     ask: Ask,
@@ -234,9 +242,25 @@ fn mute(
     manners: &mut Manners,
 ) -> Option<usize> {
     let (target, rest) = split_word(arg);
+    let extra = if ask == Ask::Mute {
+        split_word(rest).1
+    } else {
+        rest
+    };
+    if !extra.is_empty() {
+        return tell(audience, me.from, usage(ask));
+    }
     let (id, name) = match find(me, ask, target, audience) {
         Ok(found) => found,
-        Err(why) => return tell(audience, me.from, why),
+        // Nobody here by that name: an address, whoever had it.
+        Err(why) => {
+            let group = std::str::from_utf8(target).ok().and_then(Group::parse);
+            let answer = match group {
+                Some(group) if ask == Ask::Unmute => table::unmute(me.name, group, manners),
+                _ => why,
+            };
+            return tell(audience, me.from, answer);
+        }
     };
     let now = SystemTime::now();
     let verb = if ask == Ask::Mute {
@@ -277,60 +301,16 @@ fn mute(
     Some(broadcast(audience, told))
 }
 
-/// `/ignore NAME` and `/unignore NAME`: the answer.
-fn ignore(me: Asker, ask: Ask, arg: &[u8], audience: &Audience, manners: &mut Manners) -> Line {
-    let (id, name) = match find(me, ask, arg, audience) {
-        Ok(found) => found,
-        Err(why) => return why,
-    };
-    let listed = manners.ignores(me.from, id);
-    if ask == Ask::Ignore {
-        manners.set_ignoring(me.from, id, true);
-        return text_line(&["You are ignoring ", &name]);
-    }
-    if !listed {
-        return error(&format!("you are not ignoring {name}"));
-    }
-    manners.set_ignoring(me.from, id, false);
-    text_line(&["You are no longer ignoring ", &name])
-}
-
-/// `/ignore` alone: whom `from` ignores, by their names now.
-fn ignoring(from: u64, audience: &Audience, manners: &Manners) -> Line {
-    let names: Vec<&str> = manners
-        .get(from)
-        .into_iter()
-        .flat_map(|person| &person.ignoring)
-        .filter_map(|&id| audience.name_of(id))
-        .map(|name| &**name)
-        .collect();
-    if names.is_empty() {
-        return text_line(&["You are ignoring nobody"]);
-    }
-    text_line(&["Ignoring: ", &names.join(", ")])
-}
-
-/// `/away [TEXT]`: the answer.
-fn away(from: u64, text: &[u8], manners: &mut Manners) -> Line {
-    manners.person(from).away = Some(text.to_vec());
-    match text {
-        [] => text_line(&["You are away"]),
-        text => line::line(&[b"You are away: ", text]),
-    }
-}
-
 /// The member called `target` (by the name rules), for `ask`: its id and
 /// name; or the `error:` line why not (nobody, no name, the asker).
-fn find(me: Asker, ask: Ask, target: &[u8], audience: &Audience) -> Result<(u64, Arc<str>), Line> {
+pub(super) fn find(
+    me: Asker,
+    ask: Ask,
+    target: &[u8],
+    audience: &Audience,
+) -> Result<(u64, Arc<str>), Line> {
     if target.is_empty() {
-        let usage = match ask {
-            Ask::Kick => "/kick NAME [REASON]",
-            Ask::Ban => "/ban NAME [DURATION] [REASON]",
-            Ask::Mute => "/mute NAME [DURATION]",
-            Ask::Unmute => "/unmute NAME",
-            _ => "/unignore NAME",
-        };
-        return Err(error(&format!("usage: {usage}")));
+        return Err(usage(ask));
     }
     let holder = std::str::from_utf8(target)
         .ok()
@@ -343,6 +323,20 @@ fn find(me: Asker, ask: Ask, target: &[u8], audience: &Audience) -> Result<(u64,
         return Err(error(&format!("you cannot {} yourself", ask.word())));
     }
     Ok(found)
+}
+
+/// `error: usage: ...` for `ask`, given no name, or more words than it
+/// takes.
+pub(super) fn usage(ask: Ask) -> Line {
+    let usage = match ask {
+        Ask::Kick => "/kick NAME [REASON]",
+        Ask::Ban => "/ban NAME [DURATION] [REASON]",
+        Ask::Mute => "/mute NAME [DURATION]",
+        Ask::Unmute => "/unmute NAME|ADDRESS",
+        Ask::Ignore => "/ignore [NAME]",
+        _ => "/unignore NAME",
+    };
+    error(&format!("usage: {usage}"))
 }
 
 /// A duration an operator gave: as the flags take it, more than 0, at

@@ -16,6 +16,7 @@
 //! alone, which is where its ban and the mute of its address are kept.
 
 pub mod ask;
+mod everyone;
 mod table;
 
 use std::collections::HashMap;

@@ -107,7 +107,16 @@ impl Runner {
         let target = (!target.is_empty())
             .then(|| self.member_called(target))
             .flatten();
-        let found = target.filter(|&target| target != who);
+        // More words than a name takes (but a mute's duration) is a
+        // usage line, and nothing else.
+        let extra = if ask == Ask::Mute {
+            split_word(rest).1
+        } else {
+            rest
+        };
+        let words_fit = !matches!(ask, Ask::Mute | Ask::Unmute | Ask::Ignore | Ask::Unignore)
+            || extra.is_empty();
+        let found = target.filter(|&target| target != who && words_fit);
         self.clients[who].owed += 1;
         match ask {
             Ask::Op => self.op(who, arg),
@@ -128,6 +137,11 @@ impl Runner {
             Ask::Away => self.manners.away.push(who),
             Ask::Back => self.manners.away.retain(|&away| away != who),
             Ask::Unban if operator && arg == b"127.0.0.1" => self.manners.banned = false,
+            // Everyone's address: nobody is muted any more.
+            Ask::Unmute if operator && arg == b"127.0.0.1" && target.is_none() => {
+                self.manners.muted_address = false;
+                self.manners.muted.clear();
+            }
             Ask::Kick | Ask::Ban if operator => {
                 let bad_duration = ask == Ask::Ban
                     && rest.first().is_some_and(u8::is_ascii_digit)
@@ -158,14 +172,19 @@ impl Runner {
         }
     }
 
-    /// `/op`: right, wrong (the third time, an error more and the close),
-    /// or no password here.
+    /// `/op`: right (which forgets the wrong ones), wrong (the third time,
+    /// an error more and the close), from an operator already (answered
+    /// as right, whatever it says), or no password here.
     fn op(&mut self, who: usize, given: &[u8]) {
         let Some(password) = &self.manners.password else {
             return;
         };
+        if self.manners.operators.contains(&who) {
+            return;
+        }
         if given == password.as_slice() {
             self.manners.operators.push(who);
+            self.manners.wrong.retain(|&(w, _)| w != who);
             return;
         }
         let tries = match self.manners.wrong.iter_mut().find(|(w, _)| *w == who) {
