@@ -508,3 +508,62 @@ fn a_server_started_later_knows_the_topic_and_the_bans() {
     assert!(second.terminate().success());
     assert!(first.terminate().success());
 }
+
+/// A member's own manners hold for a server that joins the room after
+/// they were made (as after a restart): it shows the operator and the one
+/// away in `/who`, carries out the operator's kick of its own client, and
+/// delivers nothing of the one muted. (Each server keeps its own members'
+/// in Redis; the test waits until Redis holds them.)
+#[cfg(all(feature = "manners", feature = "redis"))]
+#[test]
+fn a_server_started_later_knows_who_is_an_operator_muted_or_away() {
+    let Some(redis) = common::redis::Redis::start() else {
+        return;
+    };
+    let password = file("people", format!("{PASSWORD}\n").as_bytes(), 0o600);
+    let password = format!("--operator-password-file={}", password.display());
+    let url = redis.url();
+    let flags = ["--names", &password, "--redis", &url];
+    let first = ChatProcess::start(&flags);
+    let mut alice = named(&first, "127.0.0.1", "alice", "Nobody else is here");
+    alice.say(&format!("/op {PASSWORD}"));
+    alice.expect("You are an operator");
+    alice.say("/away lunch");
+    alice.expect("You are away: lunch");
+    let mut carol = named(&first, "127.0.0.8", "carol", "Also here: alice");
+    alice.expect("carol has arrived");
+    alice.say("/mute carol 1h");
+    alice.expect("carol was muted by alice");
+    carol.expect("carol was muted by alice");
+    let key = chat::room_keys::RoomKeys::new("chat").manners();
+    common::eventually(
+        "the members' manners kept in Redis",
+        common::PATIENCE,
+        || {
+            let kept = redis.query(&["HVALS", &key]);
+            (kept.contains("1 0 +lunch") && kept.contains(" -")).then_some(())
+        },
+    );
+
+    let second = ChatProcess::start(&flags);
+    let mut dave = named(&second, "127.0.0.9", "dave", "Also here: alice, carol");
+    alice.expect("dave has arrived");
+    carol.expect("dave has arrived");
+    dave.say("/who");
+    dave.expect("Here: @alice (away: lunch), carol, dave");
+    dave.say("/msg alice are you there?");
+    dave.expect("dave -> alice: are you there?");
+    dave.expect("alice is away: lunch");
+    alice.expect("dave -> alice: are you there?");
+    carol.say("nobody hears this");
+    carol.expect("error: you are muted for another 59m");
+    alice.say("after the muted line");
+    alice.expect("alice: after the muted line");
+    dave.expect("alice: after the muted line");
+    alice.say("/kick dave bye");
+    dave.expect("error: kicked by alice: bye");
+    dave.expect_end();
+    alice.expect("dave was kicked by alice: bye");
+    assert!(second.terminate().success());
+    assert!(first.terminate().success());
+}

@@ -202,7 +202,12 @@ impl Room {
             Event::Enter(entering) => self.enter(entering),
             Event::Leave(leaving) => self.leave(leaving),
             #[cfg(feature = "redis")]
-            Event::Arrive { id, name } => commands::arrive(id, name, &mut self.audience),
+            Event::Arrive { id, name, kept } => {
+                commands::arrive(id, name, &mut self.audience);
+                if let Some(kept) = kept.filter(|_| self.audience.name_of(id).is_some()) {
+                    self.manners.restore_person(id, &kept);
+                }
+            }
             #[cfg(feature = "redis")]
             Event::Recall(line) => self.history.record(&line),
             #[cfg(feature = "redis")]

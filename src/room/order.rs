@@ -25,6 +25,11 @@ use futures_lite::future;
 use super::audience::Audience;
 use super::events::{Entering, Inputs, Leaving, Message};
 
+/// The first id given to another server's client in this server's room:
+/// this server's own connections are numbered from 1, far below.
+#[cfg(feature = "redis")]
+pub const FIRST_REMOTE_ID: u64 = 1 << 63;
+
 /// One event, in its place in the one order.
 pub enum Event {
     /// A connection of this server joins.
@@ -41,6 +46,10 @@ pub enum Event {
         id: u64,
         /// Its name (its address, in book mode).
         name: std::sync::Arc<str>,
+        /// Its manners as Redis kept them (an operator, muted, away), for
+        /// a member this server learns of on joining the room late: what
+        /// the others applied before it came (see `Manners::restore_person`).
+        kept: Option<Vec<u8>>,
     },
     /// A message said before this server joined the room, for its
     /// history alone: newcomers get it among the recent messages.

@@ -59,7 +59,10 @@ pub fn apply(
         Ask::Ignore | Ask::Unignore => everyone::ignore(me, ask, arg, audience, manners),
         Ask::Away => everyone::away(from, arg, manners),
         Ask::Back => match manners.person(from).away.take() {
-            Some(_) => text_line(&["You are back"]),
+            Some(_) => {
+                manners.keep_person(from);
+                text_line(&["You are back"])
+            }
             None => error("you are not away"),
         },
         Ask::Topic if !operator => error("only operators can set the topic"),
@@ -101,6 +104,7 @@ fn op(me: Asker, verdict: &[u8], audience: &mut Audience, manners: &mut Manners)
         let person = manners.person(me.from);
         person.operator = true;
         person.wrong = 0;
+        manners.keep_person(me.from);
         log_act(me.name, "became an operator", "");
         text_line(&["You are an operator"])
     } else if verdict == WRONG {
@@ -219,6 +223,7 @@ fn mark(me: Asker, arg: &[u8], audience: &mut Audience, manners: &mut Manners) -
         manners.save_entry("mute", group, &entry);
         manners.mutes.insert(group, entry);
         manners.person(me.from).muted = Some(until);
+        manners.keep_person(me.from);
         return None;
     }
     manners.save_entry("ban", group, &entry);
@@ -272,6 +277,7 @@ fn mute(
             },
         };
         manners.person(id).muted = Some(now + lasts);
+        manners.keep_person(id);
         // The address, marked by the member's own server (see `mark`).
         if let Some(ip) = audience.address_of(id) {
             let text = format!("mute {} {} {}", Group::of(ip), lasts.as_secs(), me.name);
@@ -291,6 +297,7 @@ fn mute(
             manners.mutes.remove(group, now);
             manners.save(format!("mute {group}"), None);
         }
+        manners.keep_person(id);
         if !live {
             return tell(audience, me.from, error(&format!("{name} is not muted")));
         }

@@ -52,6 +52,7 @@ pub(super) fn ignoring(from: u64, audience: &Audience, manners: &Manners) -> Lin
 /// `/away [TEXT]`: the answer.
 pub(super) fn away(from: u64, text: &[u8], manners: &mut Manners) -> Line {
     manners.person(from).away = Some(text.to_vec());
+    manners.keep_person(from);
     match text {
         [] => text_line(&["You are away"]),
         text => line::line(&[b"You are away: ", text]),

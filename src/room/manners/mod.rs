@@ -17,6 +17,8 @@
 
 pub mod ask;
 mod everyone;
+#[cfg(feature = "redis")]
+mod kept;
 mod table;
 
 use std::collections::HashMap;
@@ -134,39 +136,17 @@ impl Manners {
         self.save(format!("{kind} {group}"), Some(value.into_bytes()));
     }
 
-    /// The room's manners as Redis kept them: the topic, the bans and the
-    /// mutes still on (what is over is forgotten there too).
-    #[cfg(feature = "redis")]
-    pub fn restore(&mut self, kept: Vec<(String, Vec<u8>)>) {
-        let now = SystemTime::now();
-        for (field, value) in kept {
-            if field == "topic" {
-                self.topic = Some(value);
-                continue;
-            }
-            let Some((kind, group)) = field.split_once(' ') else {
-                continue;
-            };
-            let value = String::from_utf8_lossy(&value);
-            let mut words = value.splitn(3, ' ');
-            let until = words.next().and_then(|until| until.parse::<u64>().ok());
-            let (Some(group), Some(until), Some(by)) = (Group::parse(group), until, words.next())
-            else {
-                continue;
-            };
-            let entry = Entry {
-                until: UNIX_EPOCH + std::time::Duration::from_secs(until),
-                by: by.into(),
-                reason: words.next().map(Into::into),
-            };
-            if entry.until <= now {
-                self.save(field, None);
-            } else if kind == "ban" {
-                self.bans.lock().insert(group, entry);
-            } else if kind == "mute" {
-                self.mutes.insert(group, entry);
-            }
+    /// Keeps member `id`'s own manners in Redis, or forgets them there
+    /// when it has none left, if it is this server's own: each server
+    /// keeps its own members' (see `room::redis::keep`).
+    fn keep_person(&self, id: u64) {
+        #[cfg(feature = "redis")]
+        if self.saves.is_some() && id < crate::room::order::FIRST_REMOTE_ID {
+            let kept = self.get(id).and_then(Person::kept);
+            self.save(format!("person {id}"), kept);
         }
+        #[cfg(not(feature = "redis"))]
+        let _ = id;
     }
 
     /// Member `id`'s entry, made if it had none.
@@ -296,6 +276,10 @@ impl Manners {
         }
         if let Some(person) = self.people.remove(&id) {
             self.ignorers -= usize::from(!person.ignoring.is_empty());
+            #[cfg(feature = "redis")]
+            if person.kept().is_some() {
+                self.keep_person(id);
+            }
         }
         if self.ignorers == 0 {
             return;

@@ -64,6 +64,10 @@ impl Manners {
     /// some: this server has no use for them).
     #[cfg(feature = "redis")]
     pub fn restore(&mut self, _kept: Vec<(String, Vec<u8>)>) {}
+
+    /// Nor a member's.
+    #[cfg(feature = "redis")]
+    pub fn restore_person(&mut self, _id: u64, _kept: &[u8]) {}
 }
 
 /// The commands of operators and manners, which this build does not have.

@@ -43,10 +43,14 @@ fn list(
 /// muted either (the room was told of them by name, if at all).
 pub(super) fn unmute(name: &str, group: Group, manners: &mut Manners) -> Line {
     let was = manners.mutes.remove(group, SystemTime::now());
-    for person in manners.people.values_mut() {
-        if person.address == Some(group) {
-            person.muted = None;
+    let mut unmuted = Vec::new();
+    for (&id, person) in manners.people.iter_mut() {
+        if person.address == Some(group) && person.muted.take().is_some() {
+            unmuted.push(id);
         }
+    }
+    for id in unmuted {
+        manners.keep_person(id);
     }
     if !was {
         return error(&format!("{group} is not muted"));

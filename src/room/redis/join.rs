@@ -3,16 +3,21 @@
 
 use async_channel::Receiver;
 
-use crate::bans::Save;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::SocketAddr;
 
 use super::store::{JoinError, Store};
+use super::wire::Origin;
 use super::{cluster, Cluster};
+use crate::bans::Save;
 use crate::config::RedisRoom;
 use crate::log;
 use crate::room::events::Inputs;
 use crate::Config;
+
+/// The room's manners as Redis keeps them: field, value.
+type Kept = Vec<(String, Vec<u8>)>;
 
 /// Joins the room `shared` as `config` says (names mode or not, and how
 /// much history newcomers get), as a server listening on
@@ -41,14 +46,50 @@ pub async fn join(
         shown(&shared.url),
         store.server
     ));
-    let kept = store
-        .kept()
+    let (kept, people_kept) = people_apart(&mut store)
         .await
         .map_err(|error| refused(JoinError::Redis(error)))?;
     let mut cluster = cluster(inputs, config, store, shared.heartbeat);
     cluster.saved = Some(saved);
     cluster.kept = kept;
+    cluster.people_kept = people_kept;
     Ok(cluster)
+}
+
+/// The room's manners as Redis keeps them, with the members' own
+/// (`person SERVER:CONN`) apart, by origin, for the members listed now;
+/// those of members no longer listed (their server stopped before it
+/// could forget them) are forgotten in Redis too.
+async fn people_apart(store: &mut Store) -> redis::RedisResult<(Kept, HashMap<Origin, Vec<u8>>)> {
+    let mut kept = store.kept().await?;
+    if !kept.iter().any(|(field, _)| field.starts_with("person ")) {
+        return Ok((kept, HashMap::new()));
+    }
+    let listed: HashSet<Origin> = store.members().await?.iter().map(|m| m.origin).collect();
+    let mut people = HashMap::new();
+    let mut stale = Vec::new();
+    kept.retain_mut(|(field, value)| {
+        let Some(origin) = field.strip_prefix("person ") else {
+            return true;
+        };
+        let origin = origin.split_once(':').and_then(|(server, conn)| {
+            Some(Origin {
+                server: server.parse().ok()?,
+                conn: conn.parse().ok()?,
+            })
+        });
+        match origin {
+            Some(origin) if listed.contains(&origin) => {
+                people.insert(origin, std::mem::take(value));
+            }
+            _ => stale.push(std::mem::take(field)),
+        }
+        false
+    });
+    for field in stale {
+        store.keep(&field, None).await?;
+    }
+    Ok((kept, people))
 }
 
 /// Where this server listens and on which host, as the other servers' logs

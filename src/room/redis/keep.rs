@@ -6,7 +6,11 @@
 //!
 //! Every server of the room applies every change, and each keeps it: the
 //! same value, written as often as there are servers, which costs a few
-//! writes a ban and needs no server to be the one that writes.
+//! writes a ban and needs no server to be the one that writes. A
+//! member's own manners (an operator, muted, away: `person ID`) are kept
+//! by its own server alone, as `person SERVER:CONN`, the member's origin,
+//! which no later member shares: a server that joins late gives them back
+//! to the member they were of, and to nobody else (see `join`).
 
 use async_channel::Receiver;
 use futures_lite::future;
@@ -30,10 +34,13 @@ pub(super) async fn next(saved: Option<&Receiver<Save>>) -> Next {
 impl Cluster {
     /// Keeps `save` in Redis; a room that let go has nothing more.
     pub(super) async fn keep(&mut self, save: Option<Save>) {
-        let Some((field, value)) = save else {
+        let Some((mut field, value)) = save else {
             self.saved = None;
             return;
         };
+        if let Some(conn) = field.strip_prefix("person ") {
+            field = format!("person {}:{conn}", self.store.server);
+        }
         if let Err(error) = self.store.keep(&field, value.as_deref()).await {
             log::always(format_args!("Redis: the room's {field} not kept: {error}"));
         }

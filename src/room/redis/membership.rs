@@ -20,10 +20,6 @@ use crate::room::audience::Audience;
 use crate::room::events::{Leaving, Message, Said};
 use crate::room::order::Event;
 
-/// The first id given to another server's client in this server's room:
-/// this server's own connections are numbered from 1, far below.
-pub const FIRST_REMOTE_ID: u64 = 1 << 63;
-
 /// What a client of this server is told when the room saw it go: another
 /// server took this one for dead while it could not answer.
 const BURIED: &str =
@@ -154,7 +150,8 @@ impl Cluster {
         self.next_remote += 1;
         self.remote.insert(from, id);
         let name = String::from_utf8_lossy(name).into();
-        Some(Event::Arrive { id, name })
+        let kept = self.people_kept.remove(&from);
+        Some(Event::Arrive { id, name, kept })
     }
 
     /// This server's clients in the room, first arrived first, with their

@@ -130,6 +130,10 @@ pub struct Cluster {
     /// The room's manners as kept in Redis when this server joined, until
     /// the room takes them.
     kept: Vec<(String, Vec<u8>)>,
+    /// The manners Redis kept of each member of other servers (an
+    /// operator, muted, away) when this server joined, until its arrival
+    /// here is handed to the room with them.
+    people_kept: HashMap<Origin, Vec<u8>>,
 }
 
 /// What the order has taken and not yet handed to the room. The room's own
@@ -378,7 +382,7 @@ fn cluster(inputs: Inputs, config: &Config, store: Store, heartbeat: Duration) -
         own: HashMap::new(),
         arrivals: 0,
         remote: HashMap::new(),
-        next_remote: membership::FIRST_REMOTE_ID,
+        next_remote: crate::room::order::FIRST_REMOTE_ID,
         unconfirmed: HashSet::new(),
         confirm_by: None,
         stopping: false,
@@ -386,5 +390,6 @@ fn cluster(inputs: Inputs, config: &Config, store: Store, heartbeat: Duration) -
         started: false,
         saved: None,
         kept: Vec::new(),
+        people_kept: HashMap::new(),
     }
 }
