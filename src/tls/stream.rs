@@ -17,6 +17,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -57,7 +58,7 @@ pub struct Tls {
 /// as `web::serve` does: HTTPS, and its WebSocket `wss://`. `ticket` is
 /// its place in the caps, held from the first byte of the handshake.
 #[allow(clippy::manual_async_fn, clippy::too_many_arguments)]
-pub fn serve<Ticket>(
+pub fn serve<Ticket: 'static>(
     socket: Socket,
     tls: Arc<ServerConfig>,
     page: Option<bool>,
@@ -69,19 +70,38 @@ pub fn serve<Ticket>(
 ) -> impl Future<Output = ()> {
     async move {
         let timeout = config.line_timeout.unwrap_or(HANDSHAKE_TIMEOUT);
-        let Some(tls) = handshake(socket, tls, timeout, addr).await else {
+        // Each step is boxed, and each box made in a statement of its own:
+        // what a step holds (the session, the connection's state) is then
+        // not kept a second time in this task's state for the connection's
+        // life, as a future awaited in place, or made in the statement that
+        // awaits it, would be (4 KB of every connection, once).
+        let shaking = Box::pin(handshake(socket, tls, timeout, addr));
+        let made = |tls| serving(tls, page, addr, id, hub, config, ticket);
+        let Some(serving) = shaking.await.map(made) else {
             return;
         };
-        match page {
-            None => Box::pin(conn::serve(tls, addr, id, hub, config, ticket)).await,
-            #[cfg(feature = "web")]
-            Some(loopback) => {
-                let page = crate::web::serve(tls, addr, id, hub, config, ticket, loopback);
-                Box::pin(page).await
-            }
-            #[cfg(not(feature = "web"))]
-            Some(_) => {}
-        }
+        serving.await
+    }
+}
+
+/// The connection's life after its handshake, as the chat's or the page's.
+fn serving<Ticket: 'static>(
+    tls: Tls,
+    page: Option<bool>,
+    addr: SocketAddr,
+    id: u64,
+    hub: Hub,
+    config: Arc<Config>,
+    ticket: Ticket,
+) -> Pin<Box<dyn Future<Output = ()>>> {
+    match page {
+        None => Box::pin(conn::serve(tls, addr, id, hub, config, ticket)),
+        #[cfg(feature = "web")]
+        Some(loopback) => Box::pin(crate::web::serve(
+            tls, addr, id, hub, config, ticket, loopback,
+        )),
+        #[cfg(not(feature = "web"))]
+        Some(_) => Box::pin(async {}),
     }
 }
 
