@@ -12,6 +12,7 @@
 //! rustls's two providers and builds with nothing but a C compiler.
 
 pub mod identity;
+mod session;
 mod stream;
 
 pub(crate) use identity::Current;

@@ -1,7 +1,8 @@
-//! A TLS connection as a [`Transport`]: the socket, and rustls's state for
-//! it, which the reader and the writer share on the server's one thread.
+//! A TLS connection as a [`Transport`]: the socket, and the session for
+//! it (rustls's state and the bytes in flight, see `session`), which the
+//! reader and the writer share on the server's one thread.
 //!
-//! rustls here is sans-I/O: it is handed the ciphertext the socket has and
+//! The session is sans-I/O: it is handed the ciphertext the socket has and
 //! gives back the ciphertext to send, so the reader and the writer each
 //! move bytes between the socket and the one session, as they do between
 //! the socket and the kernel for TCP. Neither holds the session across a
@@ -15,14 +16,15 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
-use rustls::{ServerConfig, ServerConnection};
+use rustls::ServerConfig;
 use smol::{Async, Timer};
 
 use crate::config::format_duration;
@@ -33,6 +35,8 @@ use crate::queue::QueueReceiver;
 use crate::room::events::Hub;
 use crate::transport::{SendBuffer, Socket, Transport, WRITE_BATCH};
 use crate::Config;
+
+use super::session::Session;
 
 /// How long a handshake may take when the line timeout is off: a stalled
 /// handshake must not hold its place forever.
@@ -46,7 +50,7 @@ pub struct Tls {
     /// The TCP socket underneath.
     socket: Socket,
     /// rustls's state: the keys, and the records coming and going.
-    session: RefCell<ServerConnection>,
+    session: RefCell<Session>,
     /// Since when ciphertext has waited for the rest of its record: a
     /// trickled record is an unfinished line, for the line timeout.
     partial_since: Cell<Option<Instant>>,
@@ -57,7 +61,7 @@ pub struct Tls {
 /// as `web::serve` does: HTTPS, and its WebSocket `wss://`. `ticket` is
 /// its place in the caps, held from the first byte of the handshake.
 #[allow(clippy::manual_async_fn, clippy::too_many_arguments)]
-pub fn serve<Ticket>(
+pub fn serve<Ticket: 'static>(
     socket: Socket,
     tls: Arc<ServerConfig>,
     page: Option<bool>,
@@ -69,19 +73,38 @@ pub fn serve<Ticket>(
 ) -> impl Future<Output = ()> {
     async move {
         let timeout = config.line_timeout.unwrap_or(HANDSHAKE_TIMEOUT);
-        let Some(tls) = handshake(socket, tls, timeout, addr).await else {
+        // Each step is boxed, and each box made in a statement of its own:
+        // what a step holds (the session, the connection's state) is then
+        // not kept a second time in this task's state for the connection's
+        // life, as a future awaited in place, or made in the statement that
+        // awaits it, would be (4 KB of every connection, once).
+        let shaking = Box::pin(handshake(socket, tls, timeout, addr));
+        let made = |tls| serving(tls, page, addr, id, hub, config, ticket);
+        let Some(serving) = shaking.await.map(made) else {
             return;
         };
-        match page {
-            None => Box::pin(conn::serve(tls, addr, id, hub, config, ticket)).await,
-            #[cfg(feature = "web")]
-            Some(loopback) => {
-                let page = crate::web::serve(tls, addr, id, hub, config, ticket, loopback);
-                Box::pin(page).await
-            }
-            #[cfg(not(feature = "web"))]
-            Some(_) => {}
-        }
+        serving.await
+    }
+}
+
+/// The connection's life after its handshake, as the chat's or the page's.
+fn serving<Ticket: 'static>(
+    tls: Tls,
+    page: Option<bool>,
+    addr: SocketAddr,
+    id: u64,
+    hub: Hub,
+    config: Arc<Config>,
+    ticket: Ticket,
+) -> Pin<Box<dyn Future<Output = ()>>> {
+    match page {
+        None => Box::pin(conn::serve(tls, addr, id, hub, config, ticket)),
+        #[cfg(feature = "web")]
+        Some(loopback) => Box::pin(crate::web::serve(
+            tls, addr, id, hub, config, ticket, loopback,
+        )),
+        #[cfg(not(feature = "web"))]
+        Some(_) => Box::pin(async {}),
     }
 }
 
@@ -101,7 +124,7 @@ pub async fn turn_away(socket: Socket, tls: Arc<ServerConfig>, page: bool, why: 
             return;
         }
         let sent = async {
-            tls.session.borrow_mut().writer().write_all(why)?;
+            tls.session.borrow_mut().encrypt(why)?;
             tls.close().await
         };
         if sent.await.is_ok() {
@@ -123,7 +146,7 @@ async fn handshake(
     addr: SocketAddr,
 ) -> Option<Tls> {
     let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
-    let session = match ServerConnection::new(config) {
+    let session = match Session::new(config) {
         Ok(session) => session,
         Err(error) => {
             log::always(format_args!("{addr}: TLS: {error}"));
@@ -153,13 +176,19 @@ impl Tls {
     /// Reads and writes until the handshake is done.
     async fn shake(&self) -> io::Result<()> {
         loop {
+            let processed = self.session.borrow_mut().process();
+            if let Err(error) = processed {
+                // Its alert, if it can go, tells the peer why.
+                let _ = self.flush().await;
+                return Err(error);
+            }
             self.flush().await?;
             if !self.session.borrow().is_handshaking() {
                 return Ok(());
             }
             let read = self
                 .socket
-                .read_with(|mut stream| self.session.borrow_mut().read_tls(&mut stream))
+                .read_with(|stream| self.session.borrow_mut().read_socket(stream))
                 .await?;
             if read == 0 {
                 return Err(io::Error::new(
@@ -167,20 +196,14 @@ impl Tls {
                     "closed during the handshake",
                 ));
             }
-            let processed = self.session.borrow_mut().process_new_packets();
-            if let Err(error) = processed {
-                // Its alert, if it can go, tells the peer why.
-                let _ = self.flush().await;
-                return Err(io::Error::new(io::ErrorKind::InvalidData, error));
-            }
         }
     }
 
-    /// Sends every record rustls has ready.
+    /// Sends every record ready.
     async fn flush(&self) -> io::Result<()> {
-        while self.session.borrow().wants_write() {
+        if self.session.borrow().wants_write() {
             self.socket
-                .write_with(|mut stream| self.session.borrow_mut().write_tls(&mut stream))
+                .write_with(|stream| self.session.borrow_mut().write_socket(stream))
                 .await?;
         }
         Ok(())
@@ -188,51 +211,37 @@ impl Tls {
 
     /// Sends what is pending, then `close_notify`, then the TCP half-close.
     async fn close(&self) -> io::Result<()> {
-        self.session.borrow_mut().send_close_notify();
+        self.session.borrow_mut().close_notify()?;
         self.flush().await?;
         self.socket.get_ref().shutdown(Shutdown::Write)
     }
 
-    /// Sends what rustls has ready as far as the socket takes it now: the
-    /// reader's answers (an alert, a key update) go out without waiting
-    /// for the writer.
-    fn send_ready(&self) {
+    /// Reads into `buf` the plaintext there is, reading what the socket
+    /// has now; 0 once the input has ended, `WouldBlock` when there is
+    /// nothing yet.
+    fn read_plain(&self, buf: &mut [u8]) -> io::Result<usize> {
         let mut session = self.session.borrow_mut();
-        while session.wants_write() {
-            if session.write_tls(&mut self.socket.get_ref()).is_err() {
-                break;
-            }
-        }
-    }
-
-    /// Makes plaintext ready to read (or learns the input ended), reading
-    /// what the socket has now; `WouldBlock` when it has nothing.
-    fn fill(&self) -> io::Result<()> {
         loop {
-            let state = self.session.borrow_mut().process_new_packets();
-            let state = match state {
-                Ok(state) => state,
-                Err(error) => {
-                    self.send_ready();
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+            let read = session.read_plain(buf);
+            if read > 0 || buf.is_empty() || session.peer_closed() {
+                return Ok(read);
+            }
+            // A close without `close_notify` ends the input as a TCP
+            // close does: the book's clients just close.
+            if session.read_socket(self.socket.get_ref())? == 0 {
+                return Ok(0);
+            }
+            let processed = session.process();
+            // Its answers (an alert, a key update) go out now, without
+            // waiting for the writer.
+            let _ = session.write_socket(self.socket.get_ref());
+            processed?;
+            match session.has_partial() {
+                false => self.partial_since.set(None),
+                true if self.partial_since.get().is_none() => {
+                    self.partial_since.set(Some(Instant::now()))
                 }
-            };
-            if self.session.borrow().wants_write() {
-                self.send_ready();
-            }
-            if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
-                self.partial_since.set(None);
-                return Ok(());
-            }
-            let read = self
-                .session
-                .borrow_mut()
-                .read_tls(&mut self.socket.get_ref())?;
-            if read == 0 {
-                return Ok(());
-            }
-            if self.partial_since.get().is_none() {
-                self.partial_since.set(Some(Instant::now()));
+                true => {}
             }
         }
     }
@@ -243,13 +252,7 @@ pub struct TlsSource<'a>(&'a Tls);
 
 impl Source for TlsSource<'_> {
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.fill()?;
-        match self.0.session.borrow_mut().reader().read(buf) {
-            // A close without `close_notify` ends the input as a TCP
-            // close does: the book's clients just close.
-            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-            read => read,
-        }
+        self.0.read_plain(buf)
     }
 
     fn poll_readable(&mut self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -275,17 +278,8 @@ impl Transport for Tls {
     async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
         let mut send_buffer = SendBuffer::default();
         while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
-            let mut bytes = batch.bytes();
-            while !bytes.is_empty() {
-                let taken = self.session.borrow_mut().writer().write(bytes)?;
-                if taken == 0 && !self.session.borrow().wants_write() {
-                    // Nothing taken and nothing to send: the session is
-                    // over (an alert); waiting would be forever.
-                    return Err(io::ErrorKind::WriteZero.into());
-                }
-                bytes = &bytes[taken..];
-                self.flush().await?;
-            }
+            self.session.borrow_mut().encrypt(batch.bytes())?;
+            self.flush().await?;
             send_buffer.wrote(batch.bytes().len(), &self.socket);
         }
         self.close().await
@@ -301,28 +295,22 @@ impl crate::web::wire::Wire for Tls {
     }
 
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        TlsSource(self).try_read(buf)
+        self.read_plain(buf)
     }
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let taken = self.session.borrow_mut().writer().write(buf)?;
-        self.send_ready();
-        match taken {
-            0 if buf.is_empty() => Ok(0),
-            // Full: the socket must take what is pending first.
-            0 if self.session.borrow().wants_write() => Err(io::ErrorKind::WouldBlock.into()),
-            // Nothing taken and nothing to send: the session is over.
-            0 => Err(io::ErrorKind::WriteZero.into()),
-            taken => Ok(taken),
-        }
+        // Full while what was written before still waits for the socket.
+        let mut session = self.session.borrow_mut();
+        session.write_socket(self.socket.get_ref())?;
+        session.encrypt(buf)?;
+        let _ = session.write_socket(self.socket.get_ref());
+        Ok(buf.len())
     }
 
     fn try_flush(&self) -> io::Result<()> {
-        self.send_ready();
-        match self.session.borrow().wants_write() {
-            true => Err(io::ErrorKind::WouldBlock.into()),
-            false => Ok(()),
-        }
+        self.session
+            .borrow_mut()
+            .write_socket(self.socket.get_ref())
     }
 
     fn poll_readable(&self, context: &mut Context<'_>) -> Poll<io::Result<()>> {
