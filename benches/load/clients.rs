@@ -305,17 +305,80 @@ pub fn spawn_senders<C: Client>(
     per_write: usize,
     epoch: Instant,
 ) {
+    spawn_paced_senders(executor, senders, lines, size, per_write, epoch, None);
+}
+
+/// How far senders may get ahead of the clients reading them: at most
+/// `lines` payload lines, in all, past the fewest any of `readers` has
+/// seen (those whose connection ended aside).
+///
+/// For a load past what the benchmark's one thread reads in time. Each
+/// reader takes every sender's lines, and the senders are never idle:
+/// whenever the readers wait for the reactor to say their sockets are
+/// readable, the senders write on, and the server takes what they write
+/// as fast as its room broadcasts (the faster, the less its writers get
+/// written). In `slow`, unpaced, the senders once got 8 MB ahead in 10 ms,
+/// and in about one run in three the readers fell 16 MiB behind: the
+/// server rightly cut them off as clients that do not keep up, and the run
+/// waited for them until it timed out. Clients on their own machines read
+/// as fast as the server writes; a pace keeps the benchmark's readers
+/// within a window of the room, so that a client the server cuts off is
+/// one that does not read, not one the benchmark starved.
+pub struct Pace {
+    /// The clients whose reading the senders wait for.
+    pub readers: Vec<SeenRef>,
+    /// How many payload lines, in all, may be on their way to them.
+    pub lines: usize,
+}
+
+impl Pace {
+    /// Whether `sent` payload lines in all, and `more`, keep within the
+    /// window.
+    fn allows(&self, sent: usize, more: usize) -> bool {
+        let fewest = self
+            .readers
+            .iter()
+            .map(|seen| seen.borrow())
+            .filter(|seen| !seen.ended)
+            .map(|seen| seen.payload)
+            .min();
+        fewest.is_none_or(|fewest| sent + more <= fewest + self.lines)
+    }
+}
+
+/// [`spawn_senders`], each write waiting, when `pace` is given, until it
+/// keeps within the pace's window.
+pub fn spawn_paced_senders<C: Client>(
+    executor: &LocalExecutor<'_>,
+    senders: &[(C, SeenRef)],
+    lines: usize,
+    size: usize,
+    per_write: usize,
+    epoch: Instant,
+    pace: Option<Pace>,
+) {
+    // The lines written by all the senders, against the pace.
+    let written: Rc<std::cell::Cell<usize>> = Rc::default();
+    let pace = pace.map(Rc::new);
     for (client, _) in senders {
         let mut client = client.clone();
+        let (written, pace) = (written.clone(), pace.clone());
         executor
             .spawn(async move {
                 let mut sent = 0;
                 while sent < lines {
-                    let mut chunk = Vec::with_capacity(per_write * (size + 1));
-                    for _ in 0..per_write.min(lines - sent) {
-                        chunk.extend_from_slice(&payload(epoch, size));
-                        sent += 1;
+                    let count = per_write.min(lines - sent);
+                    if let Some(pace) = &pace {
+                        while !pace.allows(written.get(), count) {
+                            Timer::after(Duration::from_millis(1)).await;
+                        }
                     }
+                    let mut chunk = Vec::with_capacity(count * (size + 1));
+                    for _ in 0..count {
+                        chunk.extend_from_slice(&payload(epoch, size));
+                    }
+                    sent += count;
+                    written.set(written.get() + count);
                     if client.send(&chunk).await.is_err() {
                         return;
                     }

@@ -14,7 +14,10 @@
 //! ceiling. Its clients take turns like separate machines would: each
 //! yields after a full read or a write, so a client with a backlog never
 //! holds the thread while the others wait (that stall used to show up as
-//! the server's "longest pause"). Server CPU comes from /proc (every
+//! the server's "longest pause"); and where a load is more than the one
+//! thread reads in time (`slow`), its senders keep pace with its slowest
+//! reader (`clients::Pace`), so that the server never cuts off a client
+//! the benchmark starved. Server CPU comes from /proc (every
 //! thread's schedstat), memory from VmRSS. Every scenario is bounded in time
 //! and talks to 127.0.0.1 only. `CHAT_BIN=path cargo bench` measures another
 //! build of `chat`, to compare two builds on one machine.

@@ -116,6 +116,14 @@ impl Server {
             .count()
     }
 
+    /// Whether the server has cut off the client connected from `addr`,
+    /// from its log.
+    pub fn cut_off(&self, addr: SocketAddr) -> bool {
+        let needle = format!("{addr} disconnected: not reading");
+        let log = self.log.lock().unwrap();
+        log.iter().any(|line| line.contains(&needle))
+    }
+
     /// CPU time of all the server's threads, in nanoseconds.
     pub fn cpu_ns(&self) -> u64 {
         cpu_ns_of(&format!("/proc/{}/task", self.child.id()))

@@ -6,8 +6,14 @@ use std::time::Instant;
 use async_net::TcpStream;
 use smol::LocalExecutor;
 
-use crate::clients::{connect_readers, spawn_senders, wait_until, Mode};
+use crate::clients::{connect_readers, spawn_paced_senders, wait_until, Mode, Pace};
 use crate::server::Server;
+
+/// How far the senders may get ahead of the slowest reader, in bytes: an
+/// eighth of the send queue, so that a client that reads is never cut off
+/// for the benchmark's own slowness (see `Pace`), and the one that never
+/// reads still is: what the senders send in all is past its queue.
+const AHEAD: usize = 2 << 20;
 
 /// 50 clients, one never reads, 4 senders x 10,000 lines of 512 B (20 MB,
 /// past the 16 MiB send queue): do the others get everything, without a
@@ -16,6 +22,7 @@ pub fn slow() -> String {
     const CLIENTS: usize = 50;
     const SENDERS: usize = 4;
     const LINES: usize = 10_000;
+    const SIZE: usize = 512;
     let server = Server::start(&[]);
     let executor = LocalExecutor::new();
     let epoch = Instant::now();
@@ -38,25 +45,36 @@ pub fn slow() -> String {
         .await;
         assert!(announced);
         let started = Instant::now();
-        spawn_senders(&executor, &readers[..SENDERS], LINES, 512, 8, epoch);
+        let pace = Pace {
+            readers: readers.iter().map(|(_, seen)| seen.clone()).collect(),
+            lines: AHEAD / (SIZE + 1),
+        };
+        let senders = &readers[..SENDERS];
+        spawn_paced_senders(&executor, senders, LINES, SIZE, 8, epoch, Some(pace));
         let expected = SENDERS * LINES;
-        let complete = wait_until(started, || {
+        // Until everyone has everything, or someone's connection ended
+        // (cut off, which the row says): then nothing more will come.
+        let over = wait_until(started, || {
             readers
                 .iter()
                 .all(|(_, seen)| seen.borrow().payload >= expected)
+                || readers.iter().any(|(_, seen)| seen.borrow().ended)
         })
         .await;
+        let complete = over && readers.iter().all(|(_, s)| s.borrow().payload >= expected);
         let delivered: usize = readers.iter().map(|(_, s)| s.borrow().payload).sum();
         let pause = readers
             .iter()
             .map(|(_, s)| s.borrow().longest_pause)
             .max()
             .unwrap_or_default();
-        let cut_off = server.cut_offs() > 0;
+        let cut_off = stalled.local_addr().is_ok_and(|addr| server.cut_off(addr));
+        // Nothing but a cut-off ends a reader's connection here.
+        let others = readers.iter().filter(|(_, s)| s.borrow().ended).count();
         drop(stalled);
         format!(
-            "{CLIENTS} clients, 1 never reads, {SENDERS} x {LINES} lines of 512 B: \
-             {:.1}% delivered to the others, longest pause {:.1} ms, stalled client {}{}",
+            "{CLIENTS} clients, 1 never reads, {SENDERS} x {LINES} lines of {SIZE} B: \
+             {:.1}% delivered to the others, longest pause {:.1} ms, stalled client {}{}{}",
             100.0 * delivered as f64 / (expected * readers.len()) as f64,
             pause.as_secs_f64() * 1e3,
             if cut_off {
@@ -64,7 +82,15 @@ pub fn slow() -> String {
             } else {
                 "still connected"
             },
-            if complete { "" } else { " (TIMED OUT)" },
+            match others {
+                0 => String::new(),
+                _ => format!(", {others} of the others cut off too"),
+            },
+            match (complete, over) {
+                (true, _) => "",
+                (false, true) => " (INCOMPLETE)",
+                (false, false) => " (TIMED OUT)",
+            },
         )
     }))
 }
