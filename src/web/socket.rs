@@ -145,6 +145,7 @@ impl<W: Wire> Transport for WebSocket<W> {
             newline_due: false,
             ended: false,
             begun: None,
+            first: true,
         }
     }
 
@@ -238,6 +239,8 @@ pub struct Frames<'a, W> {
     /// When a frame not yet complete was first seen arriving: the line
     /// reader's line timeout counts from here.
     begun: Option<Instant>,
+    /// No frame has been asked for yet.
+    first: bool,
 }
 
 impl<W: Wire> Frames<'_, W> {
@@ -252,6 +255,7 @@ impl<W: Wire> Frames<'_, W> {
             let mut socket = Counted {
                 wire: &self.websocket.wire,
                 read: 0,
+                skip: std::mem::take(&mut self.first) && !W::HOLDS_INPUT,
             };
             let read = self.websocket.context.borrow_mut().read(&mut socket);
             let payload = match read {
@@ -323,15 +327,25 @@ impl<W: Wire> Source for Frames<'_, W> {
 /// (bytes read without a whole frame to show for them are the start of a
 /// frame), and cannot be written to, so that the context's replies wait
 /// for the writer.
+///
+/// The reader's first attempt does not try a TCP socket at all: a client
+/// sends nothing more until it has the handshake's answer (RFC 6455,
+/// 4.1), a round trip away, so that attempt would be a system call for
+/// nothing; the reader waits for the reactor's word instead.
 struct Counted<'a, W> {
     /// The connection.
     wire: &'a W,
     /// Bytes read so far.
     read: usize,
+    /// Reads nothing from the socket: the reader's first attempt.
+    skip: bool,
 }
 
 impl<W: Wire> Read for Counted<'_, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.skip {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         let read = self.wire.try_read(buf)?;
         self.read += read;
         Ok(read)

@@ -18,6 +18,11 @@ use crate::transport::Socket;
 
 /// A page's connection, under HTTP.
 pub trait Wire {
+    /// Whether input may wait above the socket, where the reactor cannot
+    /// see it (TLS's decrypted bytes): if not, a read may wait for the
+    /// reactor's word without trying the socket first.
+    const HOLDS_INPUT: bool = true;
+
     /// The TCP socket underneath: the caps, the room's cut-off and the
     /// linger work on it.
     fn socket(&self) -> &Socket;
@@ -50,6 +55,8 @@ pub trait Wire {
 }
 
 impl Wire for Socket {
+    const HOLDS_INPUT: bool = false;
+
     fn socket(&self) -> &Socket {
         self
     }
