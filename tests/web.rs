@@ -479,3 +479,76 @@ fn a_page_and_a_terminal_with_one_address_are_never_both_in() {
     drop((alice, bob, terminal));
     server.stop();
 }
+
+/// A page that speaks before it has the handshake's answer (which RFC
+/// 6455 tells it not to do) is still heard, whether its frames came with
+/// its request (read with it) or after it, still in the kernel when the
+/// request is read: the server's first attempt to read frames does not
+/// try the socket (the client should be waiting for the answer), and
+/// must not miss what is there. The answer, the greeting and the echoes
+/// come in that order.
+#[test]
+fn a_page_that_speaks_before_the_answer_is_heard() {
+    let server = server();
+    let page = server.page.unwrap();
+    let mut stream = TcpStream::connect(page).unwrap();
+    stream.set_read_timeout(Some(common::PATIENCE)).unwrap();
+    let me = stream.local_addr().unwrap().to_string();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {page}\r\nOrigin: http://{page}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    // Longer than what the server reads with the request (1 KiB at a
+    // time): the rest of the frame waits in the kernel.
+    let long = "x".repeat(1500);
+    let first = [request.as_bytes(), &client_frame(0x1, long.as_bytes())].concat();
+    std::io::Write::write_all(&mut stream, &first).unwrap();
+    std::io::Write::write_all(&mut stream, &client_frame(0x1, b"after it")).unwrap();
+    let mut got = Vec::new();
+    let expected: Vec<Vec<u8>> = [
+        format!("You are {me}"),
+        format!("{me}: {long}"),
+        format!("{me}: after it"),
+    ]
+    .map(String::into_bytes)
+    .into();
+    let mut frames = Vec::new();
+    while frames.len() < expected.len() {
+        let mut buf = [0u8; 4096];
+        let read = stream.read(&mut buf).expect("the answer and three frames");
+        assert!(read > 0, "closed early: {}", got.escape_ascii());
+        got.extend_from_slice(&buf[..read]);
+        let Some(head) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        assert!(
+            got.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"),
+            "{}",
+            got.escape_ascii()
+        );
+        frames = server_frames(&got[head + 4..]);
+    }
+    assert_eq!(frames, expected);
+    drop(stream);
+    server.stop();
+}
+
+/// The payloads of the whole binary frames at the start of `bytes`, as
+/// the server sends them: unmasked, under 64 KiB.
+fn server_frames(mut bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    while let [0x82, length, ..] = *bytes {
+        let (start, length) = match length {
+            126 if bytes.len() >= 4 => (4, usize::from(u16::from_be_bytes([bytes[2], bytes[3]]))),
+            126 => break,
+            length => (2, usize::from(length)),
+        };
+        let Some(payload) = bytes.get(start..start + length) else {
+            break;
+        };
+        frames.push(payload.to_vec());
+        bytes = &bytes[start + length..];
+    }
+    frames
+}

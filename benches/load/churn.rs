@@ -14,7 +14,7 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use smol::LocalExecutor;
 
 use crate::clients::{connect_readers, wait_until, Mode};
-use crate::server::{Peer, Server};
+use crate::server::{bench_cpu_ns, Peer, Server};
 
 /// Visits at a time, as the issue that set the goal measured them.
 const WORKERS: usize = 20;
@@ -73,6 +73,7 @@ pub fn churn_on(server: &Server, addr: SocketAddr, visit: Visit) -> String {
         .await;
         let done = Rc::new(RefCell::new(0usize));
         let cpu_before = server.cpu_ns();
+        let bench_before = bench_cpu_ns();
         let started = Instant::now();
         for _ in 0..WORKERS {
             let done = done.clone();
@@ -90,14 +91,22 @@ pub fn churn_on(server: &Server, addr: SocketAddr, visit: Visit) -> String {
         let complete = wait_until(started, || *done.borrow() >= CYCLES).await;
         let elapsed = started.elapsed();
         let server_cpu = server.cpu_ns() - cpu_before;
+        let bench_cpu = bench_cpu_ns() - bench_before;
         let cycles = *done.borrow();
+        let per_cycle = |ns: u64| ns as f64 / 1e3 / cycles.max(1) as f64;
+        // Near 100%, that side is the ceiling.
+        let busy = |ns: u64| ns as f64 / elapsed.as_nanos().max(1) as f64 * 100.0;
         drop(observers);
         future::yield_now().await;
         format!(
             "{WORKERS} clients at a time, {cycles} connect-say-leave cycles, {OBSERVERS} observers: \
-             {:.0} cycles/s, server {:.1} µs CPU/cycle{}",
+             {:.0} cycles/s, server {:.1} µs CPU/cycle ({:.0}% of its core), \
+             benchmark {:.1} µs ({:.0}%){}",
             cycles as f64 / elapsed.as_secs_f64(),
-            server_cpu as f64 / 1e3 / cycles.max(1) as f64,
+            per_cycle(server_cpu),
+            busy(server_cpu),
+            per_cycle(bench_cpu),
+            busy(bench_cpu),
             if complete { "" } else { " (TIMED OUT)" },
         )
     }))

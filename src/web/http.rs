@@ -173,13 +173,17 @@ impl Response {
     }
 }
 
-/// Answers a WebSocket handshake: from here on the connection speaks
-/// WebSocket.
-pub async fn accept_websocket(wire: &impl Wire, key: &[u8]) -> io::Result<()> {
-    let head = format!(
+/// The answer to a WebSocket handshake, after which the connection speaks
+/// WebSocket. The socket's writer sends it, with the first lines queued
+/// (a greeting) when there are some: one packet, not two.
+pub fn websocket_answer(key: &[u8]) -> Box<[u8]> {
+    let accept = tungstenite::handshake::derive_accept_key(key);
+    let answer = [
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
-        tungstenite::handshake::derive_accept_key(key)
-    );
-    wire::write_all(wire, head.as_bytes()).await
+         Sec-WebSocket-Accept: ",
+        &accept,
+        "\r\n\r\n",
+    ]
+    .concat();
+    answer.into_bytes().into_boxed_slice()
 }

@@ -89,10 +89,8 @@ pub fn serve<W: Wire, Ticket>(
                 }
                 Ok(Route::Upgrade(key)) => {
                     drop(head);
-                    if http::accept_websocket(&socket, &key).await.is_err() {
-                        return;
-                    }
-                    let websocket = WebSocket::new(socket, early, config.max_line_bytes);
+                    let answer = http::websocket_answer(&key);
+                    let websocket = WebSocket::new(socket, answer, early, config.max_line_bytes);
                     Box::pin(conn::serve(websocket, addr, id, hub, config, ticket)).await;
                     return;
                 }

@@ -16,12 +16,15 @@
 //!
 //! The writer is the only code that writes to the socket, so frames never
 //! interleave: the replies the protocol makes (a pong, the answer to a
-//! close), which the context queues while reading, go out after the
-//! writer's next batch. The reader and the writer share the context in a
-//! `RefCell`: the server runs on one thread, and neither holds it across
-//! an `.await`.
+//! close), which the context queues while reading, go out in the
+//! writer's next write, after its lines. So does the handshake's answer,
+//! before anything, with the greeting; and the close frame with the last
+//! lines and the end of the connection: a quick visit costs a packet for
+//! each thing the page waits for, not one for each thing said. The reader
+//! and the writer share the context in a `RefCell`: the server runs on
+//! one thread, and neither holds it across an `.await`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -34,7 +37,7 @@ use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tungstenite::{Bytes, Message};
 
-use super::wire::{self, Through, Wire};
+use super::wire::{self, Wire};
 use crate::lines::Source;
 use crate::queue::QueueReceiver;
 use crate::transport::Socket;
@@ -49,6 +52,9 @@ const READ_BUFFER: usize = 1024;
 pub struct WebSocket<W> {
     /// The connection under it: TCP, or TLS over TCP.
     wire: W,
+    /// The handshake's answer, until the writer sends it, before anything
+    /// else and with what is queued by then.
+    answer: Cell<Option<Box<[u8]>>>,
     /// The protocol's state: partial frames read, replies not yet written.
     context: RefCell<WebSocketContext>,
     /// Rings when the reader has had the context queue a reply (a pong),
@@ -57,10 +63,11 @@ pub struct WebSocket<W> {
 }
 
 impl<W: Wire> WebSocket<W> {
-    /// Takes over `socket` after a successful handshake; `early` is what
-    /// the client sent after its request head, and `max_line` the longest
-    /// line: a frame may hold one such line and its `\n`, no more.
-    pub fn new(wire: W, early: Vec<u8>, max_line: usize) -> Self {
+    /// Takes over `socket` after a successful handshake, to be answered
+    /// with `answer`; `early` is what the client sent after its request
+    /// head, and `max_line` the longest line: a frame may hold one such
+    /// line and its `\n`, no more.
+    pub fn new(wire: W, answer: Box<[u8]>, early: Vec<u8>, max_line: usize) -> Self {
         let largest = max_line.saturating_add(1);
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
@@ -69,24 +76,27 @@ impl<W: Wire> WebSocket<W> {
         let context = WebSocketContext::from_partially_read(early, Role::Server, Some(config));
         WebSocket {
             wire,
+            answer: Cell::new(Some(answer)),
             context: RefCell::new(context),
             reply_due: async_channel::bounded(1),
         }
     }
 
-    /// Writes out the replies the context has queued (a pong, a close),
-    /// waiting while the socket is full. Done when the peer has closed
-    /// too: nothing more can go out.
-    async fn write_replies(&self) -> io::Result<()> {
-        loop {
-            let flushed = self.context.borrow_mut().flush(&mut Through(&self.wire));
-            match flushed {
-                Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => return Ok(()),
-                Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
-                    self.wire.writable().await?
-                }
-                Err(error) => return Err(into_io(error)),
+    /// Appends to `out` the replies the context has queued (a pong, the
+    /// answer to a close) and, when `close`, its own close frame, so that
+    /// they go out in the writer's next write.
+    fn replies(&self, out: &mut Vec<u8>, close: bool) -> io::Result<()> {
+        let mut context = self.context.borrow_mut();
+        let mut gather = Gather(out);
+        let done = match close {
+            true => context.close(&mut gather, None),
+            false => context.flush(&mut gather),
+        };
+        match done {
+            Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed | Error::Protocol(_)) => {
+                Ok(())
             }
+            Err(error) => Err(into_io(error)),
         }
     }
 }
@@ -135,28 +145,32 @@ impl<W: Wire> Transport for WebSocket<W> {
             newline_due: false,
             ended: false,
             begun: None,
+            first: true,
         }
     }
 
     async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
         let mut send_buffer = SendBuffer::default();
+        // What goes out before the next lines: at first, the handshake's
+        // answer, which waits for nothing: it takes what is queued by
+        // then (the greeting) or goes alone.
+        let mut out = self.answer.take().map(Vec::from).unwrap_or_default();
         loop {
-            let batch = async {
-                queue
-                    .next_frames(WRITE_BATCH, FRAME_SLACK, frame)
-                    .await
-                    .map_or(Next::End, Next::Lines)
+            let next = match out.is_empty() {
+                true => self.next(&queue).await,
+                false => match future::poll_once(self.next(&queue)).await {
+                    Some(next) => next,
+                    None => {
+                        wire::write_all(&self.wire, &std::mem::take(&mut out)).await?;
+                        continue;
+                    }
+                },
             };
-            let reply = async {
-                let _ = self.reply_due.1.recv().await;
-                Next::Reply
-            };
-            // (Taking a batch is done in the poll that returns it: a reply
-            // that wins loses no line.)
-            let batch = match future::or(batch, reply).await {
+            let (frames, lines) = match next {
                 Next::Lines(batch) => batch,
                 Next::Reply => {
-                    self.write_replies().await?;
+                    self.replies(&mut out, false)?;
+                    wire::write_all(&self.wire, &std::mem::take(&mut out)).await?;
                     continue;
                 }
                 Next::End => break,
@@ -165,27 +179,49 @@ impl<W: Wire> Transport for WebSocket<W> {
             if !self.context.borrow().can_write() {
                 break;
             }
-            let (frames, lines) = batch;
+            let mut frames = match out.is_empty() {
+                true => frames,
+                false => {
+                    out.extend_from_slice(&frames);
+                    std::mem::take(&mut out)
+                }
+            };
+            // The last lines take the close frame and the end with them.
+            if queue.is_finished() {
+                out = frames;
+                break;
+            }
+            self.replies(&mut frames, false)?;
             wire::write_all(&self.wire, &frames).await?;
             drop(frames);
-            self.write_replies().await?;
             send_buffer.wrote(lines, self.wire.socket());
         }
         // Everything is out: say goodbye as WebSockets do, then half-close
         // as a TCP connection does; the peer's answering close frame is
         // read and dropped while the connection lingers.
-        let closed = self
-            .context
-            .borrow_mut()
-            .close(&mut Through(&self.wire), None);
-        match closed {
-            Ok(()) | Err(Error::ConnectionClosed | Error::AlreadyClosed) => {}
-            Err(Error::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(Error::Protocol(_)) => {}
-            Err(error) => return Err(into_io(error)),
-        }
-        self.write_replies().await?;
+        self.replies(&mut out, false)?;
+        self.replies(&mut out, true)?;
+        wire::write_last(&self.wire, &out).await?;
         self.wire.shutdown_write().await
+    }
+}
+
+impl<W: Wire> WebSocket<W> {
+    /// Waits for lines to send, or a reply to make.
+    async fn next(&self, queue: &QueueReceiver) -> Next {
+        let batch = async {
+            queue
+                .next_frames(WRITE_BATCH, FRAME_SLACK, frame)
+                .await
+                .map_or(Next::End, Next::Lines)
+        };
+        let reply = async {
+            let _ = self.reply_due.1.recv().await;
+            Next::Reply
+        };
+        // (Taking a batch is done in the poll that returns it: a reply
+        // that wins, or a poll that finds nothing, loses no line.)
+        future::or(batch, reply).await
     }
 }
 
@@ -203,6 +239,8 @@ pub struct Frames<'a, W> {
     /// When a frame not yet complete was first seen arriving: the line
     /// reader's line timeout counts from here.
     begun: Option<Instant>,
+    /// No frame has been asked for yet.
+    first: bool,
 }
 
 impl<W: Wire> Frames<'_, W> {
@@ -217,6 +255,7 @@ impl<W: Wire> Frames<'_, W> {
             let mut socket = Counted {
                 wire: &self.websocket.wire,
                 read: 0,
+                skip: std::mem::take(&mut self.first) && !W::HOLDS_INPUT,
             };
             let read = self.websocket.context.borrow_mut().read(&mut socket);
             let payload = match read {
@@ -288,15 +327,25 @@ impl<W: Wire> Source for Frames<'_, W> {
 /// (bytes read without a whole frame to show for them are the start of a
 /// frame), and cannot be written to, so that the context's replies wait
 /// for the writer.
+///
+/// The reader's first attempt does not try a TCP socket at all: a client
+/// sends nothing more until it has the handshake's answer (RFC 6455,
+/// 4.1), a round trip away, so that attempt would be a system call for
+/// nothing; the reader waits for the reactor's word instead.
 struct Counted<'a, W> {
     /// The connection.
     wire: &'a W,
     /// Bytes read so far.
     read: usize,
+    /// Reads nothing from the socket: the reader's first attempt.
+    skip: bool,
 }
 
 impl<W: Wire> Read for Counted<'_, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.skip {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         let read = self.wire.try_read(buf)?;
         self.read += read;
         Ok(read)
@@ -306,6 +355,28 @@ impl<W: Wire> Read for Counted<'_, W> {
 impl<W> Write for Counted<'_, W> {
     fn write(&mut self, _: &[u8]) -> io::Result<usize> {
         Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The writer's buffer as the context writes its replies: they join the
+/// lines going out (it is never written to the socket itself, so never
+/// full), and nothing is read through it.
+struct Gather<'a>(&'a mut Vec<u8>);
+
+impl Read for Gather<'_> {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+}
+
+impl Write for Gather<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -2,10 +2,10 @@
 //! `tls` feature and `--tls-cert`) a TLS session over it. The page's HTTP
 //! and its WebSocket are written once, over a [`Wire`].
 //!
-//! The calls are the socket's own, non-blocking: tungstenite reads and
-//! writes through them as through a non-blocking socket, and waits, when
-//! told `WouldBlock`, for what [`Wire::readable`] or [`Wire::writable`]
-//! says.
+//! The calls are the socket's own, non-blocking: tungstenite reads
+//! through them as through a non-blocking socket, and the page's writer
+//! waits, when told `WouldBlock`, for what [`Wire::poll_readable`] or
+//! [`Wire::writable`] says.
 
 use std::future::Future;
 use std::io::{self, Read, Write};
@@ -18,6 +18,11 @@ use crate::transport::Socket;
 
 /// A page's connection, under HTTP.
 pub trait Wire {
+    /// Whether input may wait above the socket, where the reactor cannot
+    /// see it (TLS's decrypted bytes): if not, a read may wait for the
+    /// reactor's word without trying the socket first.
+    const HOLDS_INPUT: bool = true;
+
     /// The TCP socket underneath: the caps, the room's cut-off and the
     /// linger work on it.
     fn socket(&self) -> &Socket;
@@ -27,6 +32,13 @@ pub trait Wire {
 
     /// Writes what it can now; `WouldBlock` when it can take nothing.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+
+    /// Writes as [`try_write`](Self::try_write) does the connection's last
+    /// bytes, which [`shutdown_write`](Self::shutdown_write) follows at
+    /// once: TCP holds them back to send them and the end in one segment.
+    fn try_write_last(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_write(buf)
+    }
 
     /// Sends on what was written; `WouldBlock` while some still waits.
     fn try_flush(&self) -> io::Result<()>;
@@ -43,6 +55,8 @@ pub trait Wire {
 }
 
 impl Wire for Socket {
+    const HOLDS_INPUT: bool = false;
+
     fn socket(&self) -> &Socket {
         self
     }
@@ -53,6 +67,12 @@ impl Wire for Socket {
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.get_ref().write(buf)
+    }
+
+    fn try_write_last(&self, buf: &[u8]) -> io::Result<usize> {
+        use rustix::net::SendFlags;
+        let flags = SendFlags::MORE | SendFlags::NOSIGNAL;
+        Ok(rustix::net::send(self.get_ref(), buf, flags)?)
     }
 
     fn try_flush(&self) -> io::Result<()> {
@@ -86,9 +106,26 @@ pub async fn read(wire: &impl Wire, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Writes all of `bytes` and sends them on.
-pub async fn write_all(wire: &impl Wire, mut bytes: &[u8]) -> io::Result<()> {
+pub async fn write_all(wire: &impl Wire, bytes: &[u8]) -> io::Result<()> {
+    write_with(wire, bytes, Wire::try_write).await
+}
+
+/// Writes all of the connection's last `bytes`, to be followed by
+/// [`Wire::shutdown_write`]: a quick visit's last frames and its end then
+/// cost the two ends one packet, not two.
+pub async fn write_last(wire: &impl Wire, bytes: &[u8]) -> io::Result<()> {
+    write_with(wire, bytes, Wire::try_write_last).await
+}
+
+/// Writes all of `bytes` by `write`, waiting while the wire is full, and
+/// sends them on.
+async fn write_with<W: Wire>(
+    wire: &W,
+    mut bytes: &[u8],
+    write: impl Fn(&W, &[u8]) -> io::Result<usize>,
+) -> io::Result<()> {
     while !bytes.is_empty() {
-        match wire.try_write(bytes) {
+        match write(wire, bytes) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(written) => bytes = &bytes[written..],
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => wire.writable().await?,
@@ -101,24 +138,5 @@ pub async fn write_all(wire: &impl Wire, mut bytes: &[u8]) -> io::Result<()> {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => wire.writable().await?,
             flushed => return flushed,
         }
-    }
-}
-
-/// A wire as tungstenite reads and writes it.
-pub struct Through<'a, W>(pub &'a W);
-
-impl<W: Wire> Read for Through<'_, W> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.try_read(buf)
-    }
-}
-
-impl<W: Wire> Write for Through<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.try_write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.try_flush()
     }
 }
