@@ -137,9 +137,9 @@ impl<T: Transport> Conn<T> {
     fn run(&self, entry: Entry, outgoing: QueueReceiver) -> impl Future<Output = Ended> + '_ {
         async move {
             let mut reader = pin!(read_input(self, entry));
-            let mut writer = pin!(self.write(outgoing));
+            let mut writer = pin!(self.transport.write_queue(outgoing));
             let first = async { Ok(reader.as_mut().await) }
-                .or(async { Err(writer.as_mut().await) })
+                .or(async { Err(self.output_end(writer.as_mut().await)) })
                 .await;
             let ended = match first {
                 Ok(input) => Ended {
@@ -164,11 +164,13 @@ impl<T: Transport> Conn<T> {
                 // Flush what is queued, but not forever: a client that
                 // stopped reading is no longer in the audience, so nothing
                 // else cuts it off.
+                // (The timer boxed: this is past the idle connection's
+                // wait, but takes room in its state all the same.)
                 let flushed = async {
-                    writer.as_mut().await;
+                    let _ = writer.as_mut().await;
                 };
                 let deadline = async {
-                    smol::Timer::after(self.config.flush_timeout).await;
+                    Box::pin(smol::Timer::after(self.config.flush_timeout)).await;
                 };
                 flushed.or(deadline).await;
             }
@@ -176,16 +178,15 @@ impl<T: Transport> Conn<T> {
         }
     }
 
-    /// Writes what the room queues for the client until the room lets go
-    /// of its queue, or the socket fails.
-    #[allow(clippy::manual_async_fn)]
-    fn write(&self, outgoing: QueueReceiver) -> impl Future<Output = OutputEnd> + '_ {
-        async move {
-            match self.transport.write_queue(outgoing).await {
-                _ if self.watch.was_cut_off() => OutputEnd::CutOff,
-                Ok(()) => OutputEnd::Flushed,
-                Err(_) => OutputEnd::Failed,
-            }
+    /// How the writer ended, with `written`: it writes what the room
+    /// queues for the client until the room lets go of its queue, or the
+    /// socket fails. (Its future is the transport's own, not one around it,
+    /// which would keep its queue twice in every connection's state.)
+    fn output_end(&self, written: std::io::Result<()>) -> OutputEnd {
+        match written {
+            _ if self.watch.was_cut_off() => OutputEnd::CutOff,
+            Ok(()) => OutputEnd::Flushed,
+            Err(_) => OutputEnd::Failed,
         }
     }
 

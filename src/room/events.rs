@@ -125,9 +125,14 @@ pub fn greeting(name: &str) -> Line {
     text_line(&["You are ", name])
 }
 
-/// The channels a connection uses to talk to the broadcaster.
+/// The channels a connection uses to talk to the broadcaster: one set for
+/// every connection, each holding them by one pointer (eight bytes of its
+/// state, not the ends' 56).
 #[derive(Clone)]
-pub struct Hub {
+pub struct Hub(Arc<HubEnds>);
+
+/// What a [`Hub`] shares.
+pub struct HubEnds {
     /// Closed when the server stops: a client still choosing its name,
     /// not yet in the audience, learns it from this.
     pub stopping: Receiver<()>,
@@ -144,6 +149,14 @@ pub struct Hub {
     /// Names mode's bans, which the room makes and a newcomer is refused
     /// by before it is asked its name.
     pub bans: Bans,
+}
+
+impl std::ops::Deref for Hub {
+    type Target = HubEnds;
+
+    fn deref(&self) -> &HubEnds {
+        &self.0
+    }
 }
 
 impl Hub {
@@ -196,7 +209,7 @@ pub fn channels(greeting: Greeting) -> Channels {
     let log = Log::default();
     let bans = Bans::default();
     Channels {
-        hub: Hub {
+        hub: Hub(Arc::new(HubEnds {
             stopping: stop_rx.clone(),
             log: log.clone(),
             entering,
@@ -204,7 +217,7 @@ pub fn channels(greeting: Greeting) -> Channels {
             messages,
             greeting,
             bans: bans.clone(),
-        },
+        })),
         inputs: Inputs {
             entering: entering_rx,
             leaving: leaving_rx,
