@@ -26,6 +26,7 @@
 //! and a 31-slot block (about 1.5 KiB) for as long as the client stays.
 
 mod batch;
+mod permits;
 mod watch;
 
 use std::collections::VecDeque;
@@ -33,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
 use crate::line::{Line, Log};
+pub use permits::Permit;
 
 /// What a queued line costs beyond its bytes: the queue slot and the
 /// reference. Counting it keeps a flood of empty lines bounded too.
@@ -80,8 +82,10 @@ struct State {
     /// The writer, when it waits for a line.
     waker: Option<Waker>,
     /// The connection's reader, when it waits for the client to take its
-    /// replies.
+    /// replies, or for a permit (see `permits`).
     watcher: Option<Waker>,
+    /// The connection's permits to have lines in flight, not in flight.
+    permits: usize,
     /// The broadcaster let go: once `lines` is empty, the writer is done.
     sender_gone: bool,
     /// The writer is gone (its socket failed): pushing is pointless.

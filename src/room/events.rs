@@ -10,13 +10,12 @@
 use std::sync::Arc;
 
 use async_channel::{Receiver, Sender};
-use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use crate::bans::Bans;
 use crate::command::Command;
 use crate::line::{text_line, Line, Log};
 use crate::names::Keys;
-use crate::queue::QueueSender;
+use crate::queue::{Permit, QueueSender};
 use crate::transport::Socket;
 
 /// Lines one connection may have waiting for the room. Enough to keep the
@@ -42,9 +41,6 @@ pub struct Entering {
     /// Lets the room cut off a client that stopped reading, even while its
     /// writer is blocked on a full socket.
     pub socket: Socket,
-    /// The connection's permits to have lines in flight, none until the
-    /// client is in the audience: the room grants them on joining.
-    pub permits: Arc<Semaphore>,
     /// In names mode, the name asked for; the room greets the client
     /// itself, or refuses the name.
     pub naming: Option<Naming>,
@@ -83,7 +79,7 @@ pub struct Message {
     /// Returned to the sending connection when this message is dropped;
     /// `None` for a line that reached the room another way (from Redis,
     /// whose order gave the permit back when the line went out).
-    pub permit: Option<SemaphoreGuardArc>,
+    pub permit: Option<Permit>,
 }
 
 /// What a client's line asks of the room.
