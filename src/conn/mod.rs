@@ -21,7 +21,7 @@ mod throttle;
 
 use std::future::Future;
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 use smol::Async;
 
 use crate::log;
-use crate::queue::{queue, QueueReceiver, QueueSender};
+use crate::queue;
 use crate::room::events::{Entering, Hub, Leaving};
 use crate::transport::{Socket, Transport};
 use crate::Config;
@@ -88,7 +88,7 @@ pub fn serve<T: Transport, Ticket>(
         .to_string()
         .into();
     log::verbose(format_args!("{name} connected"));
-    let (queue, outgoing, watch) = queue(config.send_queue_bytes, &hub.log);
+    let watch = queue::watch(config.send_queue_bytes);
     let conn = Conn {
         transport,
         id,
@@ -98,10 +98,10 @@ pub fn serve<T: Transport, Ticket>(
         watch,
     };
     async move {
-        let Some(entry) = conn.enter(queue).await else {
+        let Some(entry) = conn.enter().await else {
             return;
         };
-        let ended = conn.run(entry, outgoing).await;
+        let ended = conn.run(entry).await;
         conn.close(&ended, ticket).await;
     }
 }
@@ -110,7 +110,8 @@ impl<T: Transport> Conn<T> {
     /// Book mode: in line to join at once (and greeted when the room's kind
     /// says, see `events::Greeting`). Names mode: asked its name first, by
     /// its reader. `None` when the server is stopping.
-    async fn enter(&self, queue: QueueSender) -> Option<Entry> {
+    async fn enter(&self) -> Option<Entry> {
+        let queue = self.watch.sender();
         if self.config.names {
             return Some(Entry::Unnamed(queue));
         }
@@ -131,9 +132,10 @@ impl<T: Transport> Conn<T> {
     ///
     /// (An `async move` block, as [`serve`] is, and for the same reason.)
     #[allow(clippy::manual_async_fn)]
-    fn run(&self, entry: Entry, outgoing: QueueReceiver) -> impl Future<Output = Ended> + '_ {
+    fn run(&self, entry: Entry) -> impl Future<Output = Ended> + '_ {
         async move {
             let mut reader = pin!(read_input(self, entry));
+            let outgoing = self.watch.receiver(&self.hub.log);
             let mut writer = pin!(self.transport.write_queue(outgoing));
             let first = async { Ok(reader.as_mut().await) }
                 .or(async { Err(self.output_end(writer.as_mut().await)) })
@@ -156,22 +158,26 @@ impl<T: Transport> Conn<T> {
                     output: Some(output),
                 },
             };
-            self.leave(&ended).await;
-            if ended.output.is_none() {
-                // Flush what is queued, but not forever: a client that
-                // stopped reading is no longer in the audience, so nothing
-                // else cuts it off.
-                // (The timer boxed: this is past the idle connection's
-                // wait, but takes room in its state all the same.)
-                let flushed = async {
-                    let _ = writer.as_mut().await;
-                };
-                let deadline = async {
-                    Box::pin(smol::Timer::after(self.config.flush_timeout)).await;
-                };
-                flushed.or(deadline).await;
-            }
+            // Boxed: what follows the reading takes no room in the idle
+            // connection's state.
+            Box::pin(self.finish(&ended, writer)).await;
             ended
+        }
+    }
+
+    /// Leaves the room, then flushes what is queued if the writer did
+    /// not end first; but not forever: a client that stopped reading is
+    /// no longer in the audience, so nothing else cuts it off.
+    async fn finish<W: Future>(&self, ended: &Ended, writer: Pin<&mut W>) {
+        self.leave(ended).await;
+        if ended.output.is_none() {
+            let deadline = async {
+                smol::Timer::after(self.config.flush_timeout).await;
+            };
+            let flushed = async {
+                writer.await;
+            };
+            flushed.or(deadline).await;
         }
     }
 
@@ -278,7 +284,8 @@ mod tests {
     /// What each idle connection costs, most of it: its task's future,
     /// which holds the reader's and the writer's states side by side (968
     /// bytes before the reader's wait was a poll over its own state, the
-    /// writer's waits poll functions, and the hub one pointer).
+    /// writer's waits poll functions, the hub one pointer, the queue's
+    /// ends made where they are needed and the leave boxed).
     #[test]
     fn an_idle_connections_task_stays_small() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -288,6 +295,6 @@ mod tests {
         let hub = channels(Greeting::AtOnce).hub;
         let task = serve(Tcp(socket), addr, 1, hub, Arc::default(), ());
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 720, "{size} bytes");
+        assert!(size <= 640, "{size} bytes");
     }
 }

@@ -128,22 +128,44 @@ pub enum PushError {
 }
 
 /// A new empty queue that holds at most `limit` bytes, its shared lines in
-/// `log`.
+/// `log`, and its three ends at once (the tests' way: a connection makes
+/// its ends from the [`watch`]).
+#[cfg(test)]
 pub fn queue(limit: usize, log: &Log) -> (QueueSender, QueueReceiver, QueueWatch) {
-    let shared = Arc::new(Shared {
-        state: Mutex::default(),
-        limit,
-    });
-    (
+    let watch = watch(limit);
+    (watch.sender(), watch.receiver(log), watch)
+}
+
+/// A new empty queue that holds at most `limit` bytes, as its connection
+/// sees it; its ends are made from the watch, once each, when they are
+/// needed (see [`QueueWatch::sender`]).
+pub fn watch(limit: usize) -> QueueWatch {
+    QueueWatch {
+        shared: Arc::new(Shared {
+            state: Mutex::default(),
+            limit,
+        }),
+    }
+}
+
+impl QueueWatch {
+    /// The broadcaster's end. (Made from the watch, once, where it is
+    /// needed: a connection's task that kept the ends from the start
+    /// would hold room for each for its life.)
+    pub fn sender(&self) -> QueueSender {
         QueueSender {
-            shared: shared.clone(),
-        },
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The writer's end, its shared lines in `log` (made once, as
+    /// [`sender`](Self::sender) is).
+    pub fn receiver(&self, log: &Log) -> QueueReceiver {
         QueueReceiver {
-            shared: shared.clone(),
+            shared: self.shared.clone(),
             log: log.clone(),
-        },
-        QueueWatch { shared },
-    )
+        }
+    }
 }
 
 /// What a line of `len` bytes counts for against the limit.
