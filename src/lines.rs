@@ -101,6 +101,9 @@ pub struct LineReader<R> {
     /// The last attempt found nothing: try again only once the reactor
     /// reports input.
     would_block: bool,
+    /// A read for more bytes is under way: the buffer is trimmed and the
+    /// deadlines set, until the bytes come or a deadline passes.
+    filling: bool,
     /// The longest line accepted, `\r` included, `\n` excluded.
     max_line: usize,
     /// How long a read may wait for the peer's next bytes, if bounded.
@@ -111,6 +114,12 @@ pub struct LineReader<R> {
     line_timeout: Option<Duration>,
     /// When the unfinished line at `buf[start..]` was first seen pending.
     line_started: Option<Instant>,
+    /// When the read under way gives up on a silent peer, if it does.
+    idle_at: Option<Instant>,
+    /// The read's timers, made only once the source has nothing: boxed,
+    /// as a timer is 56 bytes of every idle connection's state. The idle
+    /// timeout's, then the unfinished line's.
+    timers: [Option<Box<Timer>>; 2],
 }
 
 impl<R: Source> LineReader<R> {
@@ -131,10 +140,13 @@ impl<R: Source> LineReader<R> {
             eof: false,
             failed: None,
             would_block: false,
+            filling: false,
             max_line,
             idle_timeout,
             line_timeout,
             line_started: None,
+            idle_at: None,
+            timers: [None, None],
         }
     }
 
@@ -143,7 +155,25 @@ impl<R: Source> LineReader<R> {
     /// the input ended: a close, or a reset (as Go's `bufio.Scanner` does:
     /// the bytes arrived, and a reset is how many clients close). A failed
     /// source's error comes after that line.
+    ///
+    /// The reading's state is the reader's own, and this future only
+    /// borrows it: the wait for an idle peer's next bytes is a few bytes
+    /// of the connection's state, not a future's.
     pub async fn next_line(&mut self) -> Result<Option<&[u8]>, LineError> {
+        let (start, end) = match poll_fn(|context| self.poll_line(context)).await? {
+            Some(line) => line,
+            None => return Ok(None),
+        };
+        Ok(Some(strip_cr(&self.buf[start..end])))
+    }
+
+    /// [`next_line`](Self::next_line) as a poll: the line's place in the
+    /// buffer.
+    #[allow(clippy::type_complexity)]
+    fn poll_line(
+        &mut self,
+        context: &mut Context<'_>,
+    ) -> Poll<Result<Option<(usize, usize)>, LineError>> {
         loop {
             if let Some(offset) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
                 let line_start = self.start;
@@ -154,25 +184,25 @@ impl<R: Source> LineReader<R> {
                 // after any pause the server takes between lines.
                 self.line_started = None;
                 if line_end - line_start > self.max_line {
-                    return Err(LineError::TooLong);
+                    return Poll::Ready(Err(LineError::TooLong));
                 }
-                return Ok(Some(strip_cr(&self.buf[line_start..line_end])));
+                return Poll::Ready(Ok(Some((line_start, line_end))));
             }
             self.scanned = self.buf.len();
             let pending = self.buf.len() - self.start;
             if pending > self.max_line {
-                return Err(LineError::TooLong);
+                return Poll::Ready(Err(LineError::TooLong));
             }
             if self.eof {
                 if pending == 0 {
-                    return match self.failed.take() {
+                    return Poll::Ready(match self.failed.take() {
                         Some(error) => Err(LineError::Io(error)),
                         None => Ok(None),
-                    };
+                    });
                 }
                 let line_start = self.start;
                 self.start = self.buf.len();
-                return Ok(Some(strip_cr(&self.buf[line_start..])));
+                return Poll::Ready(Ok(Some((line_start, self.buf.len()))));
             }
             // The clock starts when an unfinished line is first seen: within
             // one read of its first byte, and no clock at all between lines.
@@ -181,7 +211,7 @@ impl<R: Source> LineReader<R> {
             } else if self.line_timeout.is_some() && self.line_started.is_none() {
                 self.line_started = Some(Instant::now());
             }
-            match self.fill(pending).await {
+            match ready!(self.poll_fill(context, pending)) {
                 // The bytes before a failure are the input's last line.
                 Err(LineError::Io(error)) => {
                     self.failed = Some(error);
@@ -194,52 +224,61 @@ impl<R: Source> LineReader<R> {
 
     /// Reads more bytes after dropping the lines already returned, or fails
     /// if the peer stays silent for the idle timeout.
-    async fn fill(&mut self, pending: usize) -> Result<(), LineError> {
-        if pending == 0 {
-            // Nothing pending: let go of the buffer and wait for input
-            // without one, so an idle peer costs nothing. A chatty peer pays
-            // one allocation per read.
-            self.buf = Vec::new();
-            self.start = 0;
-            self.scanned = 0;
-        } else if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-            self.scanned = self.buf.len();
+    fn poll_fill(
+        &mut self,
+        context: &mut Context<'_>,
+        pending: usize,
+    ) -> Poll<Result<(), LineError>> {
+        if !self.filling {
+            self.filling = true;
+            if pending == 0 {
+                // Nothing pending: let go of the buffer and wait for input
+                // without one, so an idle peer costs nothing. A chatty
+                // peer pays one allocation per read.
+                self.buf = Vec::new();
+                self.start = 0;
+                self.scanned = 0;
+            } else if self.start > 0 {
+                self.buf.drain(..self.start);
+                self.start = 0;
+                self.scanned = self.buf.len();
+            }
+            self.idle_at = self.idle_timeout.map(|timeout| Instant::now() + timeout);
         }
-        // The deadlines now, their timers only once the source has nothing:
-        // boxed, as a timer is 56 bytes of every idle connection's state.
-        let idle_at = self.idle_timeout.map(|timeout| Instant::now() + timeout);
-        let mut unfinished_at = self
-            .line_started
-            .zip(self.line_timeout)
-            .map(|(started, timeout)| started + timeout);
-        let (mut idle, mut unfinished) = (None, None);
-        poll_fn(|context| {
-            if let Poll::Ready(result) = self.poll_fill(context, pending) {
-                return Poll::Ready(result.map_err(LineError::from));
-            }
-            if unfinished_at.is_none() {
-                unfinished_at = self
-                    .source
-                    .line_begun()
-                    .zip(self.line_timeout)
-                    .map(|(begun, timeout)| begun + timeout);
-            }
-            if expired(&mut unfinished, unfinished_at, context) {
-                return Poll::Ready(Err(LineError::Unfinished));
-            }
-            match expired(&mut idle, idle_at, context) {
-                true => Poll::Ready(Err(LineError::Idle)),
-                false => Poll::Pending,
-            }
-        })
-        .await
+        let result = match self.poll_read(context, pending) {
+            Poll::Ready(result) => result.map_err(LineError::from),
+            Poll::Pending => match self.expired(context) {
+                Some(error) => Err(error),
+                None => return Poll::Pending,
+            },
+        };
+        self.filling = false;
+        self.idle_at = None;
+        self.timers = [None, None];
+        Poll::Ready(result)
+    }
+
+    /// Which deadline of the read under way has passed, if one has; else
+    /// the wake-ups of both are registered with `context`. The unfinished
+    /// line's counts from when it was first seen, here or in the source.
+    fn expired(&mut self, context: &mut Context<'_>) -> Option<LineError> {
+        let unfinished_at = || {
+            self.line_started
+                .or_else(|| self.source.line_begun())
+                .zip(self.line_timeout)
+                .map(|(started, timeout)| started + timeout)
+        };
+        let [idle, unfinished] = &mut self.timers;
+        if expired(unfinished, unfinished_at, context) {
+            return Some(LineError::Unfinished);
+        }
+        let idle_at = self.idle_at;
+        expired(idle, || idle_at, context).then_some(LineError::Idle)
     }
 
     /// Reads once the source has input, retrying only when the reactor
     /// says so.
-    fn poll_fill(&mut self, context: &mut Context<'_>, pending: usize) -> Poll<io::Result<()>> {
+    fn poll_read(&mut self, context: &mut Context<'_>, pending: usize) -> Poll<io::Result<()>> {
         loop {
             if self.would_block {
                 ready!(self.source.poll_readable(context))?;
@@ -279,14 +318,21 @@ impl<R: Source> LineReader<R> {
     }
 }
 
-/// Whether the deadline `at`, if any, has passed, as `timer` (made for it
-/// at the first call) says; else its wake-up is registered with `context`.
-fn expired(timer: &mut Option<Box<Timer>>, at: Option<Instant>, context: &mut Context<'_>) -> bool {
-    let Some(at) = at else {
-        return false;
-    };
-    let timer = timer.get_or_insert_with(|| Box::new(Timer::at(at)));
-    Pin::new(&mut **timer).poll(context).is_ready()
+/// Whether the deadline `at` says, if any, has passed, as `timer` (made
+/// for it once there is one) says; else its wake-up is registered with
+/// `context`.
+fn expired(
+    timer: &mut Option<Box<Timer>>,
+    at: impl FnOnce() -> Option<Instant>,
+    context: &mut Context<'_>,
+) -> bool {
+    if timer.is_none() {
+        *timer = at().map(|at| Box::new(Timer::at(at)));
+    }
+    match timer {
+        Some(timer) => Pin::new(&mut **timer).poll(context).is_ready(),
+        None => false,
+    }
 }
 
 /// Drops one trailing `\r`, as Go's `bufio.ScanLines` does.

@@ -17,7 +17,6 @@ use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::task::{ready, Poll};
 
-use futures_lite::AsyncWriteExt;
 use smol::Async;
 
 use crate::lines::Source;
@@ -107,31 +106,35 @@ impl Transport for Tcp {
     }
 
     async fn write_queue(&self, queue: QueueReceiver) -> io::Result<()> {
-        let mut stream = &*self.0;
         let mut send_buffer = SendBuffer::default();
         while let Some(batch) = queue.next_batch(WRITE_BATCH).await {
-            match queue.is_finished() {
-                true => write_last(&self.0, batch.bytes()).await?,
-                false => stream.write_all(batch.bytes()).await?,
-            }
+            write_bytes(&self.0, batch.bytes(), queue.is_finished()).await?;
             send_buffer.wrote(batch.bytes().len(), &self.0);
         }
-        stream.flush().await?;
         self.0.get_ref().shutdown(Shutdown::Write)
     }
 }
 
-/// Writes a connection's last bytes, to be followed at once by its
-/// half-close: held back (`MSG_MORE`) so that the kernel sends them and the
-/// end in one segment, not two. A quick visit's last line and its close
-/// then cost the two ends one packet, not two.
-async fn write_last(socket: &Async<TcpStream>, mut bytes: &[u8]) -> io::Result<()> {
+/// Writes `bytes` to the socket, as `write_all` does (`send`, and no
+/// `SIGPIPE`, as the standard library's own writes), in fewer bytes of
+/// the connection's state. A connection's `last` bytes, to be followed at
+/// once by its half-close, are held back (`MSG_MORE`) so that the kernel
+/// sends them and the end in one segment, not two: a quick visit's last
+/// line and its close then cost the two ends one packet, not two.
+fn write_bytes<'a>(
+    socket: &'a Async<TcpStream>,
+    mut bytes: &'a [u8],
+    last: bool,
+) -> impl Future<Output = io::Result<()>> + 'a {
     use rustix::net::SendFlags;
+    let flags = match last {
+        true => SendFlags::MORE | SendFlags::NOSIGNAL,
+        false => SendFlags::NOSIGNAL,
+    };
     // A poll function, not `write_with`: its readiness future would take
     // room in every connection's state, idle or not.
-    std::future::poll_fn(|context| {
+    std::future::poll_fn(move |context| {
         while !bytes.is_empty() {
-            let flags = SendFlags::MORE | SendFlags::NOSIGNAL;
             match rustix::net::send(socket.get_ref(), bytes, flags) {
                 Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Ok(sent) => bytes = &bytes[sent..],
@@ -142,7 +145,6 @@ async fn write_last(socket: &Async<TcpStream>, mut bytes: &[u8]) -> io::Result<(
         }
         Poll::Ready(Ok(()))
     })
-    .await
 }
 
 /// A connection's kernel send buffer, which grows, up to

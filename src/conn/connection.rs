@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use smol::lock::Semaphore;
-
 use crate::queue::{QueueSender, QueueWatch};
 use crate::room::events::Hub;
 use crate::Config;
@@ -24,9 +22,8 @@ pub struct Conn<T> {
     pub hub: Hub,
     /// The limits.
     pub config: Arc<Config>,
-    /// Its permits to have lines in flight: none until the room lets it in.
-    pub permits: Arc<Semaphore>,
-    /// Whether the room cut it off.
+    /// Whether the room cut it off, and its permits to have lines in
+    /// flight: none until the room lets it in.
     pub watch: QueueWatch,
 }
 

@@ -21,16 +21,15 @@ mod throttle;
 
 use std::future::Future;
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
-use smol::lock::Semaphore;
 use smol::Async;
 
 use crate::log;
-use crate::queue::{queue, QueueReceiver, QueueSender};
+use crate::queue;
 use crate::room::events::{Entering, Hub, Leaving};
 use crate::transport::{Socket, Transport};
 use crate::Config;
@@ -89,21 +88,20 @@ pub fn serve<T: Transport, Ticket>(
         .to_string()
         .into();
     log::verbose(format_args!("{name} connected"));
-    let (queue, outgoing, watch) = queue(config.send_queue_bytes, &hub.log);
+    let watch = queue::watch(config.send_queue_bytes);
     let conn = Conn {
         transport,
         id,
         name,
         hub,
         config,
-        permits: Arc::new(Semaphore::new(0)),
         watch,
     };
     async move {
-        let Some(entry) = conn.enter(queue).await else {
+        let Some(entry) = conn.enter().await else {
             return;
         };
-        let ended = conn.run(entry, outgoing).await;
+        let ended = conn.run(entry).await;
         conn.close(&ended, ticket).await;
     }
 }
@@ -112,7 +110,8 @@ impl<T: Transport> Conn<T> {
     /// Book mode: in line to join at once (and greeted when the room's kind
     /// says, see `events::Greeting`). Names mode: asked its name first, by
     /// its reader. `None` when the server is stopping.
-    async fn enter(&self, queue: QueueSender) -> Option<Entry> {
+    async fn enter(&self) -> Option<Entry> {
+        let queue = self.watch.sender();
         if self.config.names {
             return Some(Entry::Unnamed(queue));
         }
@@ -121,7 +120,6 @@ impl<T: Transport> Conn<T> {
             name: self.name.clone(),
             queue,
             socket: self.transport.socket().clone(),
-            permits: self.permits.clone(),
             naming: None,
         };
         self.hub.join(entering).await.then_some(Entry::Queued)
@@ -134,12 +132,13 @@ impl<T: Transport> Conn<T> {
     ///
     /// (An `async move` block, as [`serve`] is, and for the same reason.)
     #[allow(clippy::manual_async_fn)]
-    fn run(&self, entry: Entry, outgoing: QueueReceiver) -> impl Future<Output = Ended> + '_ {
+    fn run(&self, entry: Entry) -> impl Future<Output = Ended> + '_ {
         async move {
             let mut reader = pin!(read_input(self, entry));
-            let mut writer = pin!(self.write(outgoing));
+            let outgoing = self.watch.receiver(&self.hub.log);
+            let mut writer = pin!(self.transport.write_queue(outgoing));
             let first = async { Ok(reader.as_mut().await) }
-                .or(async { Err(writer.as_mut().await) })
+                .or(async { Err(self.output_end(writer.as_mut().await)) })
                 .await;
             let ended = match first {
                 Ok(input) => Ended {
@@ -159,33 +158,38 @@ impl<T: Transport> Conn<T> {
                     output: Some(output),
                 },
             };
-            self.leave(&ended).await;
-            if ended.output.is_none() {
-                // Flush what is queued, but not forever: a client that
-                // stopped reading is no longer in the audience, so nothing
-                // else cuts it off.
-                let flushed = async {
-                    writer.as_mut().await;
-                };
-                let deadline = async {
-                    smol::Timer::after(self.config.flush_timeout).await;
-                };
-                flushed.or(deadline).await;
-            }
+            // Boxed: what follows the reading takes no room in the idle
+            // connection's state.
+            Box::pin(self.finish(&ended, writer)).await;
             ended
         }
     }
 
-    /// Writes what the room queues for the client until the room lets go
-    /// of its queue, or the socket fails.
-    #[allow(clippy::manual_async_fn)]
-    fn write(&self, outgoing: QueueReceiver) -> impl Future<Output = OutputEnd> + '_ {
-        async move {
-            match self.transport.write_queue(outgoing).await {
-                _ if self.watch.was_cut_off() => OutputEnd::CutOff,
-                Ok(()) => OutputEnd::Flushed,
-                Err(_) => OutputEnd::Failed,
-            }
+    /// Leaves the room, then flushes what is queued if the writer did
+    /// not end first; but not forever: a client that stopped reading is
+    /// no longer in the audience, so nothing else cuts it off.
+    async fn finish<W: Future>(&self, ended: &Ended, writer: Pin<&mut W>) {
+        self.leave(ended).await;
+        if ended.output.is_none() {
+            let deadline = async {
+                smol::Timer::after(self.config.flush_timeout).await;
+            };
+            let flushed = async {
+                writer.await;
+            };
+            flushed.or(deadline).await;
+        }
+    }
+
+    /// How the writer ended, with `written`: it writes what the room
+    /// queues for the client until the room lets go of its queue, or the
+    /// socket fails. (Its future is the transport's own, not one around it,
+    /// which would keep its queue twice in every connection's state.)
+    fn output_end(&self, written: std::io::Result<()>) -> OutputEnd {
+        match written {
+            _ if self.watch.was_cut_off() => OutputEnd::CutOff,
+            Ok(()) => OutputEnd::Flushed,
+            Err(_) => OutputEnd::Failed,
         }
     }
 
@@ -269,4 +273,28 @@ pub(crate) async fn linger(socket: &Async<TcpStream>) {
         smol::Timer::after(LINGER).await;
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::events::{channels, Greeting};
+    use crate::transport::Tcp;
+
+    /// What each idle connection costs, most of it: its task's future,
+    /// which holds the reader's and the writer's states side by side (968
+    /// bytes before the reader's wait was a poll over its own state, the
+    /// writer's waits poll functions, the hub one pointer, the queue's
+    /// ends made where they are needed and the leave boxed).
+    #[test]
+    fn an_idle_connections_task_stays_small() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, addr) = listener.accept().unwrap();
+        let socket = Arc::new(Async::new(accepted).unwrap());
+        let hub = channels(Greeting::AtOnce).hub;
+        let task = serve(Tcp(socket), addr, 1, hub, Arc::default(), ());
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 640, "{size} bytes");
+    }
 }

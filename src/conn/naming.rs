@@ -116,7 +116,6 @@ pub async fn enter<T: Transport, S: Source>(
             name: name.shown,
             queue,
             socket: conn.transport.socket().clone(),
-            permits: conn.permits.clone(),
             naming: Some(Naming {
                 keys: name.keys,
                 refused,

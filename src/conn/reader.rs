@@ -8,9 +8,6 @@
 //! through a [`LineReader`], so it never holds more than one line's limit.
 
 use std::future::Future;
-use std::sync::Arc;
-
-use smol::lock::Semaphore;
 
 use super::connection::{Conn, Entry};
 use super::ending::{InputEnd, ReadEnd};
@@ -63,7 +60,7 @@ pub fn read_input<T: Transport>(
             // Waits until the client has joined, and then whenever it has
             // enough lines in flight, or leaves its replies unread (see
             // `queue::watch`).
-            let permit = conn.permits.acquire_arc().await;
+            let permit = conn.watch.permit().await;
             conn.watch.replies_taken().await;
             let said = match lines.next_line().await {
                 // Cut off: the socket was shut down under the client, so
@@ -99,7 +96,7 @@ pub fn read_input<T: Transport>(
             // a few dozen answers in flight past that wait. And a long
             // answer costs the asker's rate a line a KiB past the first.
             if command {
-                Box::pin(caught_up(&conn.permits)).await;
+                conn.watch.permits_back(LINES_IN_FLIGHT).await;
                 let answer = conn.watch.replied().wrapping_sub(replied);
                 let lines = u32::try_from(answer / ANSWER_BYTES_A_LINE).unwrap_or(u32::MAX);
                 throttle.charge(config.rate.as_ref(), lines);
@@ -112,15 +109,6 @@ pub fn read_input<T: Transport>(
 /// the asker one more line of its rate: `/who` in a room of 2,000 (13 KB)
 /// costs 14 lines, a short answer only its own.
 const ANSWER_BYTES_A_LINE: u64 = 1024;
-
-/// Waits until the room has taken every line the client has in flight:
-/// all its permits are back.
-async fn caught_up(permits: &Arc<Semaphore>) {
-    let mut all = Vec::with_capacity(LINES_IN_FLIGHT);
-    for _ in 0..LINES_IN_FLIGHT {
-        all.push(permits.acquire_arc().await);
-    }
-}
 
 /// How the input of a client in the audience ended.
 fn entered(end: InputEnd) -> ReadEnd {

@@ -3,7 +3,7 @@
 //! once.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::task::Poll;
 
 use super::watch::REPLY_BACKLOG;
@@ -34,7 +34,11 @@ impl QueueReceiver {
     /// sender is gone and every queued line has been taken. One lock for
     /// the whole batch, and its buffer is allocated once at its final size,
     /// then dropped after the write: an idle client holds no buffer.
-    pub async fn next_batch(&self, cap: usize) -> Option<Batch> {
+    ///
+    /// (A function that returns its poll function, not an `async fn`: the
+    /// wait is what every idle writer holds, and this way it holds each
+    /// argument once.)
+    pub fn next_batch(&self, cap: usize) -> impl Future<Output = Option<Batch>> + '_ {
         self.take_lines(cap, |state, log, count, size| {
             if count == 1 {
                 if let Some(line) = take(state, log) {
@@ -49,7 +53,6 @@ impl QueueReceiver {
             }
             Batch::Many(bytes)
         })
-        .await
     }
 
     /// Whether the batch just taken was the last: the room let go of the
@@ -66,13 +69,13 @@ impl QueueReceiver {
     /// bytes of the lines taken. Each line is framed as it is taken, where
     /// its end is known: finding the ends again in a batch is a search.
     #[cfg(feature = "web")]
-    pub async fn next_frames(
-        &self,
+    pub fn next_frames<'a>(
+        &'a self,
         cap: usize,
         slack: usize,
-        frame: impl Fn(&[u8], &mut Vec<u8>),
-    ) -> Option<(Vec<u8>, usize)> {
-        self.take_lines(cap, |state, log, count, size| {
+        frame: impl Fn(&[u8], &mut Vec<u8>) + 'a,
+    ) -> impl Future<Output = Option<(Vec<u8>, usize)>> + 'a {
+        self.take_lines(cap, move |state, log, count, size| {
             let mut frames = Vec::with_capacity(size + count * slack);
             for _ in 0..count {
                 if let Some(line) = take(state, log) {
@@ -81,19 +84,18 @@ impl QueueReceiver {
             }
             (frames, size)
         })
-        .await
     }
 
     /// Waits for lines as [`next_batch`](Self::next_batch) does, and hands
     /// `build` how many to take, under `cap` bytes, and their size.
-    async fn take_lines<T>(
-        &self,
+    fn take_lines<'a, T>(
+        &'a self,
         cap: usize,
-        build: impl FnOnce(&mut State, &LogLines, usize, usize) -> T,
-    ) -> Option<T> {
+        build: impl FnOnce(&mut State, &LogLines, usize, usize) -> T + 'a,
+    ) -> impl Future<Output = Option<T>> + 'a {
         let mut build = Some(build);
         let mut slept = false;
-        poll_fn(|context| {
+        poll_fn(move |context| {
             if std::mem::take(&mut slept) {
                 // Woken: the tasks woken with it run first, once, so that
                 // what they queue here too goes out in this write.
@@ -149,7 +151,6 @@ impl QueueReceiver {
             }
             Poll::Ready(Some(batch))
         })
-        .await
     }
 }
 

@@ -26,6 +26,7 @@
 //! and a 31-slot block (about 1.5 KiB) for as long as the client stays.
 
 mod batch;
+mod permits;
 mod watch;
 
 use std::collections::VecDeque;
@@ -33,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
 use crate::line::{Line, Log};
+pub use permits::Permit;
 
 /// What a queued line costs beyond its bytes: the queue slot and the
 /// reference. Counting it keeps a flood of empty lines bounded too.
@@ -80,8 +82,10 @@ struct State {
     /// The writer, when it waits for a line.
     waker: Option<Waker>,
     /// The connection's reader, when it waits for the client to take its
-    /// replies.
+    /// replies, or for a permit (see `permits`).
     watcher: Option<Waker>,
+    /// The connection's permits to have lines in flight, not in flight.
+    permits: usize,
     /// The broadcaster let go: once `lines` is empty, the writer is done.
     sender_gone: bool,
     /// The writer is gone (its socket failed): pushing is pointless.
@@ -124,22 +128,44 @@ pub enum PushError {
 }
 
 /// A new empty queue that holds at most `limit` bytes, its shared lines in
-/// `log`.
+/// `log`, and its three ends at once (the tests' way: a connection makes
+/// its ends from the [`watch`]).
+#[cfg(test)]
 pub fn queue(limit: usize, log: &Log) -> (QueueSender, QueueReceiver, QueueWatch) {
-    let shared = Arc::new(Shared {
-        state: Mutex::default(),
-        limit,
-    });
-    (
+    let watch = watch(limit);
+    (watch.sender(), watch.receiver(log), watch)
+}
+
+/// A new empty queue that holds at most `limit` bytes, as its connection
+/// sees it; its ends are made from the watch, once each, when they are
+/// needed (see [`QueueWatch::sender`]).
+pub fn watch(limit: usize) -> QueueWatch {
+    QueueWatch {
+        shared: Arc::new(Shared {
+            state: Mutex::default(),
+            limit,
+        }),
+    }
+}
+
+impl QueueWatch {
+    /// The broadcaster's end. (Made from the watch, once, where it is
+    /// needed: a connection's task that kept the ends from the start
+    /// would hold room for each for its life.)
+    pub fn sender(&self) -> QueueSender {
         QueueSender {
-            shared: shared.clone(),
-        },
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The writer's end, its shared lines in `log` (made once, as
+    /// [`sender`](Self::sender) is).
+    pub fn receiver(&self, log: &Log) -> QueueReceiver {
         QueueReceiver {
-            shared: shared.clone(),
+            shared: self.shared.clone(),
             log: log.clone(),
-        },
-        QueueWatch { shared },
-    )
+        }
+    }
 }
 
 /// What a line of `len` bytes counts for against the limit.

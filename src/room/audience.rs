@@ -249,6 +249,8 @@ impl Audience {
         if let Some(addresses) = &mut self.addresses {
             addresses.insert(entering.name.clone());
         }
+        // Its permits to have lines in flight, none until now.
+        entering.queue.grant(LINES_IN_FLIGHT);
         self.index.insert(entering.id, self.members.len());
         self.members.push(Member {
             id: entering.id,
@@ -256,7 +258,6 @@ impl Audience {
             queue: entering.queue,
             socket: entering.socket,
         });
-        entering.permits.add_permits(LINES_IN_FLIGHT);
     }
 
     /// Lists a client of another server of the room, under `name` (with

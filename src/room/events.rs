@@ -10,13 +10,12 @@
 use std::sync::Arc;
 
 use async_channel::{Receiver, Sender};
-use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use crate::bans::Bans;
 use crate::command::Command;
 use crate::line::{text_line, Line, Log};
 use crate::names::Keys;
-use crate::queue::QueueSender;
+use crate::queue::{Permit, QueueSender};
 use crate::transport::Socket;
 
 /// Lines one connection may have waiting for the room. Enough to keep the
@@ -42,9 +41,6 @@ pub struct Entering {
     /// Lets the room cut off a client that stopped reading, even while its
     /// writer is blocked on a full socket.
     pub socket: Socket,
-    /// The connection's permits to have lines in flight, none until the
-    /// client is in the audience: the room grants them on joining.
-    pub permits: Arc<Semaphore>,
     /// In names mode, the name asked for; the room greets the client
     /// itself, or refuses the name.
     pub naming: Option<Naming>,
@@ -83,7 +79,7 @@ pub struct Message {
     /// Returned to the sending connection when this message is dropped;
     /// `None` for a line that reached the room another way (from Redis,
     /// whose order gave the permit back when the line went out).
-    pub permit: Option<SemaphoreGuardArc>,
+    pub permit: Option<Permit>,
 }
 
 /// What a client's line asks of the room.
@@ -125,9 +121,14 @@ pub fn greeting(name: &str) -> Line {
     text_line(&["You are ", name])
 }
 
-/// The channels a connection uses to talk to the broadcaster.
+/// The channels a connection uses to talk to the broadcaster: one set for
+/// every connection, each holding them by one pointer (eight bytes of its
+/// state, not the ends' 56).
 #[derive(Clone)]
-pub struct Hub {
+pub struct Hub(Arc<HubEnds>);
+
+/// What a [`Hub`] shares.
+pub struct HubEnds {
     /// Closed when the server stops: a client still choosing its name,
     /// not yet in the audience, learns it from this.
     pub stopping: Receiver<()>,
@@ -144,6 +145,14 @@ pub struct Hub {
     /// Names mode's bans, which the room makes and a newcomer is refused
     /// by before it is asked its name.
     pub bans: Bans,
+}
+
+impl std::ops::Deref for Hub {
+    type Target = HubEnds;
+
+    fn deref(&self) -> &HubEnds {
+        &self.0
+    }
 }
 
 impl Hub {
@@ -196,7 +205,7 @@ pub fn channels(greeting: Greeting) -> Channels {
     let log = Log::default();
     let bans = Bans::default();
     Channels {
-        hub: Hub {
+        hub: Hub(Arc::new(HubEnds {
             stopping: stop_rx.clone(),
             log: log.clone(),
             entering,
@@ -204,7 +213,7 @@ pub fn channels(greeting: Greeting) -> Channels {
             messages,
             greeting,
             bans: bans.clone(),
-        },
+        })),
         inputs: Inputs {
             entering: entering_rx,
             leaving: leaving_rx,
