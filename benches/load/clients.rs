@@ -169,16 +169,30 @@ impl Client for TcpStream {
         buffer: usize,
     ) -> Self {
         let stream = TcpStream::connect(addr).await.expect("connect");
-        let _ = stream.set_nodelay(true);
-        executor
-            .spawn(read_lines(stream.clone(), epoch, seen, record, buffer))
-            .detach();
-        stream
+        start_reading(executor, stream, epoch, seen, record, buffer)
     }
 
     async fn send(&mut self, lines: &[u8]) -> std::io::Result<()> {
         self.write_all(lines).await
     }
+}
+
+/// Sets up a connected `stream` as the benchmark's clients are (no Nagle)
+/// and reads what arrives into `seen` on a task of its own; the stream is
+/// the client's sending half.
+pub fn start_reading(
+    executor: &LocalExecutor<'_>,
+    stream: TcpStream,
+    epoch: Instant,
+    seen: SeenRef,
+    record: bool,
+    buffer: usize,
+) -> TcpStream {
+    let _ = stream.set_nodelay(true);
+    executor
+        .spawn(read_lines(stream.clone(), epoch, seen, record, buffer))
+        .detach();
+    stream
 }
 
 /// Waits until `done` holds, checking whenever the executor is idle for a
