@@ -665,6 +665,64 @@ fn unreachable_redis_at_start_is_one_line_and_exit_1() {
     );
 }
 
+/// A Redis that wants a password: servers whose URL gives it
+/// (percent-encoded, as a URL's login must be) log in and share the room,
+/// and no log line shows it; a wrong one is one line and exit status 1,
+/// still without it.
+#[test]
+fn a_password_in_the_url_logs_in_and_is_never_shown() {
+    let Some(redis) = Redis::start() else { return };
+    let password = "s3cr@t:/x";
+    let set = redis.query(&["CONFIG", "SET", "requirepass", password]);
+    assert_eq!(set, "+OK\r\n");
+    let url = format!("redis://:s3cr%40t%3A%2Fx@127.0.0.1:{}", redis.port);
+    let one = ChatProcess::start(&["--redis", &url]);
+    let two = ChatProcess::start(&["--redis", &url]);
+    let shown = format!("on redis://…@127.0.0.1:{} as server", redis.port);
+    for server in [&one, &two] {
+        let log = server.early_log.join("\n");
+        assert!(log.contains(&shown), "{log}");
+        assert!(!log.contains("s3cr"), "{log}");
+    }
+    let mut a = Peer::connect(one.addr);
+    let mut b = arrive(two.addr, &mut [&mut a]);
+    b.say("through a password");
+    let said = format!("{}: through a password", b.name);
+    b.expect(&said);
+    a.expect(&said);
+    let wrong = format!("redis://:s3cr%40t@127.0.0.1:{}", redis.port);
+    let (status, stderr) = run_chat(&["--redis", &wrong]);
+    assert_eq!(status.code(), Some(1), "stderr: {stderr:?}");
+    let refused = format!(
+        "chat: cannot reach Redis at redis://…@127.0.0.1:{}: ",
+        redis.port
+    );
+    assert!(stderr.starts_with(&refused), "stderr: {stderr:?}");
+    assert!(
+        !stderr.contains("s3cr") && stderr.lines().count() == 1,
+        "{stderr:?}"
+    );
+}
+
+/// A `--redis` that is not a Redis URL, or has a setting chat does not
+/// know, is one line, `bad --redis URL: expected redis://HOST:PORT`, and
+/// exit status 1, before any Redis is tried.
+#[test]
+fn a_bad_redis_url_is_one_line_and_exit_1() {
+    for url in [
+        "127.0.0.1:6379",
+        "http://127.0.0.1:6379",
+        "redis://:6379",
+        "redis://127.0.0.1:port",
+        "redis://127.0.0.1:6379?db=2",
+    ] {
+        let (status, stderr) = run_chat(&["--redis", url]);
+        assert_eq!(status.code(), Some(1), "{url}: stderr: {stderr:?}");
+        let want = format!("chat: bad --redis {url}: expected redis://HOST:PORT\n");
+        assert_eq!(stderr, want, "{url}");
+    }
+}
+
 /// A room is in one mode: a server of the other mode is refused with one
 /// line saying how to start it, and exit status 1. Another room on the
 /// same Redis is another room, in a mode of its own.

@@ -8,6 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use super::store::{JoinError, Store};
+use super::url::shown;
 use super::wire::Origin;
 use super::{cluster, Cluster};
 use crate::bans::Save;
@@ -132,16 +133,5 @@ fn refusal(shared: &RedisRoom, names: bool, error: JoinError) -> io::Error {
             shared.room,
             super::wire::VERSION
         )),
-    }
-}
-
-/// The URL as it may be shown: a password in it is not for the log.
-fn shown(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://…@{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
     }
 }

@@ -32,6 +32,7 @@ mod membership;
 mod publish;
 mod recall;
 mod store;
+mod url;
 mod wire;
 
 use std::cell::RefCell;

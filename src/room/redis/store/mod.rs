@@ -20,6 +20,7 @@ use redis::{AsyncConnectionConfig, Client, RedisResult};
 
 use crate::config::RedisRoom;
 use crate::room::keys::RoomKeys;
+use crate::room::redis::url::connection_info;
 use crate::room::redis::wire::{self, Origin};
 use scripts::MODE;
 pub use stream::{Entry, Follow};
@@ -110,7 +111,7 @@ impl Store {
         names: bool,
         address: String,
     ) -> Result<Store, JoinError> {
-        let client = Client::open(shared.url.as_str())?;
+        let client = Client::open(connection_info(&shared.url)?)?;
         let connection = connect(&client).await?;
         let mut store = Store {
             client,
