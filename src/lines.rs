@@ -158,7 +158,11 @@ impl<R: Source> LineReader<R> {
     ///
     /// The reading's state is the reader's own, and this future only
     /// borrows it: the wait for an idle peer's next bytes is a few bytes
-    /// of the connection's state, not a future's.
+    /// of the connection's state, not a future's. So a caller that drops
+    /// this future mid-read must not read on: the next call would keep
+    /// the dropped wait's idle deadline and skip its trimming. (The one
+    /// caller that drops it, the naming's race with its deadline, ends
+    /// the connection.)
     pub async fn next_line(&mut self) -> Result<Option<&[u8]>, LineError> {
         let (start, end) = match poll_fn(|context| self.poll_line(context)).await? {
             Some(line) => line,
