@@ -32,8 +32,12 @@ use std::sync::Arc;
 pub const MAX_NAME_CHARS: usize = 24;
 
 /// Names nobody may take: a message from them would read as a server line
-/// (`error: ...` is the server's error line, `Here: ...` its `/who` reply).
-const RESERVED: [&str; 2] = ["error", "here"];
+/// (`error: ...` is the server's error line, `Here: ...` its `/who` reply,
+/// `Topic: ...` the room's topic, shown before a newcomer's history, and
+/// `Ignoring: ...` the answer to `/ignore`; the page shows all four as the
+/// server's notices). Reserved in every build, so that a name good in one
+/// is good in all.
+const RESERVED: [&str; 4] = ["error", "here", "topic", "ignoring"];
 
 /// A valid name, as its owner wrote it and as it is compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +243,9 @@ pub(crate) mod tests {
         assert_eq!(refused(b"Error"), Refusal::Reserved("Error".into()));
         assert_eq!(refused(b"HERE"), Refusal::Reserved("HERE".into()));
         assert_eq!(refused(b"ERR0R"), Refusal::Reserved("ERR0R".into()));
+        assert_eq!(refused(b"Topic"), Refusal::Reserved("Topic".into()));
+        assert_eq!(refused(b"T0PIC"), Refusal::Reserved("T0PIC".into()));
+        assert_eq!(refused(b"Ignoring"), Refusal::Reserved("Ignoring".into()));
         assert_eq!(
             refused("еrrоr".as_bytes()),
             Refusal::MixedScripts,
