@@ -42,6 +42,12 @@ fn run() -> Result<(), String> {
     let addr = chat::addr::resolve(&settings.addr)?;
     let mut signals = Signals::new([Signal::Int, Signal::Term, Signal::Hup])
         .map_err(|error| format!("cannot watch for signals: {error}"))?;
+    // SIGUSR1 reloads a TLS server's certificate; anywhere else its default
+    // would end the server, when a renewal hook signals every `chat`.
+    let mut stray = match reloads_on_usr1(&settings) {
+        true => None,
+        false => Signals::new([Signal::Usr1]).ok(),
+    };
     smol::block_on(async {
         let listener = chat::listen(addr)
             .map_err(|error| format!("cannot listen on {}: {error}", settings.addr))?;
@@ -68,8 +74,30 @@ fn run() -> Result<(), String> {
                 .await
                 .map_err(|error| error.to_string())
         };
-        future::or(serve, watch).await
+        let ignore = async {
+            if let Some(mut signals) = stray.take() {
+                while signals.next().await.is_some() {
+                    chat::log::always(format_args!(
+                        "SIGUSR1: nothing to reload (no --tls-cert), so ignored"
+                    ));
+                }
+            }
+            future::pending().await
+        };
+        future::or(serve, future::or(watch, ignore)).await
     })
+}
+
+/// Whether `SIGUSR1` is this server's: a TLS server reloads its
+/// certificate and key on it.
+fn reloads_on_usr1(settings: &Settings) -> bool {
+    #[cfg(feature = "tls")]
+    return settings.config.tls.is_some();
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = settings;
+        false
+    }
 }
 
 /// The page's listener (`--http ADDR`).

@@ -624,3 +624,24 @@ fn a_closed_stderr_never_stops_the_server() {
         format!("You are {name}\n{name}: ok\n")
     );
 }
+
+/// A server that serves no TLS has nothing to reload on `SIGUSR1` (a TLS
+/// server's reload): a renewal hook that signals every `chat` does not end
+/// it. It says so, and serves on.
+#[test]
+fn sigusr1_without_tls_is_logged_and_ignored() {
+    let mut chat = ChatProcess::start(&[]);
+    for _ in 0..2 {
+        chat.send(rustix::process::Signal::USR1);
+        let mut line = String::new();
+        chat.stderr.read_line(&mut line).unwrap();
+        assert_eq!(
+            line,
+            "chat: SIGUSR1: nothing to reload (no --tls-cert), so ignored\n"
+        );
+    }
+    let stream = std::net::TcpStream::connect(chat.addr).expect("still listening");
+    let mut greeting = String::new();
+    BufReader::new(stream).read_line(&mut greeting).unwrap();
+    assert!(greeting.starts_with("You are "), "{greeting:?}");
+}
