@@ -44,7 +44,7 @@ fn run() -> Result<(), String> {
         .map_err(|error| format!("cannot watch for signals: {error}"))?;
     // SIGUSR1 reloads a TLS server's certificate; anywhere else its default
     // would end the server, when a renewal hook signals every `chat`.
-    let mut stray = match reloads_on_usr1(&settings) {
+    let stray = match reloads_on_usr1(&settings) {
         true => None,
         false => Signals::new([Signal::Usr1]).ok(),
     };
@@ -74,8 +74,8 @@ fn run() -> Result<(), String> {
                 .await
                 .map_err(|error| error.to_string())
         };
-        let ignore = async {
-            if let Some(mut signals) = stray.take() {
+        let ignore = async move {
+            if let Some(mut signals) = stray {
                 while signals.next().await.is_some() {
                     chat::log::always(format_args!(
                         "SIGUSR1: nothing to reload (no --tls-cert), so ignored"

@@ -227,11 +227,8 @@ impl Query {
 
     /// The value of `key`, the last one given.
     fn get(&self, key: &str) -> Option<&str> {
-        let pairs = self.0.iter().rev();
-        pairs
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .next()
+        let last = self.0.iter().rev().find(|(k, _)| k == key);
+        last.map(|(_, value)| value.as_str())
     }
 
     /// The protocol asked for: RESP2 unless `protocol=3` (or `resp3`).
